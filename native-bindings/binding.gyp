@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "tsoverlay_native",
+      "sources": ["src/addon.c", "src/tun.c", "src/udp.c", "src/poll.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-std=gnu11"]
+    }
+  ]
+}

@@ -1,0 +1,44 @@
+/* Shared helpers for the tsoverlay addon: argument unpacking and errors.
+ * The addon does system calls and bulk byte work only; every decision
+ * (routing, framing, what to drop) is made in TypeScript. */
+#ifndef TSOVERLAY_ADDON_H
+#define TSOVERLAY_ADDON_H
+
+#include <node_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Upper bound of one batch: the mmsghdr arrays live on the C stack. */
+#define TSO_MAX_BATCH 256
+
+#define TSO_CALL(env, call)                                   \
+  do {                                                        \
+    if ((call) != napi_ok) {                                  \
+      tso_throw_last(env);                                    \
+      return NULL;                                            \
+    }                                                         \
+  } while (0)
+
+void tso_throw_last(napi_env env);
+napi_value tso_throw_errno(napi_env env, const char* what, int err);
+napi_value tso_throw_range(napi_env env, const char* what);
+
+int tso_arg_i32(napi_env env, napi_value v, int32_t* out);
+int tso_arg_u32(napi_env env, napi_value v, uint32_t* out);
+int tso_arg_buffer(napi_env env, napi_value v, uint8_t** data, size_t* len);
+/* A typed array of the given element type; len is in elements. */
+int tso_arg_typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len);
+napi_value tso_int(napi_env env, int64_t v);
+
+napi_value tso_tun_open(napi_env env, napi_callback_info info);
+napi_value tso_tun_read(napi_env env, napi_callback_info info);
+napi_value tso_tun_write(napi_env env, napi_callback_info info);
+napi_value tso_udp_open(napi_env env, napi_callback_info info);
+napi_value tso_udp_local_port(napi_env env, napi_callback_info info);
+napi_value tso_udp_recv(napi_env env, napi_callback_info info);
+napi_value tso_udp_send(napi_env env, napi_callback_info info);
+napi_value tso_close(napi_env env, napi_callback_info info);
+napi_value tso_poll_start(napi_env env, napi_callback_info info);
+napi_value tso_poll_stop(napi_env env, napi_callback_info info);
+
+#endif

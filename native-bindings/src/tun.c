@@ -1,0 +1,114 @@
+/* TUN device: open by name, read a batch of packets into slab slots, write a batch out.
+ * Each TUN read or write is one packet per system call (the kernel has no
+ * batched TUN read); the batching here saves the JS<->C crossings. */
+#include "addon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+/* Option bits passed from TypeScript (src/dataplane/native.ts). */
+#define TSO_TUN_VNET_HDR 1
+#define TSO_TUN_MULTI_QUEUE 2
+
+/* tunOpen(name, options) -> { fd, name } */
+napi_value tso_tun_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char name[IFNAMSIZ] = {0};
+  size_t name_len = 0;
+  uint32_t options = 0;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_len) != napi_ok ||
+      !tso_arg_u32(env, argv[1], &options))
+    return tso_throw_range(env, "tunOpen(name, options)");
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return tso_throw_errno(env, "open /dev/net/tun", errno);
+
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (options & TSO_TUN_VNET_HDR) ifr.ifr_flags |= IFF_VNET_HDR;
+  if (options & TSO_TUN_MULTI_QUEUE) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  memcpy(ifr.ifr_name, name, name_len < IFNAMSIZ - 1 ? name_len : IFNAMSIZ - 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    return tso_throw_errno(env, "TUNSETIFF", err);
+  }
+
+  napi_value out, fd_value, name_value;
+  TSO_CALL(env, napi_create_object(env, &out));
+  TSO_CALL(env, napi_create_int32(env, fd, &fd_value));
+  TSO_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &name_value));
+  napi_set_named_property(env, out, "fd", fd_value);
+  napi_set_named_property(env, out, "name", name_value);
+  return out;
+}
+
+/* tunRead(fd, slab, slotSize, headroom, max, lengths) -> count | -errno
+ * Packet i lands at slab[i*slotSize + headroom]; reads stop at EAGAIN or max. */
+napi_value tso_tun_read(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, lengths_len;
+  uint32_t slot, headroom, max;
+  uint32_t* lengths;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_u32(env, argv[2], &slot) || !tso_arg_u32(env, argv[3], &headroom) ||
+      !tso_arg_u32(env, argv[4], &max) ||
+      !tso_arg_typed(env, argv[5], napi_uint32_array, (void**)&lengths, &lengths_len))
+    return tso_throw_range(env, "tunRead(fd, slab, slotSize, headroom, max, lengths)");
+  if (headroom >= slot || max > lengths_len || (size_t)max * slot > slab_len)
+    return tso_throw_range(env, "tunRead: batch does not fit the slab");
+
+  uint32_t n = 0;
+  while (n < max) {
+    ssize_t r = read(fd, slab + (size_t)n * slot + headroom, slot - headroom);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || n > 0) break;
+      return tso_int(env, -errno);
+    }
+    lengths[n++] = (uint32_t)r;
+  }
+  return tso_int(env, n);
+}
+
+/* tunWrite(fd, slab, offsets, lengths, count) -> packets written
+ * A packet the kernel refuses is skipped (the caller counts count - written
+ * as drops); EAGAIN ends the batch, since the queue is full. */
+napi_value tso_tun_write(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, offsets_len, lengths_len;
+  uint32_t *offsets, *lengths, count;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
+      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_u32(env, argv[4], &count))
+    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, count)");
+  if (count > offsets_len || count > lengths_len) return tso_throw_range(env, "tunWrite: count exceeds arrays");
+
+  uint32_t written = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "tunWrite: packet outside slab");
+    ssize_t r;
+    do r = write(fd, slab + offsets[i], lengths[i]);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) written++;
+    else if (errno == EAGAIN) break;
+  }
+  return tso_int(env, written);
+}

@@ -1,0 +1,25 @@
+// The CLI's side of the API: one GET, parsed JSON back.
+import { request } from 'node:http';
+import type { ApiAddress } from '../config/apiAddress.js';
+
+export function apiGet(address: ApiAddress, path: string): Promise<unknown> {
+  const target = address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
+  return new Promise((resolve, reject) => {
+    const req = request({ ...target, path, method: 'GET', timeout: 5000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          if (res.statusCode !== 200) reject(new Error(body.error ?? `HTTP ${res.statusCode}`));
+          else resolve(body);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('API did not answer within 5 s')));
+    req.on('error', reject);
+    req.end();
+  });
+}

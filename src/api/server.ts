@@ -1,0 +1,54 @@
+// The HTTP status and control API. Loopback or a unix socket unless told otherwise.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { unlink } from 'node:fs/promises';
+import { type ApiAddress, formatApiAddress } from '../config/apiAddress.js';
+
+export type Handler = (req: IncomingMessage) => Promise<unknown> | unknown;
+
+export class ApiServer {
+  private readonly server: Server;
+  private readonly routes = new Map<string, Handler>();
+
+  constructor(private readonly address: ApiAddress) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  /** `GET /status`, say. */
+  on(methodAndPath: string, handler: Handler): this {
+    this.routes.set(methodAndPath, handler);
+    return this;
+  }
+
+  async listen(): Promise<void> {
+    if (this.address.kind === 'unix') await unlink(this.address.path).catch(() => {});
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'address in use' : error.message;
+        reject(new Error(`API cannot listen on ${formatApiAddress(this.address)}: ${why}`));
+      });
+      if (this.address.kind === 'unix') this.server.listen(this.address.path, resolve);
+      else this.server.listen(this.address.port, this.address.host, resolve);
+    });
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    const handler = this.routes.get(`${req.method} ${path}`);
+    try {
+      if (!handler) return reply(res, 404, { error: `no such endpoint: ${req.method} ${path}` });
+      reply(res, 200, await handler(req));
+    } catch (error) {
+      reply(res, 500, { error: (error as Error).message });
+    }
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body, null, 2) + '\n');
+}

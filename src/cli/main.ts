@@ -1,0 +1,62 @@
+// The `tsoverlay` command.
+import { apiGet } from '../api/client.js';
+import { VERSION, type Status } from '../api/status.js';
+import { DEFAULT_API, parseApiAddress } from '../config/apiAddress.js';
+import { ConfigError, launchFlags, parseLaunchConfig } from '../config/launchConfig.js';
+import { runDaemon, StartError } from '../daemon.js';
+import { HostSetupError } from '../host/ipCommand.js';
+import { flag, flagBool, parseArgs, UsageError } from './args.js';
+import { printStatus } from './printStatus.js';
+
+const usage = `usage: tsoverlay <command> [options]
+
+  launch --network CIDR --subnet CIDR --public-ip IP [--backend udp|vxlan]
+         [--route SUBNET=IP[@VTEP_MAC]]... [--port N] [--vni N] [--tun NAME]
+         [--bridge NAME] [--mtu N] [--run-dir DIR] [--api ADDR] [--listen IP]
+                        run the daemon in the foreground (static routes)
+  status [--json] [--api ADDR]
+                        show the running daemon's state
+  demo                  two hosts in network namespaces, a ping across the overlay
+  version               print the version`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'launch': {
+      await runDaemon(parseLaunchConfig(parseArgs(rest, launchFlags)));
+      return -1; // keeps running until a signal
+    }
+    case 'status': {
+      const args = parseArgs(rest, { values: ['api'], boolean: ['json'] });
+      const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as Status;
+      process.stdout.write(flagBool(args, 'json') ? JSON.stringify(status, null, 2) + '\n' : printStatus(status));
+      return 0;
+    }
+    case 'demo': {
+      const { runDemo } = await import('../lab/demo.js');
+      return runDemo();
+    }
+    case 'version':
+    case '--version':
+      process.stdout.write(`tsoverlay ${VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(usage + '\n');
+      return 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}\n${usage}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: Error) => {
+    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof StartError || error instanceof HostSetupError;
+    process.stderr.write(`tsoverlay: ${known ? error.message : error.stack ?? error.message}\n`);
+    process.exit(known ? 2 : 1);
+  },
+);

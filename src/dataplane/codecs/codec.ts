@@ -1,0 +1,20 @@
+// One interface for every encapsulation: a header written in place before the
+// inner packet on the way out, checked and skipped on the way in.
+import type { DropCounters } from '../counters.js';
+import type { NextHop } from '../nextHop.js';
+
+export interface EncapCodec {
+  readonly name: string;
+  /** Bytes this codec puts in front of the inner IP packet. */
+  readonly overhead: number;
+  /**
+   * Writes the header into buf[start - overhead, start) for the IP packet at
+   * buf[start, start + length). The caller guarantees the headroom.
+   */
+  encap(buf: Buffer, start: number, length: number, hop: NextHop): void;
+  /**
+   * Checks the datagram at buf[start, start + length) and returns the offset
+   * of the inner IP packet, or -1 after counting the reason in `drops`.
+   */
+  decap(buf: Buffer, start: number, length: number, drops: DropCounters): number;
+}

@@ -1,0 +1,38 @@
+// Packet counters of the data path. Plain numbers in fixed-shape objects:
+// an increment is one property store, cheap enough for every packet.
+
+export const dropReasons = [
+  'no_route', // TUN packet for a destination with no route
+  'not_ip', // TUN packet that is not IPv4
+  'bad_header', // datagram or inner packet too short or malformed
+  'wrong_vni', // VXLAN datagram for another VNI
+  'wrong_mac', // VXLAN frame not addressed to our VTEP MAC
+  'oversize', // datagram larger than a receive slot
+  'unknown_peer', // datagram from an address that is no peer of ours
+  'not_local', // inner packet for an address outside this host's subnet
+  'tun_write', // the kernel refused a TUN write (queue full or device down)
+  'udp_send', // the kernel refused a datagram (send buffer full, no route)
+  'io_error', // a read of the TUN or the socket failed
+] as const;
+
+export type DropReason = (typeof dropReasons)[number];
+export type DropCounters = Record<DropReason, number>;
+
+export interface PathCounters {
+  packets: number;
+  bytes: number;
+  batches: number;
+}
+
+export interface DataplaneCounters {
+  /** TUN -> peers: inner packets sent, inner bytes. */
+  tx: PathCounters;
+  /** peers -> TUN: inner packets delivered, inner bytes. */
+  rx: PathCounters;
+  drops: DropCounters;
+}
+
+export function newCounters(): DataplaneCounters {
+  const drops = Object.fromEntries(dropReasons.map((r) => [r, 0])) as DropCounters;
+  return { tx: { packets: 0, bytes: 0, batches: 0 }, rx: { packets: 0, bytes: 0, batches: 0 }, drops };
+}

@@ -1,0 +1,78 @@
+// The data path of one host: a TUN, a UDP socket, both directions of the
+// packet path, and the state they read (routes, peers). The control plane
+// changes that state through setRoute/deleteRoute; it never calls into a loop.
+import type { Cidr } from '../net/ipv4.js';
+import type { EncapCodec } from './codecs/codec.js';
+import { newCounters } from './counters.js';
+import type { NextHop } from './nextHop.js';
+import { PeersToTun } from './peersToTun.js';
+import { RouteTable } from './routeTable.js';
+import { TunDevice } from './tunDevice.js';
+import { TunToPeers } from './tunToPeers.js';
+import { UdpEndpoint } from './udpEndpoint.js';
+
+/** Room kept before every TUN packet for headers written in place. */
+const HEADROOM = 64;
+const BATCH_SIZE = 64;
+
+export interface DataplaneOptions {
+  tunName: string;
+  codec: EncapCodec;
+  listenAddress: string;
+  port: number;
+  localSubnet: Cidr;
+  mtu: number;
+}
+
+export class Dataplane {
+  readonly routes = new RouteTable<NextHop>();
+  readonly peerAddrs = new Set<number>();
+  readonly counters = newCounters();
+  readonly tun: TunDevice;
+  readonly udp: UdpEndpoint;
+  private readonly outbound: TunToPeers;
+  private readonly inbound: PeersToTun;
+
+  constructor(readonly options: DataplaneOptions) {
+    // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
+    const slotSize = align(HEADROOM + options.mtu + options.codec.overhead + 64, 64);
+    this.tun = new TunDevice(options.tunName);
+    try {
+      this.udp = new UdpEndpoint(options.listenAddress, options.port);
+    } catch (error) {
+      this.tun.close();
+      throw error;
+    }
+    this.outbound = new TunToPeers(this.tun, this.udp, options.codec, this.routes, this.counters, BATCH_SIZE, slotSize, HEADROOM);
+    this.inbound = new PeersToTun(this.udp, this.tun, options.codec, this.peerAddrs, options.localSubnet, this.counters, BATCH_SIZE, slotSize);
+  }
+
+  start(): void {
+    this.tun.onReadable(this.outbound.drain);
+    this.udp.onReadable(this.inbound.drain);
+  }
+
+  setRoute(cidr: Cidr, hop: NextHop): void {
+    this.routes.set(cidr, hop);
+    this.refreshPeers();
+  }
+
+  deleteRoute(cidr: Cidr): void {
+    this.routes.delete(cidr);
+    this.refreshPeers();
+  }
+
+  close(): void {
+    this.tun.close();
+    this.udp.close();
+  }
+
+  private refreshPeers(): void {
+    this.peerAddrs.clear();
+    for (const route of this.routes.entries()) this.peerAddrs.add(route.target.addr);
+  }
+}
+
+function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}

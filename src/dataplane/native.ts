@@ -1,0 +1,34 @@
+// The C addon's surface (native-bindings/src). Thin: system calls and batches only.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+export interface NativeAddon {
+  readonly MAX_BATCH: number;
+  tunOpen(name: string, options: number): { fd: number; name: string };
+  /** Packets land at slab[i*slot + headroom]; returns count, or -errno. */
+  tunRead(fd: number, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
+  tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number): number;
+  udpLocalPort(fd: number): number;
+  /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
+  udpRecv(
+    fd: number, slab: Buffer, slot: number, headroom: number, max: number,
+    lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
+  ): number;
+  udpSend(
+    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
+    addrs: Uint32Array, ports: Uint16Array, count: number,
+  ): number;
+  close(fd: number): void;
+  pollStart(fd: number, onReadable: (events: number) => void): object;
+  pollStop(handle: object): void;
+}
+
+export const TUN_VNET_HDR = 1;
+export const TUN_MULTI_QUEUE = 2;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const addonPath = join(here, '..', '..', 'native-bindings', 'build', 'Release', 'tsoverlay_native.node');
+
+export const native: NativeAddon = createRequire(import.meta.url)(addonPath);

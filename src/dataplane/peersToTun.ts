@@ -1,0 +1,88 @@
+// The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
+import type { Cidr } from '../net/ipv4.js';
+import type { EncapCodec } from './codecs/codec.js';
+import type { DataplaneCounters } from './counters.js';
+import { PacketBatch, sumLengths } from './packetBatch.js';
+import type { TunDevice } from './tunDevice.js';
+import type { UdpEndpoint } from './udpEndpoint.js';
+
+const ROUNDS_PER_WAKEUP = 4;
+
+export class PeersToTun {
+  private readonly batch: PacketBatch;
+
+  constructor(
+    private readonly udp: UdpEndpoint,
+    private readonly tun: TunDevice,
+    private readonly codec: EncapCodec,
+    /** Underlay addresses we accept datagrams from; the control plane keeps it current. */
+    private readonly peerAddrs: ReadonlySet<number>,
+    private readonly localSubnet: Cidr,
+    private readonly counters: DataplaneCounters,
+    batchSize: number,
+    slotSize: number,
+  ) {
+    this.batch = new PacketBatch(batchSize, slotSize, 0);
+  }
+
+  readonly drain = (): void => {
+    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
+      const n = this.udp.receive(this.batch);
+      if (n < 0) this.counters.drops.io_error++;
+      if (n <= 0) return;
+      this.deliver(n);
+      if (n < this.batch.size) return;
+    }
+  };
+
+  private deliver(n: number): void {
+    const { batch, codec, counters, peerAddrs } = this;
+    const { slab: buf, lengths, addrs, outOffsets, outLengths } = batch;
+    const drops = counters.drops;
+    const capacity = batch.capacity;
+    const subnetAddr = this.localSubnet.addr;
+    const subnetMask = this.localSubnet.mask;
+    let out = 0;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const start = batch.offset(i);
+      const length = lengths[i];
+      if (length > capacity) {
+        drops.oversize++;
+        continue;
+      }
+      if (!peerAddrs.has(addrs[i])) {
+        drops.unknown_peer++;
+        continue;
+      }
+      const inner = codec.decap(buf, start, length, drops);
+      if (inner < 0) continue;
+      const available = length - (inner - start);
+      // Inner IPv4 header: the total length must fit what arrived; the
+      // destination must be ours, or the kernel would route it straight back.
+      if (available < 20 || buf[inner] >> 4 !== 4) {
+        drops.bad_header++;
+        continue;
+      }
+      const headerLength = (buf[inner] & 15) << 2;
+      const total = buf.readUInt16BE(inner + 2);
+      if (headerLength < 20 || total < headerLength || total > available) {
+        drops.bad_header++;
+        continue;
+      }
+      if (((buf.readUInt32BE(inner + 16) & subnetMask) >>> 0) !== subnetAddr) {
+        drops.not_local++;
+        continue;
+      }
+      outOffsets[out] = inner;
+      outLengths[out] = total;
+      bytes += total;
+      out++;
+    }
+    const written = this.tun.write(batch, out);
+    drops.tun_write += out - written;
+    counters.rx.packets += written;
+    counters.rx.bytes += written === out ? bytes : sumLengths(outLengths, written);
+    counters.rx.batches++;
+  }
+}

@@ -1,0 +1,21 @@
+// Runs iproute2's `ip`: kernel-side setup happens once at start, off the packet path.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export class HostSetupError extends Error {}
+
+export async function ip(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('ip', args, { encoding: 'utf8' });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new HostSetupError(`ip ${args.join(' ')}: ${stderr || (error as Error).message}`);
+  }
+}
+
+export async function ipJson<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await ip('-j', ...args)) as T;
+}

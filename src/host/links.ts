@@ -1,0 +1,50 @@
+// The host's side of the overlay: TUN address and routes, the container bridge,
+// IP forwarding, and the underlay interface whose MTU bounds ours.
+import { writeFile } from 'node:fs/promises';
+import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { HostSetupError, ip, ipJson } from './ipCommand.js';
+
+interface IpAddrEntry {
+  ifname: string;
+  mtu: number;
+  addr_info: { family: string; local: string }[];
+}
+
+/** The interface holding `address`, and its MTU. */
+export async function findUnderlay(address: string): Promise<{ iface: string; mtu: number }> {
+  const links = await ipJson<IpAddrEntry[]>('addr', 'show');
+  const link = links.find((l) => l.addr_info.some((a) => a.family === 'inet' && a.local === address));
+  if (!link) throw new HostSetupError(`no interface on this host has the public IP ${address}`);
+  return { iface: link.ifname, mtu: link.mtu };
+}
+
+export async function interfaceMtu(iface: string): Promise<number> {
+  const [link] = await ipJson<{ mtu: number }[]>('link', 'show', 'dev', iface);
+  if (!link) throw new HostSetupError(`no interface ${iface}`);
+  return link.mtu;
+}
+
+/** TUN holds the subnet's .0/32 (as flannel's flannel.1 does) and routes the whole network. */
+export async function configureTun(name: string, mtu: number, subnet: Cidr, network: Cidr): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => {});
+  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
+  await ip('addr', 'replace', `${formatIPv4(subnet.addr)}/32`, 'dev', name);
+  await ip('route', 'replace', formatCidr(network), 'dev', name);
+}
+
+/** Creates (or adopts) the bridge for local containers; returns whether it was created. */
+export async function configureBridge(name: string, mtu: number, subnet: Cidr): Promise<boolean> {
+  const exists = await ip('link', 'show', 'dev', name).then(() => true, () => false);
+  if (!exists) await ip('link', 'add', 'name', name, 'type', 'bridge');
+  await ip('addr', 'replace', `${formatIPv4(cidrHost(subnet, 1))}/${subnet.len}`, 'dev', name);
+  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
+  return !exists;
+}
+
+export async function removeLink(name: string): Promise<void> {
+  await ip('link', 'del', 'dev', name).catch(() => {});
+}
+
+export async function enableForwarding(): Promise<void> {
+  await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+}

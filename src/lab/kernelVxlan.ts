@@ -1,0 +1,43 @@
+// A host whose overlay is the Linux kernel's own VXLAN device, set up the way
+// flanneld's vxlan backend sets up flannel.1: the interop peer and the
+// benchmarks' reference.
+import { writeFileSync } from 'node:fs';
+import { cidrHost, formatIPv4, parseCidr } from '../net/ipv4.js';
+import type { Lab, LabHost } from './lab.js';
+
+export interface VxlanPeer {
+  subnet: string;
+  publicIp: string;
+  vtepMac: string;
+}
+
+export interface KernelVxlanOptions {
+  device?: string;
+  vni?: number;
+  port?: number;
+  subnet: string;
+  vtepMac: string;
+  mtu?: number;
+  peers: VxlanPeer[];
+}
+
+export async function setUpKernelVxlan(lab: Lab, host: LabHost, o: KernelVxlanOptions): Promise<void> {
+  const dev = o.device ?? 'flannel.1';
+  const sh = (...args: string[]) => lab.exec(host.ns, args[0], args.slice(1));
+  const subnet = parseCidr(o.subnet);
+  await sh('ip', 'link', 'add', dev, 'type', 'vxlan', 'id', String(o.vni ?? 1), 'local', host.ip, 'dev', 'eth0', 'dstport', String(o.port ?? 8472), 'nolearning');
+  await sh('ip', 'link', 'set', dev, 'address', o.vtepMac, 'mtu', String(o.mtu ?? 1450), 'up');
+  await sh('ip', 'addr', 'add', `${formatIPv4(subnet.addr)}/32`, 'dev', dev);
+  for (const peer of o.peers) {
+    const gateway = formatIPv4(cidrHost(parseCidr(peer.subnet), 0));
+    await sh('ip', 'neigh', 'replace', gateway, 'lladdr', peer.vtepMac, 'dev', dev, 'nud', 'permanent');
+    await sh('bridge', 'fdb', 'append', peer.vtepMac, 'dev', dev, 'dst', peer.publicIp);
+    await sh('ip', 'route', 'replace', peer.subnet, 'via', gateway, 'dev', dev, 'onlink');
+  }
+  await sh('sysctl', '-qw', 'net.ipv4.ip_forward=1');
+}
+
+/** Seeds a daemon's run dir with a known VTEP MAC, so peers can be configured before it starts. */
+export function seedVtepMac(runDir: string, mac: string): void {
+  writeFileSync(`${runDir}/vtep-mac`, `${mac}\n`);
+}

@@ -1,0 +1,147 @@
+// A lab of hosts on one machine: each host a network namespace joined to an
+// underlay bridge, each container a namespace behind its host's bridge. Used
+// by the tests, the demo and the benchmarks. Everything it creates carries
+// the prefix `tsolab-<pid>-` and is removed by cleanup(), by the exit
+// handler, or by the next lab if this process died first.
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inNamespace, run, runSync } from './shell.js';
+import { LabDaemon } from './labDaemon.js';
+
+const PREFIX = 'tsolab-';
+let labCount = 0;
+
+export interface LabHost {
+  name: string;
+  ns: string;
+  /** Address on the underlay, without the prefix length. */
+  ip: string;
+}
+
+export interface LabContainer {
+  name: string;
+  ns: string;
+  ip: string;
+  host: LabHost;
+}
+
+export class Lab {
+  readonly id: string;
+  readonly underlay: string;
+  readonly dir: string;
+  private readonly namespaces: string[] = [];
+  private readonly daemons: LabDaemon[] = [];
+  private readonly processes: ChildProcess[] = [];
+  private readonly onExit = () => this.cleanupSync();
+  private hostCount = 0;
+
+  private constructor(readonly underlayNet: string) {
+    this.id = `${PREFIX}${process.pid}-${labCount++}`;
+    this.underlay = `${this.id}-u`;
+    this.dir = mkdtempSync(join(tmpdir(), `${this.id}-`));
+  }
+
+  /** A lab with an empty underlay `<underlayNet>.0/24` (default 10.201.0). */
+  static async create(underlayNet = '10.201.0'): Promise<Lab> {
+    await sweepStaleLabs();
+    const lab = new Lab(underlayNet);
+    process.on('exit', lab.onExit);
+    await lab.addNamespace(lab.underlay);
+    await inNamespace(lab.underlay, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+    await inNamespace(lab.underlay, 'ip', ['link', 'set', 'br0', 'up']);
+    return lab;
+  }
+
+  async addHost(name: string): Promise<LabHost> {
+    const ns = `${this.id}-${name}`;
+    const ip = `${this.underlayNet}.${++this.hostCount}`;
+    await this.addNamespace(ns);
+    await run('ip', ['-n', this.underlay, 'link', 'add', `v-${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run('ip', ['-n', this.underlay, 'link', 'set', `v-${name}`, 'master', 'br0', 'up']);
+    await run('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    return { name, ns, ip };
+  }
+
+  /** A bridge holding `gatewayCidr` (e.g. 10.40.1.1/24), for hosts whose daemon does not create one. */
+  async addBridge(host: LabHost, bridge: string, gatewayCidr: string, mtu = 1500): Promise<void> {
+    await run('ip', ['-n', host.ns, 'link', 'add', bridge, 'type', 'bridge']);
+    await run('ip', ['-n', host.ns, 'addr', 'add', gatewayCidr, 'dev', bridge]);
+    await run('ip', ['-n', host.ns, 'link', 'set', bridge, 'mtu', String(mtu), 'up']);
+  }
+
+  /** A container behind `bridge` on `host`, with address `cidr` and its default route via `gateway`. */
+  async addContainer(host: LabHost, name: string, cidr: string, gateway: string, bridge: string, mtu?: number): Promise<LabContainer> {
+    const ns = `${this.id}-${host.name}-${name}`;
+    await this.addNamespace(ns);
+    await run('ip', ['-n', host.ns, 'link', 'add', `c-${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run('ip', ['-n', host.ns, 'link', 'set', `c-${name}`, 'master', bridge, 'up']);
+    await run('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', 'eth0']);
+    if (mtu) await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'mtu', String(mtu)]);
+    await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    await run('ip', ['-n', ns, 'route', 'add', 'default', 'via', gateway]);
+    return { name, ns, ip: cidr.split('/')[0], host };
+  }
+
+  /** Starts `tsoverlay launch ARGS` inside the host, with its own run dir and API socket. */
+  async startDaemon(host: LabHost, args: string[]): Promise<LabDaemon> {
+    const daemon = new LabDaemon(host, join(this.dir, host.name), args);
+    this.daemons.push(daemon);
+    await daemon.start();
+    return daemon;
+  }
+
+  /** A long-running helper process (a server, say) inside a namespace, ended at cleanup. */
+  track(child: ChildProcess): ChildProcess {
+    this.processes.push(child);
+    return child;
+  }
+
+  exec(ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<string> {
+    return inNamespace(ns, cmd, args, timeoutMs);
+  }
+
+  async cleanup(): Promise<void> {
+    for (const d of this.daemons) await d.stop();
+    for (const p of this.processes) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
+    for (const ns of this.namespaces.reverse()) await run('ip', ['netns', 'del', ns]).catch(() => {});
+    this.namespaces.length = 0;
+    rmSync(this.dir, { recursive: true, force: true });
+    process.off('exit', this.onExit);
+  }
+
+  private cleanupSync(): void {
+    for (const d of this.daemons) d.kill();
+    for (const p of this.processes) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
+    for (const ns of this.namespaces) runSync('ip', ['netns', 'del', ns]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private async addNamespace(ns: string): Promise<void> {
+    await run('ip', ['netns', 'add', ns]);
+    this.namespaces.push(ns);
+    await run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+}
+
+/** Removes namespaces left by labs whose process is gone (a crash, a kill -9). */
+async function sweepStaleLabs(): Promise<void> {
+  const list = await run('ip', ['netns', 'list']).catch(() => '');
+  for (const line of list.split('\n')) {
+    const ns = line.split(' ')[0];
+    const match = /^tsolab-(\d+)-/.exec(ns);
+    if (match && !processAlive(Number(match[1]))) await run('ip', ['netns', 'del', ns]).catch(() => {});
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

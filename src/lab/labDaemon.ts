@@ -1,0 +1,64 @@
+// A tsoverlay daemon started as a real process inside a lab host.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiGet } from '../api/client.js';
+import type { Status } from '../api/status.js';
+import type { LabHost } from './lab.js';
+
+export const TSOVERLAY_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tsoverlay');
+
+export class LabDaemon {
+  readonly apiSocket: string;
+  private child: ChildProcess | null = null;
+  private output = '';
+
+  constructor(readonly host: LabHost, readonly runDir: string, readonly args: string[]) {
+    mkdirSync(runDir, { recursive: true });
+    this.apiSocket = join(runDir, 'api.sock');
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** What the daemon printed (its log), for diagnostics. */
+  get log(): string {
+    return this.output;
+  }
+
+  async start(timeoutMs = 15_000): Promise<void> {
+    const argv = ['netns', 'exec', this.host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...this.args];
+    const child = spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`tsoverlay on ${this.host.name} exited with ${child.exitCode}:\n${this.output}`);
+      if (await this.status().then(() => true, () => false)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  status(): Promise<Status> {
+    return apiGet({ kind: 'unix', path: this.apiSocket }, '/status') as Promise<Status>;
+  }
+
+  /** SIGTERM, then SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  kill(): void {
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,63 @@
+// Two hosts, each with one container, joined by tsoverlay (or by kernel VXLAN):
+// the shape of the demo, the foundation tests and the benchmarks.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatMac, randomMac } from '../net/mac.js';
+import { seedVtepMac, setUpKernelVxlan } from './kernelVxlan.js';
+import type { Lab, LabContainer, LabHost } from './lab.js';
+import type { LabDaemon } from './labDaemon.js';
+
+export const NETWORK = '10.40.0.0/16';
+export const BRIDGE = 'tsobr';
+
+export interface Side {
+  host: LabHost;
+  subnet: string;
+  vtepMac: string;
+  daemon: LabDaemon | null;
+  container: LabContainer;
+}
+
+export type Overlay = 'udp' | 'vxlan' | 'kernel-vxlan';
+
+export interface TwoHosts {
+  a: Side;
+  b: Side;
+}
+
+/**
+ * Side `a` runs tsoverlay unless `overlayA` is kernel-vxlan; side `b` likewise.
+ * Mixing tsoverlay vxlan with kernel-vxlan is the interop case.
+ */
+export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = overlayA, extraArgs: string[] = []): Promise<TwoHosts> {
+  const hosts = [await lab.addHost('a'), await lab.addHost('b')];
+  const subnets = ['10.40.1.0/24', '10.40.2.0/24'];
+  const macs = [formatMac(randomMac()), formatMac(randomMac())];
+  const overlays = [overlayA, overlayB];
+  const sides: Side[] = [];
+  for (let i = 0; i < 2; i++) {
+    const j = 1 - i;
+    const host = hosts[i];
+    const gateway = subnets[i].replace(/0\/24$/, '1');
+    let daemon: LabDaemon | null = null;
+    let mtu: number;
+    if (overlays[i] === 'kernel-vxlan') {
+      mtu = 1450;
+      await lab.addBridge(host, BRIDGE, `${gateway}/24`, mtu);
+      await setUpKernelVxlan(lab, host, { subnet: subnets[i], vtepMac: macs[i], mtu, peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j] }] });
+    } else {
+      const runDir = join(lab.dir, host.name);
+      mkdirSync(runDir, { recursive: true });
+      seedVtepMac(runDir, macs[i]);
+      const peer = overlays[i] === 'vxlan' ? `${hosts[j].ip}@${macs[j]}` : hosts[j].ip;
+      daemon = await lab.startDaemon(host, [
+        '--backend', overlays[i], '--network', NETWORK, '--subnet', subnets[i], '--public-ip', host.ip,
+        '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...extraArgs,
+      ]);
+      mtu = (await daemon.status()).mtu;
+    }
+    const container = await lab.addContainer(host, 'c1', `${gateway.replace(/1$/, '2')}/24`, gateway, BRIDGE, mtu);
+    sides.push({ host, subnet: subnets[i], vtepMac: macs[i], daemon, container });
+  }
+  return { a: sides[0], b: sides[1] };
+}
