@@ -19,6 +19,13 @@ export interface KernelVxlanOptions {
   vtepMac: string;
   mtu?: number;
   peers: VxlanPeer[];
+  /**
+   * Leave inner checksums to "hardware". Between veths, hardware never
+   * computes them: a CHECKSUM_PARTIAL packet crosses namespaces unfinished,
+   * which only another kernel VXLAN device accepts. A real NIC finishes the
+   * checksum on the wire, so towards tsoverlay this stays off.
+   */
+  checksumOffload?: boolean;
 }
 
 export async function setUpKernelVxlan(lab: Lab, host: LabHost, o: KernelVxlanOptions): Promise<void> {
@@ -28,6 +35,7 @@ export async function setUpKernelVxlan(lab: Lab, host: LabHost, o: KernelVxlanOp
   await sh('ip', 'link', 'add', dev, 'type', 'vxlan', 'id', String(o.vni ?? 1), 'local', host.ip, 'dev', 'eth0', 'dstport', String(o.port ?? 8472), 'nolearning');
   await sh('ip', 'link', 'set', dev, 'address', o.vtepMac, 'mtu', String(o.mtu ?? 1450), 'up');
   await sh('ip', 'addr', 'add', `${formatIPv4(subnet.addr)}/32`, 'dev', dev);
+  if (!o.checksumOffload) await sh('ethtool', '-K', dev, 'tx', 'off');
   for (const peer of o.peers) {
     const gateway = formatIPv4(cidrHost(parseCidr(peer.subnet), 0));
     await sh('ip', 'neigh', 'replace', gateway, 'lladdr', peer.vtepMac, 'dev', dev, 'nud', 'permanent');

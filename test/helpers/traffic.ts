@@ -1,0 +1,32 @@
+// Traffic checks between lab containers: ping, and TCP transfers with checksums.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import type { Lab, LabContainer } from '../../src/lab/lab.js';
+
+const TRANSFER = fileURLToPath(new URL('./transfer.mjs', import.meta.url));
+
+export async function ping(lab: Lab, from: LabContainer, to: string, count = 3): Promise<string> {
+  return lab.exec(from.ns, 'ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], 30_000);
+}
+
+export interface TransferResult {
+  sent: { bytes: number; sha256: string };
+  received: { bytes: number; sha256: string };
+}
+
+/** Sends `bytes` of random data over TCP from one container to another; both ends report a SHA-256. */
+export async function transfer(lab: Lab, from: LabContainer, to: LabContainer, bytes: number, port = 5001): Promise<TransferResult> {
+  const server = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, TRANSFER, 'serve', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  let serverOut = '';
+  server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!serverOut.includes('listening')) {
+    if (Date.now() > deadline || server.exitCode !== null) throw new Error('transfer server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const sent = JSON.parse(await lab.exec(from.ns, process.execPath, [TRANSFER, 'send', to.ip, String(port), String(bytes)], 60_000));
+  if (server.exitCode === null) await once(server, 'exit');
+  const received = JSON.parse(serverOut.split('\n').find((l) => l.startsWith('{'))!);
+  return { sent, received };
+}
