@@ -1,0 +1,88 @@
+// The addon's batched UDP endpoint on loopback: recvmmsg/sendmmsg, addresses, truncation.
+import { afterEach, describe, expect, it } from 'vitest';
+import { PacketBatch } from '../../src/dataplane/packetBatch.js';
+import { UdpEndpoint } from '../../src/dataplane/udpEndpoint.js';
+import { native } from '../../src/dataplane/native.js';
+
+const LOOPBACK = 0x7f000001;
+
+describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
+  const open: UdpEndpoint[] = [];
+  afterEach(() => open.splice(0).forEach((e) => e.close()));
+  const endpoint = () => {
+    const e = new UdpEndpoint('127.0.0.1', 0);
+    open.push(e);
+    return e;
+  };
+
+  it('sends a batch in one call and receives it in one call, with sources', async () => {
+    const [a, b] = [endpoint(), endpoint()];
+    const out = new PacketBatch(16, 256, 32);
+    for (let i = 0; i < 16; i++) {
+      const start = out.offset(i);
+      out.slab.fill(i, start, start + 10 + i);
+      out.outOffsets[i] = start;
+      out.outLengths[i] = 10 + i;
+      out.addrs[i] = LOOPBACK;
+      out.ports[i] = b.port;
+    }
+    expect(a.send(out, 16)).toBe(16);
+    const inb = new PacketBatch(32, 256, 0);
+    let got = 0;
+    for (let tries = 0; got < 16 && tries < 100; tries++) {
+      const n = b.receive(inb);
+      for (let i = 0; i < n; i++, got++) {
+        expect(inb.lengths[i]).toBe(10 + got);
+        expect(inb.slab[inb.offset(i)]).toBe(got);
+        expect(inb.addrs[i]).toBe(LOOPBACK);
+        expect(inb.ports[i]).toBe(a.port);
+      }
+      if (n === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(got).toBe(16);
+  });
+
+  it('reports the real length of a datagram larger than its slot', async () => {
+    const [a, b] = [endpoint(), endpoint()];
+    const out = new PacketBatch(1, 4096, 0);
+    out.outOffsets[0] = 0;
+    out.outLengths[0] = 3000;
+    out.addrs[0] = LOOPBACK;
+    out.ports[0] = b.port;
+    expect(a.send(out, 1)).toBe(1);
+    const inb = new PacketBatch(4, 2048, 0);
+    let n = 0;
+    for (let tries = 0; n === 0 && tries < 100; tries++) {
+      n = b.receive(inb);
+      if (n === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(n).toBe(1);
+    expect(inb.lengths[0]).toBe(3000);
+    expect(inb.lengths[0]).toBeGreaterThan(inb.capacity);
+  });
+
+  it('wakes a readiness callback from the event loop, without polling', async () => {
+    const [a, b] = [endpoint(), endpoint()];
+    const woke = new Promise<void>((resolve) => b.onReadable(() => resolve()));
+    const out = new PacketBatch(1, 64, 0);
+    out.outOffsets[0] = 0;
+    out.outLengths[0] = 8;
+    out.addrs[0] = LOOPBACK;
+    out.ports[0] = b.port;
+    a.send(out, 1);
+    await woke;
+    expect(b.receive(new PacketBatch(4, 64, 0))).toBe(1);
+  });
+
+  it('refuses a batch that does not fit its slab instead of reading past it', () => {
+    const a = endpoint();
+    const small = Buffer.alloc(100);
+    expect(() => native.udpRecv(a.fd, small, 64, 0, 4, new Uint32Array(4), new Uint32Array(4), new Uint16Array(4))).toThrow(RangeError);
+    expect(() => native.udpSend(a.fd, small, new Uint32Array([90]), new Uint32Array([20]), new Uint32Array([LOOPBACK]), new Uint16Array([9]), 1)).toThrow(RangeError);
+  });
+
+  it('names the error when the port is taken', () => {
+    const a = endpoint();
+    expect(() => new UdpEndpoint('127.0.0.1', a.port)).toThrow(/bind: Address already in use/);
+  });
+});
