@@ -29,7 +29,14 @@ export interface TwoHosts {
  * Side `a` runs tsoverlay unless `overlayA` is kernel-vxlan; side `b` likewise.
  * Mixing tsoverlay vxlan with kernel-vxlan is the interop case.
  */
-export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = overlayA, extraArgs: string[] = []): Promise<TwoHosts> {
+export interface TwoHostsOptions {
+  /** More `launch` flags for both daemons. */
+  extraArgs?: string[];
+  /** Kernel VXLAN on both sides may leave inner checksums unfinished (see kernelVxlan.ts). */
+  kernelChecksumOffload?: boolean;
+}
+
+export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = overlayA, options: TwoHostsOptions = {}): Promise<TwoHosts> {
   const hosts = [await lab.addHost('a'), await lab.addHost('b')];
   const subnets = ['10.40.1.0/24', '10.40.2.0/24'];
   const macs = [formatMac(randomMac()), formatMac(randomMac())];
@@ -44,7 +51,10 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
     if (overlays[i] === 'kernel-vxlan') {
       mtu = 1450;
       await lab.addBridge(host, BRIDGE, `${gateway}/24`, mtu);
-      await setUpKernelVxlan(lab, host, { subnet: subnets[i], vtepMac: macs[i], mtu, peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j] }] });
+      await setUpKernelVxlan(lab, host, {
+        subnet: subnets[i], vtepMac: macs[i], mtu, checksumOffload: options.kernelChecksumOffload,
+        peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j] }],
+      });
     } else {
       const runDir = join(lab.dir, host.name);
       mkdirSync(runDir, { recursive: true });
@@ -52,7 +62,7 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
       const peer = overlays[i] === 'vxlan' ? `${hosts[j].ip}@${macs[j]}` : hosts[j].ip;
       daemon = await lab.startDaemon(host, [
         '--backend', overlays[i], '--network', NETWORK, '--subnet', subnets[i], '--public-ip', host.ip,
-        '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...extraArgs,
+        '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...(options.extraArgs ?? []),
       ]);
       mtu = (await daemon.status()).mtu;
     }

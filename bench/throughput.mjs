@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Throughput and packet rate through tsoverlay (udp, vxlan) beside a kernel
+// VXLAN pair on the same namespaces, in the same run, printed as ratios.
+//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--markdown FILE]
+// Needs root, iperf3, and a built tree (scripts/setup).
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Lab } from '../dist/lab/lab.js';
+import { twoHosts } from '../dist/lab/twoHosts.js';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1];
+};
+const tcpSeconds = Number(arg('seconds', 10));
+const udpSeconds = Number(arg('udp-seconds', 5));
+const markdownFile = arg('markdown', null);
+
+const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on Linux
+/** [user, system] CPU seconds of a process. */
+const cpuTimes = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return [Number(fields[11]) / TICKS, Number(fields[12]) / TICKS];
+};
+
+async function measure(overlay) {
+  const lab = await Lab.create();
+  try {
+    const { a, b } = await twoHosts(lab, overlay, overlay, { kernelChecksumOffload: true });
+    const server = lab.track(spawn('ip', ['netns', 'exec', b.container.ns, 'iperf3', '-s'], { stdio: 'ignore' }));
+    await new Promise((r) => setTimeout(r, 500));
+    const pids = [a.daemon?.pid, b.daemon?.pid].filter(Boolean);
+    const cpuBefore = pids.map(cpuTimes);
+    const packetsBefore = a.daemon ? (await a.daemon.status()).counters.tx.packets : 0;
+
+    const tcp = JSON.parse(await lab.exec(a.container.ns, 'iperf3', ['-c', b.container.ip, '-t', String(tcpSeconds), '-J'], (tcpSeconds + 30) * 1000));
+    const cpuAfter = pids.map(cpuTimes);
+    const packets = a.daemon ? (await a.daemon.status()).counters.tx.packets - packetsBefore : 0;
+
+    const udp = JSON.parse(await lab.exec(a.container.ns, 'iperf3', ['-c', b.container.ip, '-u', '-b', '0', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
+    server.kill('SIGKILL');
+    const u = udp.end.sum;
+    return {
+      overlay,
+      gbps: tcp.end.sum_received.bits_per_second / 1e9,
+      retransmits: tcp.end.sum_sent.retransmits,
+      pps: (u.packets - u.lost_packets) / u.seconds,
+      udpLoss: u.lost_percent,
+      // Sender-side daemon CPU (user, system) per packet it forwarded during the TCP run.
+      usPerPacket: packets ? [0, 1].map((k) => ((cpuAfter[0][k] - cpuBefore[0][k]) / packets) * 1e6) : null,
+      cpu: pids.length ? cpuAfter.map((c, i) => (c[0] + c[1] - cpuBefore[i][0] - cpuBefore[i][1]) / tcpSeconds) : null,
+    };
+  } finally {
+    await lab.cleanup();
+  }
+}
+
+const results = [];
+for (const overlay of ['kernel-vxlan', 'udp', 'vxlan']) {
+  process.stderr.write(`bench: ${overlay}...\n`);
+  results.push(await measure(overlay));
+}
+const ref = results[0];
+const rows = results.map((r) => [
+  r.overlay === 'kernel-vxlan' ? 'kernel VXLAN (reference)' : `tsoverlay ${r.overlay}`,
+  r.gbps.toFixed(2),
+  (r.gbps / ref.gbps).toFixed(3),
+  String(r.retransmits),
+  Math.round(r.pps).toLocaleString('en'),
+  (r.pps / ref.pps).toFixed(2),
+  r.udpLoss.toFixed(1),
+  r.usPerPacket === null ? '-' : r.usPerPacket.map((u) => u.toFixed(2)).join(' + '),
+  r.cpu === null ? '-' : r.cpu.map((c) => `${Math.round(c * 100)}%`).join(' / '),
+]);
+const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', '64 B UDP pkt/s delivered', 'x kernel', 'UDP loss %', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b'];
+const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+const text = `Single-stream TCP: iperf3 -t ${tcpSeconds}; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
+process.stdout.write(text);
+if (markdownFile) writeFileSync(markdownFile, text);
