@@ -13,7 +13,7 @@ import { UdpEndpoint } from './udpEndpoint.js';
 
 /** Room kept before every TUN packet for headers written in place. */
 const HEADROOM = 64;
-const BATCH_SIZE = 64;
+const BATCH_SIZE = 128;
 
 export interface DataplaneOptions {
   tunName: string;
