@@ -1,7 +1,7 @@
 // What `tsoverlay status` shows: built from the daemon's state on each request.
-import type { LaunchConfig } from '../config/launchConfig.js';
 import type { DataplaneCounters } from '../dataplane/counters.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
+import type { HostPlan } from '../subnet/hostPlan.js';
 import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
 import { formatMac } from '../net/mac.js';
 
@@ -14,7 +14,7 @@ export interface RouteStatus {
 
 export interface Status {
   version: string;
-  mode: 'static';
+  mode: 'static' | 'etcd';
   backend: string;
   network: string;
   subnet: string;
@@ -27,22 +27,23 @@ export interface Status {
   mtu: number;
   routes: RouteStatus[];
   counters: DataplaneCounters;
+  etcd: { endpoint: string; prefix: string; state: string; leaseId: string | null } | null;
 }
 
 export const VERSION = '0.1.0';
 
-export function buildStatus(config: LaunchConfig, dataplane: Dataplane, vtepMac: Buffer, mtu: number): Status {
+export function buildStatus(plan: HostPlan, dataplane: Dataplane, mtu: number): Status {
   return {
     version: VERSION,
-    mode: 'static',
-    backend: config.backend.name,
-    network: formatCidr(config.network),
-    subnet: formatCidr(config.subnet),
-    bridgeAddress: `${formatIPv4(cidrHost(config.subnet, 1))}/${config.subnet.len}`,
-    publicIp: config.publicIp,
+    mode: plan.mode,
+    backend: plan.backend.name,
+    network: formatCidr(plan.network),
+    subnet: formatCidr(plan.subnet),
+    bridgeAddress: `${formatIPv4(cidrHost(plan.subnet, 1))}/${plan.subnet.len}`,
+    publicIp: plan.publicIp,
     port: dataplane.udp.port,
-    vni: config.backend.usesVtepMac ? config.vni : null,
-    vtepMac: formatMac(vtepMac),
+    vni: plan.backend.usesVtepMac ? plan.vni : null,
+    vtepMac: formatMac(plan.vtepMac),
     tun: dataplane.tun.name,
     mtu,
     routes: [...dataplane.routes.entries()].map((r) => ({
@@ -52,5 +53,6 @@ export function buildStatus(config: LaunchConfig, dataplane: Dataplane, vtepMac:
       vtepMac: r.target.vtepMac ? formatMac(r.target.vtepMac) : null,
     })),
     counters: dataplane.counters,
+    etcd: plan.etcd && { endpoint: plan.etcd.client.endpoint, prefix: plan.etcd.prefix, state: plan.etcd.state, leaseId: plan.etcd.leaseId },
   };
 }

@@ -7,6 +7,7 @@ import { runDaemon, StartError } from '../daemon.js';
 import { HostSetupError } from '../host/ipCommand.js';
 import { flag, flagBool, parseArgs, UsageError } from './args.js';
 import { printStatus } from './printStatus.js';
+import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
 
 const usage = `usage: tsoverlay <command> [options]
 
@@ -14,6 +15,12 @@ const usage = `usage: tsoverlay <command> [options]
          [--route SUBNET=IP[@VTEP_MAC]]... [--port N] [--vni N] [--tun NAME]
          [--bridge NAME] [--mtu N] [--run-dir DIR] [--api ADDR] [--listen IP]
                         run the daemon in the foreground (static routes)
+  launch --etcd-endpoints URL[,URL] [--etcd-prefix /coreos.com/network]
+         [--etcd-cafile F --etcd-certfile F --etcd-keyfile F] [--etcd-lease-ttl S]
+         [--etcd-no-wait] [--public-ip IP | --iface IF] [--bridge NAME] ...
+                        run the daemon with flannel's etcd network config and leases
+  docker-opts [--run-dir DIR]
+                        print docker's --bip/--mtu options for this host's subnet
   status [--json] [--api ADDR]
                         show the running daemon's state
   demo                  two hosts in network namespaces, a ping across the overlay
@@ -30,6 +37,14 @@ async function main(argv: string[]): Promise<number> {
       const args = parseArgs(rest, { values: ['api'], boolean: ['json'] });
       const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as Status;
       process.stdout.write(flagBool(args, 'json') ? JSON.stringify(status, null, 2) + '\n' : printStatus(status));
+      return 0;
+    }
+    case 'docker-opts': {
+      const args = parseArgs(rest, { values: ['run-dir'] });
+      const runDir = flag(args, 'run-dir') ?? '/run/tsoverlay';
+      const env = await readSubnetEnv(runDir);
+      if (!env) throw new UsageError(`no subnet.env in ${runDir}: is tsoverlay running (with this --run-dir)?`);
+      process.stdout.write(dockerOpts(env) + '\n');
       return 0;
     }
     case 'demo': {

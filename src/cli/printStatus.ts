@@ -6,6 +6,7 @@ export function printStatus(s: Status): string {
   const lines = [
     `        Version: ${s.version}`,
     `           Mode: ${s.mode}`,
+    ...(s.etcd ? [`           etcd: ${s.etcd.state} (${s.etcd.endpoint}, prefix ${s.etcd.prefix}, lease ${s.etcd.leaseId})`] : []),
     `        Backend: ${s.backend}${s.vni === null ? '' : ` (VNI ${s.vni})`} on UDP port ${s.port}`,
     `        Network: ${s.network}`,
     `         Subnet: ${s.subnet} (bridge address ${s.bridgeAddress})`,

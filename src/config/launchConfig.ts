@@ -2,7 +2,7 @@
 // Every error names the option and the problem in one line.
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
-import { flag, flagList, type ParsedArgs } from '../cli/args.js';
+import { flag, flagBool, flagList, type ParsedArgs } from '../cli/args.js';
 import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseIPv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import { type ApiAddress, DEFAULT_API, parseApiAddress } from './apiAddress.js';
@@ -15,15 +15,33 @@ export interface StaticRoute {
   vtepMac: Buffer | null;
 }
 
-export interface LaunchConfig {
+/** Routes and subnet given on the command line. */
+export interface StaticSource {
+  kind: 'static';
   backend: Backend;
-  port: number;
-  vni: number;
   network: Cidr;
   subnet: Cidr;
-  publicIp: string;
-  listen: string;
   routes: StaticRoute[];
+}
+
+/** Network config and subnet leases from etcd, flannel's way. */
+export interface EtcdSource {
+  kind: 'etcd';
+  endpoints: string[];
+  prefix: string;
+  tls: { caFile?: string; certFile?: string; keyFile?: string };
+  leaseTtl: number;
+  waitForConfig: boolean;
+}
+
+export interface LaunchConfig {
+  source: StaticSource | EtcdSource;
+  /** null: the backend's default, or in etcd mode the config's Backend.Port. */
+  port: number | null;
+  vni: number | null;
+  publicIp: string | null;
+  iface: string | null;
+  listen: string;
   tun: string;
   bridge: string | null;
   mtu: number | null;
@@ -32,11 +50,67 @@ export interface LaunchConfig {
 }
 
 export const launchFlags = {
-  values: ['backend', 'network', 'subnet', 'public-ip', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen'],
+  values: [
+    'backend', 'network', 'subnet', 'public-ip', 'iface', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen',
+    'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
+  ],
+  boolean: ['etcd-no-wait'],
   repeatable: ['route'],
 } as const;
 
+const DAY = 24 * 3600;
+
 export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
+  const publicIp = flag(args, 'public-ip') ?? null;
+  if (publicIp !== null) guard('--public-ip', () => parseIPv4(publicIp));
+  const tun = flag(args, 'tun') ?? 'tso0';
+  const bridge = flag(args, 'bridge') ?? null;
+  const iface = flag(args, 'iface') ?? null;
+  for (const [name, value] of [['tun', tun], ['bridge', bridge], ['iface', iface]] as const) {
+    if (value !== null && !/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw new ConfigError(`--${name} ${JSON.stringify(value)} is not a valid interface name`);
+  }
+  const mtuText = flag(args, 'mtu');
+  const source = flag(args, 'etcd-endpoints') === undefined ? parseStaticSource(args, publicIp) : parseEtcdSource(args);
+  return {
+    source,
+    port: flag(args, 'port') === undefined ? null : intOption(args, 'port', 0, 1, 65535),
+    vni: flag(args, 'vni') === undefined ? null : intOption(args, 'vni', VXLAN_DEFAULT_VNI, 0, 0xffffff),
+    publicIp,
+    iface,
+    listen: flag(args, 'listen') ?? '0.0.0.0',
+    tun,
+    bridge,
+    mtu: mtuText === undefined ? null : intOption(args, 'mtu', 0, 576, 65000),
+    runDir: flag(args, 'run-dir') ?? '/run/tsoverlay',
+    api: guard('--api', () => parseApiAddress(flag(args, 'api') ?? DEFAULT_API)),
+  };
+}
+
+function parseEtcdSource(args: ParsedArgs): EtcdSource {
+  for (const name of ['backend', 'network', 'subnet', 'route']) {
+    if (args.flags.has(name)) throw new ConfigError(`--${name} cannot be given with --etcd-endpoints: it comes from the network config and leases in etcd`);
+  }
+  const endpoints = required(args, 'etcd-endpoints').split(',').map((e) => e.trim()).filter(Boolean);
+  for (const e of endpoints) {
+    let url: URL;
+    try {
+      url = new URL(e);
+    } catch {
+      throw new ConfigError(`--etcd-endpoints: ${JSON.stringify(e)} is not a URL (want http://HOST:PORT)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--etcd-endpoints: ${e}: want http:// or https://`);
+  }
+  return {
+    kind: 'etcd',
+    endpoints,
+    prefix: flag(args, 'etcd-prefix') ?? '/coreos.com/network',
+    tls: { caFile: flag(args, 'etcd-cafile'), certFile: flag(args, 'etcd-certfile'), keyFile: flag(args, 'etcd-keyfile') },
+    leaseTtl: intOption(args, 'etcd-lease-ttl', DAY, 5, 10 * 365 * DAY),
+    waitForConfig: !flagBool(args, 'etcd-no-wait'),
+  };
+}
+
+function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSource {
   const backendName = flag(args, 'backend') ?? 'udp';
   const backend = backends[backendName];
   if (!backend) throw new ConfigError(`unknown backend ${JSON.stringify(backendName)} (choose ${backendNames.join(' or ')})`);
@@ -46,8 +120,7 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
   if (!cidrCovers(network, subnet) || subnet.len === network.len) {
     throw new ConfigError(`--subnet ${formatCidr(subnet)} is not inside --network ${formatCidr(network)}`);
   }
-  const publicIp = required(args, 'public-ip');
-  guard('--public-ip', () => parseIPv4(publicIp));
+  if (publicIp === null) throw new ConfigError('--public-ip is required (or --etcd-endpoints for leases from etcd)');
 
   const routes = flagList(args, 'route').map((text) => parseRoute(text, network, subnet, backend));
   for (let i = 0; i < routes.length; i++) {
@@ -58,27 +131,7 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
     }
   }
 
-  const tun = flag(args, 'tun') ?? 'tso0';
-  const bridge = flag(args, 'bridge') ?? null;
-  for (const [name, value] of [['tun', tun], ['bridge', bridge]] as const) {
-    if (value !== null && !/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw new ConfigError(`--${name} ${JSON.stringify(value)} is not a valid interface name`);
-  }
-  const mtuText = flag(args, 'mtu');
-  return {
-    backend,
-    port: intOption(args, 'port', backend.defaultPort, 1, 65535),
-    vni: intOption(args, 'vni', VXLAN_DEFAULT_VNI, 0, 0xffffff),
-    network,
-    subnet,
-    publicIp,
-    listen: flag(args, 'listen') ?? '0.0.0.0',
-    routes,
-    tun,
-    bridge,
-    mtu: mtuText === undefined ? null : intOption(args, 'mtu', 0, 576, 65000),
-    runDir: flag(args, 'run-dir') ?? '/run/tsoverlay',
-    api: guard('--api', () => parseApiAddress(flag(args, 'api') ?? DEFAULT_API)),
-  };
+  return { kind: 'static', backend, network, subnet, routes };
 }
 
 /** `SUBNET=PUBLIC_IP[@VTEP_MAC]` */

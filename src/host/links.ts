@@ -48,3 +48,17 @@ export async function removeLink(name: string): Promise<void> {
 export async function enableForwarding(): Promise<void> {
   await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
 }
+
+/** The public IP to announce: the first IPv4 address of `iface`, or of the default route's interface (flannel's choice). */
+export async function resolvePublicIp(iface: string | null): Promise<string> {
+  let name = iface;
+  if (name === null) {
+    const [route] = await ipJson<{ dev?: string }[]>('route', 'show', 'default');
+    if (!route?.dev) throw new HostSetupError('no --public-ip or --iface given, and no default route to take the interface from');
+    name = route.dev;
+  }
+  const [link] = await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'dev', name).catch(() => [] as IpAddrEntry[]);
+  const address = link?.addr_info.find((a) => a.family === 'inet')?.local;
+  if (!address) throw new HostSetupError(`interface ${name} has no IPv4 address to use as the public IP`);
+  return address;
+}

@@ -1,0 +1,251 @@
+// Subnet leases in etcd, the way flanneld (>= 0.18, etcd v3) keeps them: take
+// one for this host, keep it alive, and follow everyone else's.
+import { log } from '../log.js';
+import { type Cidr, formatCidr } from '../net/ipv4.js';
+import type { EtcdClient, KeyValue } from './etcd/etcdClient.js';
+import { PrefixWatch, type WatchEvent } from './etcd/etcdWatch.js';
+import { decodeLease, encodeLease, leaseKey, type LeaseRecord, subnetOfKey, subnetsPrefix } from './leaseRecord.js';
+import { allowsSubnet, type NetworkConfig, NetworkConfigError, nthSubnet, parseNetworkConfig, subnetCount } from './networkConfig.js';
+
+export class NetworkExhausted extends Error {}
+
+export interface SelfLease {
+  publicIp: number;
+  backendType: string;
+  vtepMac: Buffer | null;
+  vni: number | null;
+}
+
+export interface LeaseListener {
+  /** A peer's lease appeared or changed. */
+  set(lease: LeaseRecord): void;
+  /** A peer's lease was deleted or expired. */
+  remove(subnet: Cidr): void;
+}
+
+export type EtcdState = 'connected' | 'unreachable';
+
+const CONFIG_RETRY_MS = 5000;
+const ACQUIRE_ATTEMPTS = 20;
+
+export class EtcdSubnets {
+  state: EtcdState = 'connected';
+  subnet: Cidr | null = null;
+  leaseId: string | null = null;
+  private readonly known = new Map<number, LeaseRecord>();
+  private readonly reported = new Set<string>();
+  private watch: PrefixWatch | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private config: NetworkConfig | null = null;
+  private listener: LeaseListener | null = null;
+  private closed = false;
+  private self: SelfLease | null = null;
+
+  constructor(
+    readonly client: EtcdClient,
+    readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Reads <prefix>/config; while it is missing, waits (as flanneld does) unless told not to. */
+  async loadConfig(wait: boolean): Promise<NetworkConfig> {
+    const key = `${this.prefix.replace(/\/+$/, '')}/config`;
+    for (let logged = false; ; logged = true) {
+      const { kv } = await this.client.get(key);
+      if (kv) {
+        try {
+          return (this.config = parseNetworkConfig(kv.value));
+        } catch (error) {
+          throw new NetworkConfigError(`bad network config at ${key}: ${(error as Error).message}`);
+        }
+      }
+      if (!wait) throw new NetworkConfigError(`no network config at ${key} in etcd`);
+      if (!logged) log.warn('no network config in etcd yet; waiting for it', { key });
+      await new Promise((r) => setTimeout(r, CONFIG_RETRY_MS));
+    }
+  }
+
+  /**
+   * Takes a subnet: the lease already carrying this host's PublicIP if there is
+   * one, else `previous` (from the last subnet.env) when free, else a random
+   * free one. Each write is a transaction that fails if someone else wrote the
+   * key first, so two hosts never hold one subnet.
+   */
+  async acquire(self: SelfLease, previous: Cidr | null): Promise<Cidr> {
+    this.self = self;
+    const config = this.config!;
+    const leaseId = await this.client.grantLease(this.ttlSeconds);
+    const value = encodeLease(self);
+    for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
+      const { kvs } = await this.client.getPrefix(subnetsPrefix(this.prefix));
+      const leases = kvs.map((kv) => ({ kv, lease: this.parse(kv) }));
+      const mine = leases.find((l) => l.lease && l.lease.publicIp === self.publicIp && allowsSubnet(config, l.lease.subnet));
+      let won: Cidr | null = null;
+      if (mine) {
+        if (await this.client.replace(mine.kv.key, value, mine.kv.modRevision, leaseId)) won = mine.lease!.subnet;
+      } else {
+        const taken = new Set(leases.map((l) => subnetOfKey(this.prefix, l.kv.key)?.addr));
+        const wanted = previous && allowsSubnet(config, previous) && !taken.has(previous.addr) ? previous : randomFree(config, taken);
+        if (!wanted) {
+          await this.client.revokeLease(leaseId).catch(() => {});
+          throw new NetworkExhausted(`no free subnet left in ${formatCidr(config.network)} (/${config.subnetLen} subnets, ${taken.size} leased)`);
+        }
+        if (await this.client.create(leaseKey(this.prefix, wanted), value, leaseId)) won = wanted;
+      }
+      if (won) {
+        this.subnet = won;
+        this.leaseId = leaseId;
+        return won;
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 50 * (attempt + 1))); // lost a race: look again
+    }
+    throw new Error(`could not take a subnet after ${ACQUIRE_ATTEMPTS} attempts (too many hosts competing?)`);
+  }
+
+  /** Reports every peer lease now, then follows puts, deletes and expiries live. */
+  async follow(listener: LeaseListener): Promise<void> {
+    this.listener = listener;
+    const revision = await this.resync();
+    this.watch = new PrefixWatch(this.client, subnetsPrefix(this.prefix), revision + 1, {
+      events: (events) => this.apply(events),
+      resync: () => this.resync(),
+      lost: (error) => this.unreachable(error),
+    });
+    this.watch.start();
+    this.scheduleRenewal(this.renewInterval());
+  }
+
+  close(): void {
+    // The lease stays in etcd, as flanneld leaves it: a restart takes it back.
+    this.closed = true;
+    this.watch?.close();
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+  }
+
+  private renewInterval(): number {
+    return Math.max(1000, Math.min(this.ttlSeconds * 1000 / 3, 3600_000));
+  }
+
+  private scheduleRenewal(ms: number): void {
+    if (this.closed) return;
+    this.renewTimer = setTimeout(() => void this.renew(), ms);
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const ttl = await this.client.keepAlive(this.leaseId!);
+      if (ttl > 0) {
+        this.connected();
+        return this.scheduleRenewal(this.renewInterval());
+      }
+      // The lease expired while etcd was out of reach: take the same subnet again if it is free.
+      const had = this.subnet!;
+      log.warn('lease expired; taking the subnet again', { subnet: formatCidr(had) });
+      const got = await this.acquire(this.self!, had);
+      if (got.addr !== had.addr) {
+        log.error('the subnet went to another host while the lease was expired; exiting so that a restart takes the new one', { had: formatCidr(had), offered: formatCidr(got) });
+        process.exit(1);
+      }
+      this.connected();
+      this.scheduleRenewal(this.renewInterval());
+    } catch (error) {
+      this.unreachable(error as Error);
+      this.scheduleRenewal(2000);
+    }
+  }
+
+  private connected(): void {
+    if (this.state === 'connected') return;
+    this.state = 'connected';
+    log.info('etcd reachable again', { endpoint: this.client.endpoint });
+  }
+
+  private unreachable(error: Error): void {
+    if (this.closed) return;
+    if (this.state !== 'unreachable') log.warn('etcd unreachable; forwarding on the known routes', { error: error.message });
+    this.state = 'unreachable';
+  }
+
+  /** Re-reads all leases, reports the differences, and returns the revision read. */
+  private async resync(): Promise<number> {
+    const { kvs, revision } = await this.client.getPrefix(subnetsPrefix(this.prefix));
+    const seen = new Set<number>();
+    for (const kv of kvs) {
+      const lease = this.parse(kv);
+      if (lease && this.isPeer(lease)) {
+        seen.add(lease.subnet.addr);
+        this.known.set(lease.subnet.addr, lease);
+        this.listener!.set(lease);
+      }
+    }
+    for (const [addr, lease] of this.known) {
+      if (!seen.has(addr)) {
+        this.known.delete(addr);
+        this.listener!.remove(lease.subnet);
+      }
+    }
+    this.connected();
+    return revision;
+  }
+
+  private apply(events: WatchEvent[]): void {
+    this.connected();
+    for (const e of events) {
+      if (e.type === 'put') {
+        const lease = this.parse(e.kv);
+        if (!lease || !this.isPeer(lease)) continue;
+        this.known.set(lease.subnet.addr, lease);
+        this.listener!.set(lease);
+      } else {
+        const subnet = subnetOfKey(this.prefix, e.key);
+        if (subnet && this.known.delete(subnet.addr)) this.listener!.remove(subnet);
+        else if (subnet && this.subnet && subnet.addr === this.subnet.addr) log.warn('our own lease was deleted from etcd; it is renewed at the next keepalive', { subnet: formatCidr(subnet) });
+      }
+    }
+  }
+
+  private isPeer(lease: LeaseRecord): boolean {
+    if (this.subnet && lease.subnet.addr === this.subnet.addr) return false;
+    if (lease.backendType !== this.self!.backendType) {
+      this.reportOnce(`backend:${formatCidr(lease.subnet)}`, 'ignoring a lease for another backend', { subnet: formatCidr(lease.subnet), backend: lease.backendType });
+      return false;
+    }
+    return true;
+  }
+
+  private parse(kv: KeyValue): LeaseRecord | null {
+    const subnet = subnetOfKey(this.prefix, kv.key);
+    if (!subnet) {
+      this.reportOnce(`key:${kv.key}`, 'ignoring a key under subnets/ that names no subnet', { key: kv.key });
+      return null;
+    }
+    try {
+      return decodeLease(subnet, kv.value);
+    } catch (error) {
+      this.reportOnce(`value:${kv.key}:${kv.modRevision}`, 'ignoring a malformed lease', { key: kv.key, error: (error as Error).message });
+      return null;
+    }
+  }
+
+  private reportOnce(id: string, message: string, fields: Record<string, unknown>): void {
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    log.warn(message, fields);
+  }
+}
+
+function randomFree(config: NetworkConfig, taken: Set<number | undefined>): Cidr | null {
+  const count = subnetCount(config);
+  // Random probes first (cheap when the network is mostly free), then a scan from a random start.
+  for (let i = 0; i < 64; i++) {
+    const s = nthSubnet(config, Math.floor(Math.random() * count));
+    if (!taken.has(s.addr)) return s;
+  }
+  const start = Math.floor(Math.random() * count);
+  for (let i = 0; i < count; i++) {
+    const s = nthSubnet(config, (start + i) % count);
+    if (!taken.has(s.addr)) return s;
+  }
+  return null;
+}
+

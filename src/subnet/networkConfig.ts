@@ -1,0 +1,96 @@
+// flannel's network configuration (the JSON at <prefix>/config), with flannel's defaults.
+import { type Cidr, cidrContains, formatCidr, formatIPv4, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
+
+export class NetworkConfigError extends Error {}
+
+export interface NetworkConfig {
+  network: Cidr;
+  subnetLen: number;
+  /** First and last subnet addresses that may be leased (inclusive). */
+  subnetMin: number;
+  subnetMax: number;
+  backend: { type: string; port: number | null; vni: number | null };
+}
+
+export function parseNetworkConfig(json: string): NetworkConfig {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new NetworkConfigError(`network config is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new NetworkConfigError('network config is not a JSON object');
+  if (typeof raw.Network !== 'string') throw new NetworkConfigError('network config has no "Network"');
+  const network = wrap('Network', () => parseCidr(raw.Network as string));
+
+  let subnetLen: number;
+  if (raw.SubnetLen !== undefined) {
+    subnetLen = integer('SubnetLen', raw.SubnetLen, 1, 30);
+    if (subnetLen <= network.len) throw new NetworkConfigError(`SubnetLen ${subnetLen} is not longer than the Network's /${network.len}`);
+  } else {
+    // flannel: a /24 per host, unless the whole network is /24 or smaller: then half of it.
+    subnetLen = network.len < 24 ? 24 : network.len + 1;
+  }
+  const size = 2 ** (32 - subnetLen);
+  const subnetMin = raw.SubnetMin === undefined ? network.addr + size : address('SubnetMin', raw.SubnetMin, network, subnetLen);
+  const subnetMax = raw.SubnetMax === undefined ? network.addr + 2 ** (32 - network.len) - size : address('SubnetMax', raw.SubnetMax, network, subnetLen);
+  if (subnetMin > subnetMax) throw new NetworkConfigError(`SubnetMin ${formatIPv4(subnetMin)} is above SubnetMax ${formatIPv4(subnetMax)}`);
+
+  const backend = raw.Backend === undefined ? {} : raw.Backend;
+  if (typeof backend !== 'object' || backend === null) throw new NetworkConfigError('"Backend" is not an object');
+  const b = backend as Record<string, unknown>;
+  const type = b.Type === undefined ? 'udp' : b.Type;
+  if (typeof type !== 'string') throw new NetworkConfigError('"Backend.Type" is not a string');
+  return {
+    network,
+    subnetLen,
+    subnetMin: subnetMin >>> 0,
+    subnetMax: subnetMax >>> 0,
+    backend: {
+      type,
+      port: b.Port === undefined ? null : integer('Backend.Port', b.Port, 1, 65535),
+      vni: b.VNI === undefined ? null : integer('Backend.VNI', b.VNI, 0, 0xffffff),
+    },
+  };
+}
+
+/** Every subnet the config allows, as network addresses. */
+export function subnetCount(c: NetworkConfig): number {
+  return (c.subnetMax - c.subnetMin) / 2 ** (32 - c.subnetLen) + 1;
+}
+
+export function nthSubnet(c: NetworkConfig, n: number): Cidr {
+  const addr = (c.subnetMin + n * 2 ** (32 - c.subnetLen)) >>> 0;
+  return { addr, len: c.subnetLen, mask: maskOf(c.subnetLen) };
+}
+
+export function allowsSubnet(c: NetworkConfig, s: Cidr): boolean {
+  return s.len === c.subnetLen && s.addr >= c.subnetMin && s.addr <= c.subnetMax && cidrContains(c.network, s.addr);
+}
+
+export function describeNetworkConfig(c: NetworkConfig): string {
+  return `${formatCidr(c.network)} in /${c.subnetLen} subnets ${formatIPv4(c.subnetMin)}-${formatIPv4(c.subnetMax)}, backend ${c.backend.type}`;
+}
+
+function address(name: string, value: unknown, network: Cidr, subnetLen: number): number {
+  if (typeof value !== 'string') throw new NetworkConfigError(`"${name}" is not a string`);
+  const addr = wrap(name, () => parseIPv4(value));
+  if (!cidrContains(network, addr)) throw new NetworkConfigError(`${name} ${value} is not in the range of the Network ${formatCidr(network)}`);
+  if (((addr & maskOf(subnetLen)) >>> 0) !== addr) throw new NetworkConfigError(`${name} ${value} is not the start of a /${subnetLen}`);
+  return addr;
+}
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new NetworkConfigError(`"${name}" must be an integer from ${min} to ${max}, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function wrap<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new NetworkConfigError(`"${name}": ${(error as Error).message}`);
+  }
+}
