@@ -5,7 +5,7 @@ import { formatApiAddress } from './config/apiAddress.js';
 import type { LaunchConfig } from './config/launchConfig.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { HostSetupError } from './host/ipCommand.js';
-import { configureBridge, configureTun, enableForwarding, findUnderlay, removeLink, resolvePublicIp } from './host/links.js';
+import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from './host/links.js';
 import { log } from './log.js';
 import { formatCidr, formatIPv4 } from './net/ipv4.js';
 import { formatMac } from './net/mac.js';
@@ -88,7 +88,9 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
     plan.etcd?.close(); // the lease stays, as flanneld leaves it, so a restart gets the subnet back
     await api.close();
     dataplane.close(); // the TUN, and the kernel routes through it, go with its descriptor
-    if (bridgeCreated && config.bridge) await removeLink(config.bridge);
+    if (bridgeCreated && config.bridge && !(await removeBridgeIfUnused(config.bridge))) {
+      log.info('bridge kept: containers are attached to it', { bridge: config.bridge });
+    }
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

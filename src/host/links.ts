@@ -62,3 +62,14 @@ export async function resolvePublicIp(iface: string | null): Promise<string> {
   if (!address) throw new HostSetupError(`interface ${name} has no IPv4 address to use as the public IP`);
   return address;
 }
+
+/**
+ * Removes a bridge this daemon created, unless containers are still attached:
+ * deleting it would cut them off, and a restarted daemon adopts it again.
+ */
+export async function removeBridgeIfUnused(name: string): Promise<boolean> {
+  const ports = await ipJson<unknown[]>('link', 'show', 'master', name).catch(() => []);
+  if (ports.length > 0) return false;
+  await removeLink(name);
+  return true;
+}
