@@ -87,10 +87,10 @@ export class Lab {
   }
 
   /** Starts `tsoverlay launch ARGS` inside the host, with its own run dir and API socket. */
-  async startDaemon(host: LabHost, args: string[]): Promise<LabDaemon> {
+  async startDaemon(host: LabHost, args: string[], timeoutMs?: number): Promise<LabDaemon> {
     const daemon = new LabDaemon(host, join(this.dir, host.name), args);
     this.daemons.push(daemon);
-    await daemon.start();
+    await daemon.start(timeoutMs);
     return daemon;
   }
 

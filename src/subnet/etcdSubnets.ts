@@ -88,7 +88,7 @@ export class EtcdSubnets {
         const wanted = previous && allowsSubnet(config, previous) && !taken.has(previous.addr) ? previous : randomFree(config, taken);
         if (!wanted) {
           await this.client.revokeLease(leaseId).catch(() => {});
-          throw new NetworkExhausted(`no free subnet left in ${formatCidr(config.network)} (/${config.subnetLen} subnets, ${taken.size} leased)`);
+          throw new NetworkExhausted(`no free subnet left in ${formatCidr(config.network)}: all ${subnetCount(config)} /${config.subnetLen} subnets are leased`);
         }
         if (await this.client.create(leaseKey(this.prefix, wanted), value, leaseId)) won = wanted;
       }

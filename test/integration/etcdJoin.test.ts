@@ -1,0 +1,118 @@
+// Many hosts joining one etcd network at once, and the start-up errors of etcd mode.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLabEtcd } from '../../src/lab/etcdHosts.js';
+import { Lab, type LabHost } from '../../src/lab/lab.js';
+import type { LabEtcd } from '../../src/lab/labEtcd.js';
+import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
+
+const PREFIX = '/coreos.com/network';
+
+describe('20 hosts joining at once', () => {
+  let lab: Lab;
+  let etcd: LabEtcd;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    // 24 subnets for 20 hosts: random picks collide often, so the create-if-absent transaction is what keeps them apart.
+    etcd = await startLabEtcd(lab, { Network: '10.60.0.0/16', SubnetMin: '10.60.1.0', SubnetMax: '10.60.24.0', Backend: { Type: 'udp' } });
+  });
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('gives every host its own subnet', async () => {
+    const hosts: LabHost[] = [];
+    for (let i = 0; i < 20; i++) hosts.push(await lab.addHost(`h${i}`));
+    const daemons = await Promise.all(hosts.map((h) => lab.startDaemon(h, ['--public-ip', h.ip, '--etcd-endpoints', etcd.endpoint], 60_000)));
+    const subnets = await Promise.all(daemons.map(async (d) => (await d.status()).subnet));
+    expect(new Set(subnets).size).toBe(20);
+    const keys = (await etcd.ctl('get', '--keys-only', '--prefix', `${PREFIX}/subnets/`)).split('\n').filter(Boolean);
+    expect(keys).toHaveLength(20);
+    expect(keys.map((k) => k.slice(`${PREFIX}/subnets/`.length).replace('-', '/')).sort()).toEqual([...subnets].sort());
+    for (const d of daemons) await d.stop();
+  }, 180_000);
+});
+
+describe('etcd mode refuses what it cannot run, in one line', () => {
+  let lab: Lab;
+  let etcd: LabEtcd;
+  let host: LabHost;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    etcd = await startLabEtcd(lab, null);
+    host = await lab.addHost('a');
+  });
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  function launch(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
+    const argv = ['netns', 'exec', host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', `${lab.dir}/a`, '--api', `${lab.dir}/a.sock`, '--public-ip', host.ip, ...args];
+    return new Promise((resolve) => {
+      const child = lab.track(spawn('ip', argv, { stdio: ['ignore', 'ignore', 'pipe'] }));
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('tsoverlay:'));
+
+  it('no config and --etcd-no-wait', async () => {
+    const r = await launch(['--etcd-endpoints', etcd.endpoint, '--etcd-no-wait']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toEqual([`tsoverlay: no network config at ${PREFIX}/config in etcd`]);
+  });
+
+  it('no config: waits, saying so, and starts once the config appears', async () => {
+    const daemon = await (async () => {
+      const pending = lab.startDaemon(host, ['--public-ip', host.ip, '--etcd-endpoints', etcd.endpoint], 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      await etcd.ctl('put', `${PREFIX}/config`, JSON.stringify({ Network: '10.70.0.0/16' }));
+      return pending;
+    })();
+    expect(daemon.log).toMatch(/no network config in etcd yet; waiting for it/);
+    expect((await daemon.status()).subnet).toMatch(/^10\.70\./);
+    await daemon.stop();
+  });
+
+  it.each([
+    ['not JSON', '{"Network": ', /bad network config at \/coreos.com\/network\/config: network config is not JSON/],
+    ['a bad network', '{"Network": "10.70.0.0/33"}', /"Network": bad prefix length/],
+    ['SubnetLen not below the network', '{"Network": "10.70.0.0/16", "SubnetLen": 16}', /SubnetLen 16 is not longer than the Network's \/16/],
+    ['SubnetMin outside', '{"Network": "10.70.0.0/16", "SubnetMin": "10.71.0.0"}', /SubnetMin 10.71.0.0 is not in the range of the Network/],
+    ['an unknown backend', '{"Network": "10.70.0.0/16", "Backend": {"Type": "host-gw"}}', /Backend.Type "host-gw" in the etcd network config is not one tsoverlay runs/],
+  ])('an invalid config: %s', async (_name, config, message) => {
+    await etcd.ctl('put', `${PREFIX}/config`, config);
+    const r = await launch(['--etcd-endpoints', etcd.endpoint]);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('a network with no subnet left', async () => {
+    await etcd.ctl('put', `${PREFIX}/config`, JSON.stringify({ Network: '10.80.0.0/16', SubnetMin: '10.80.5.0', SubnetMax: '10.80.5.0' }));
+    await etcd.ctl('put', `${PREFIX}/subnets/10.80.5.0-24`, JSON.stringify({ PublicIP: '10.201.0.200', BackendType: 'udp' }));
+    const r = await launch(['--etcd-endpoints', etcd.endpoint]);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toEqual(['tsoverlay: no free subnet left in 10.80.0.0/16: all 1 /24 subnets are leased']);
+  });
+
+  it('etcd unreachable', async () => {
+    const r = await launch(['--etcd-endpoints', 'http://127.0.0.1:1']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toEqual(['tsoverlay: etcd at http://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1']);
+  });
+
+  it('flags that etcd decides', async () => {
+    const r = await launch(['--etcd-endpoints', etcd.endpoint, '--network', '10.1.0.0/16']);
+    expect(r.code).not.toBe(0);
+    expect(oneLine(r.stderr)).toEqual(['tsoverlay: --network cannot be given with --etcd-endpoints: it comes from the network config and leases in etcd']);
+  });
+});
