@@ -34,6 +34,7 @@ export class Lab {
   private readonly namespaces: string[] = [];
   private readonly daemons: LabDaemon[] = [];
   private readonly processes: ChildProcess[] = [];
+  private readonly cleanups: (() => Promise<void>)[] = [];
   private readonly onExit = () => this.cleanupSync();
   private hostCount = 0;
 
@@ -100,11 +101,17 @@ export class Lab {
     return child;
   }
 
+  /** Work to do at cleanup before daemons stop and namespaces go (stopping a dockerd, say); last added runs first. */
+  onCleanup(fn: () => Promise<void>): void {
+    this.cleanups.unshift(fn);
+  }
+
   exec(ns: string, cmd: string, args: string[], timeoutMs?: number): Promise<string> {
     return inNamespace(ns, cmd, args, timeoutMs);
   }
 
   async cleanup(): Promise<void> {
+    for (const fn of this.cleanups.splice(0)) await fn().catch((e: Error) => process.stderr.write(`lab cleanup: ${e.message}\n`));
     for (const d of this.daemons) await d.stop();
     for (const p of this.processes) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
     for (const ns of this.namespaces.reverse()) await run('ip', ['netns', 'del', ns]).catch(() => {});
