@@ -1,26 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src/cli/args.js';
-import { ConfigError, launchFlags, parseLaunchConfig } from '../../src/config/launchConfig.js';
+import { ConfigError, type EtcdSource, launchFlags, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { formatCidr } from '../../src/net/ipv4.js';
 
 const parse = (...argv: string[]) => parseLaunchConfig(parseArgs(argv, launchFlags));
+const staticSource = (...argv: string[]) => parse(...argv).source as StaticSource;
 const base = ['--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '10.201.0.1'];
 
 describe('launch configuration', () => {
   it('takes flannel-like defaults', () => {
     const c = parse(...base);
-    expect(c.backend.name).toBe('udp');
-    expect(c.port).toBe(8285);
+    expect(c.source.kind).toBe('static');
+    expect((c.source as StaticSource).backend.name).toBe('udp');
+    expect(c.port).toBeNull(); // the backend's default, resolved at start
     expect(c.tun).toBe('tso0');
     expect(c.runDir).toBe('/run/tsoverlay');
     expect(c.api).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 6784 });
-    expect(parse(...base, '--backend', 'vxlan').port).toBe(8472);
-    expect(parse(...base, '--backend', 'vxlan').vni).toBe(1);
+    expect(staticSource(...base, '--backend', 'vxlan').backend.defaultPort).toBe(8472);
+    expect(parse(...base, '--port', '4789').port).toBe(4789);
   });
 
   it('parses repeated routes with and without VTEP MACs', () => {
-    const c = parse(...base, '--backend=vxlan', '--route', '10.40.2.0/24=10.201.0.2@02:00:00:00:00:02', '--route=10.40.3.0/24=10.201.0.3@02:00:00:00:00:03');
+    const c = staticSource(...base, '--backend=vxlan', '--route', '10.40.2.0/24=10.201.0.2@02:00:00:00:00:02', '--route=10.40.3.0/24=10.201.0.3@02:00:00:00:00:03');
     expect(c.routes.map((r) => formatCidr(r.cidr))).toEqual(['10.40.2.0/24', '10.40.3.0/24']);
     expect(c.routes[1].vtepMac).toEqual(Buffer.from([2, 0, 0, 0, 0, 3]));
   });
@@ -36,6 +38,20 @@ describe('launch configuration', () => {
   ])('refuses %j', (argv, message) => {
     expect(() => parse(...(argv as string[]))).toThrow(ConfigError);
     expect(() => parse(...(argv as string[]))).toThrow(message as RegExp);
+  });
+
+  it('reads etcd mode options, and refuses what etcd decides', () => {
+    const c = parse('--etcd-endpoints', 'http://10.0.0.5:2379,https://10.0.0.6:2379', '--etcd-lease-ttl', '60', '--iface', 'eth0');
+    const source = c.source as EtcdSource;
+    expect(source.kind).toBe('etcd');
+    expect(source.endpoints).toEqual(['http://10.0.0.5:2379', 'https://10.0.0.6:2379']);
+    expect(source.prefix).toBe('/coreos.com/network');
+    expect(source.leaseTtl).toBe(60);
+    expect(source.waitForConfig).toBe(true);
+    expect(c.iface).toBe('eth0');
+    expect(() => parse('--etcd-endpoints', 'http://x:2379', '--subnet', '10.1.1.0/24')).toThrow(/--subnet cannot be given with --etcd-endpoints/);
+    expect(() => parse('--etcd-endpoints', 'x:2379')).toThrow(/want http:\/\/ or https:\/\//);
+    expect(() => parse('--etcd-endpoints', 'http://x:2379', '--etcd-lease-ttl', '1')).toThrow(/--etcd-lease-ttl "1": want an integer from 5/);
   });
 
   it('reads unix-socket API addresses', () => {
