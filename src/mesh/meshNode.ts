@@ -1,0 +1,366 @@
+// The mesh's brain, free of I/O: what this peer knows (topology, ring), what
+// it tells its neighbours, and how it gets a host block. The TCP transport
+// (tcpMesh.ts) and the in-memory simulator (bench/) both drive it.
+import { blockCidr, type BlockSpace, blockCount, blockOf, donation, freeCount } from '../ipam/blocks.js';
+import { Ring, RingConflict, type RingState, type Token } from '../ipam/ring.js';
+import { formatCidr, parseCidr } from '../net/ipv4.js';
+import { MAX_UNICAST_HOPS, type MeshMessage, ringHash, type UnicastBody } from './messages.js';
+import type { PeerInfo } from './peerInfo.js';
+import { Topology } from './topology.js';
+
+export interface MeshTransport {
+  /** Sends to an established neighbour; dropped silently if it is gone. */
+  send(neighbour: string, message: MeshMessage): void;
+}
+
+export interface MeshOptions {
+  space: BlockSpace;
+  /** The peer set must be still this long before a new ring is founded. */
+  settleMs: number;
+  /** How long to wait for a block before asking another owner. */
+  requestTimeoutMs: number;
+  /** A peer unreachable this long loses its space to the lowest-named reachable peer. */
+  reclaimAfterMs: number;
+  /** No peers to wait for: found a ring alone at once. */
+  alone: boolean;
+}
+
+export interface MeshEvents {
+  routesChanged(): void;
+  blockAcquired(block: number): void;
+  /** Our block now belongs to someone else (a ring conflict or a reclaim while we were away). */
+  blockLost(reason: string): void;
+  log(level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface PersistedIpam {
+  ring: RingState;
+  block: number | null;
+}
+
+export type SelfDescription = Pick<PeerInfo, 'name' | 'nickname' | 'publicIp' | 'controlPort' | 'dataPort' | 'vtepMac'>;
+
+export class MeshNode {
+  readonly topology: Topology;
+  ring: Ring | null = null;
+  block: number | null = null;
+  private readonly neighbours = new Set<string>();
+  private me: PeerInfo;
+  private lastChange: number;
+  private readonly unreachableSince = new Map<string, number>();
+  private request: { owner: string; deadline: number } | null = null;
+  private readonly refusedBy = new Set<string>();
+
+  constructor(
+    self: SelfDescription,
+    persisted: PersistedIpam | null,
+    private readonly transport: MeshTransport,
+    private readonly now: () => number,
+    readonly options: MeshOptions,
+    private readonly events: MeshEvents,
+  ) {
+    this.topology = new Topology(self.name);
+    this.me = { ...self, version: 1, subnet: null, connections: [], departed: false };
+    this.lastChange = now();
+    if (persisted) {
+      this.ring = Ring.fromState(persisted.ring);
+      if (persisted.block !== null && this.ring.ownerOf(persisted.block) === self.name) this.setBlock(persisted.block);
+    }
+    this.topology.merge(this.me);
+    this.topology.computeRoutes();
+  }
+
+  get name(): string {
+    return this.me.name;
+  }
+
+  get info(): PeerInfo {
+    return this.me;
+  }
+
+  neighbourList(): string[] {
+    return [...this.neighbours].sort();
+  }
+
+  neighbourUp(name: string): void {
+    if (this.neighbours.has(name)) return;
+    this.neighbours.add(name);
+    this.updateSelf({ connections: this.neighbourList() });
+    // A newcomer gets everything we know at once; later it gets news.
+    this.transport.send(name, { t: 'gossip', peers: [...this.topology.peers.values()], ring: this.ring?.state() ?? null });
+  }
+
+  neighbourDown(name: string): void {
+    if (!this.neighbours.delete(name)) return;
+    this.updateSelf({ connections: this.neighbourList() });
+  }
+
+  /** Graceful leave: tell everyone we are going, so they stop routing to us at once. */
+  depart(): void {
+    this.updateSelf({ departed: true, connections: [] });
+  }
+
+  receive(from: string, message: MeshMessage): void {
+    switch (message.t) {
+      case 'gossip':
+        return this.onGossip(from, message.peers, message.ring);
+      case 'digest':
+        return this.onDigest(from, message);
+      case 'unicast':
+        return this.onUnicast(message);
+    }
+  }
+
+  /** Periodic work: anti-entropy with one neighbour, getting a block, reclaiming dead peers' space. */
+  tick(): void {
+    const neighbours = this.neighbourList();
+    if (neighbours.length > 0) {
+      const to = neighbours[Math.floor(Math.random() * neighbours.length)];
+      this.transport.send(to, this.digest(false));
+    }
+    this.trackReachability();
+    if (this.block === null) this.seekBlock();
+    this.reclaim();
+  }
+
+  persisted(): PersistedIpam | null {
+    return this.ring ? { ring: this.ring.state(), block: this.block } : null;
+  }
+
+  // --- gossip ---------------------------------------------------------------
+
+  private onGossip(from: string, peers: PeerInfo[], ring: RingState | null): void {
+    const news: PeerInfo[] = [];
+    for (const info of peers) {
+      if (info.name === this.me.name) {
+        // Someone holds a newer story about us (we restarted): outbid it.
+        if (info.version >= this.me.version) this.updateSelf({}, info.version + 1);
+        continue;
+      }
+      if (this.topology.merge(info)) news.push(info);
+    }
+    const ringNews = ring ? this.mergeRing(ring) : null;
+    if (news.length > 0) this.topologyChanged();
+    if (news.length > 0 || (ringNews && ringNews.tokens.length > 0)) {
+      this.spread({ t: 'gossip', peers: news, ring: ringNews && ringNews.tokens.length > 0 ? ringNews : null }, from);
+    }
+  }
+
+  private onDigest(from: string, digest: Extract<MeshMessage, { t: 'digest' }>): void {
+    const ours = this.digest(true);
+    const theirs = digest.versions;
+    const ringDiffers = ours.ring?.founder !== digest.ring?.founder || ours.ring?.hash !== digest.ring?.hash;
+    if (theirs === null) {
+      if (ours.peersHash !== digest.peersHash || ringDiffers) this.transport.send(from, ours);
+      return;
+    }
+    const newer = [...this.topology.peers.values()].filter((p) => (theirs[p.name] ?? -1) < p.version);
+    const ring = ringDiffers && this.ring ? this.ring.state() : null;
+    if (newer.length > 0 || ring) this.transport.send(from, { t: 'gossip', peers: newer, ring });
+    const theyKnowMore = Object.entries(theirs).some(([name, v]) => (ours.versions![name] ?? -1) < v);
+    if (theyKnowMore) this.transport.send(from, ours);
+  }
+
+  private digest(full: boolean): MeshMessage & { t: 'digest' } {
+    const versions: Record<string, number> = {};
+    for (const p of this.topology.peers.values()) versions[p.name] = p.version;
+    const ring = this.ring ? { founder: this.ring.founder, hash: ringHash(this.ring.state()) } : null;
+    return { t: 'digest', peersHash: versionsHash(versions), versions: full ? versions : null, ring };
+  }
+
+  /** Forwards news to a few neighbours (all of them in a small mesh): O(log n) messages a peer per event. */
+  private spread(message: MeshMessage, except: string | null): void {
+    const targets = this.neighbourList().filter((n) => n !== except);
+    const fanout = Math.max(4, Math.ceil(Math.log2(this.topology.peers.size + 1)) + 2);
+    for (const n of targets.length <= fanout ? targets : sample(targets, fanout)) this.transport.send(n, message);
+  }
+
+  private updateSelf(change: Partial<PeerInfo>, atLeastVersion = 0): void {
+    this.me = { ...this.me, ...change, version: Math.max(this.me.version + 1, atLeastVersion) };
+    this.topology.merge(this.me);
+    this.topologyChanged();
+    this.spread({ t: 'gossip', peers: [this.me], ring: null }, null);
+  }
+
+  private topologyChanged(): void {
+    this.lastChange = this.now();
+    this.topology.computeRoutes();
+    this.events.routesChanged();
+  }
+
+  // --- the ring and our block -----------------------------------------------
+
+  private mergeRing(incoming: RingState): RingState | null {
+    try {
+      if (!this.ring) {
+        // A delta of a ring we do not have yet: the full ring comes with anti-entropy.
+        if (!incoming.tokens.some((t) => t.start === 0)) return null;
+        this.ring = Ring.fromState(incoming);
+        this.events.log('info', 'joined the allocation ring', { founder: incoming.founder });
+        this.checkBlock();
+        return this.ring.state();
+      }
+      const changed = this.ring.merge(incoming);
+      if (changed.length > 0) this.checkBlock();
+      return { founder: this.ring.founder, blocks: this.ring.blocks, tokens: changed };
+    } catch (error) {
+      if (!(error instanceof RingConflict) || !this.ring) return null;
+      // Two rings founded apart (a partition at the very start): the lower founder's wins everywhere.
+      if (incoming.founder < this.ring.founder && incoming.blocks === this.ring.blocks && incoming.tokens.some((t) => t.start === 0)) {
+        this.events.log('warn', 'met a ring founded apart from ours; adopting it (the lower founder wins)', { ours: this.ring.founder, theirs: incoming.founder });
+        this.ring = Ring.fromState(incoming);
+        this.checkBlock();
+        return this.ring.state();
+      }
+      return null;
+    }
+  }
+
+  /** Our block must still be ours. */
+  private checkBlock(): void {
+    if (this.block === null || !this.ring) return;
+    const owner = this.ring.ownerOf(this.block);
+    if (owner !== this.me.name) {
+      const lost = formatCidr(blockCidr(this.options.space, this.block));
+      this.block = null;
+      this.events.blockLost(`block ${lost} now belongs to ${owner}`);
+    }
+  }
+
+  private seekBlock(): void {
+    const now = this.now();
+    if (!this.ring) {
+      if (this.shouldFound(now)) {
+        this.ring = Ring.found(this.me.name, blockCount(this.options.space));
+        this.events.log('info', 'founded the allocation ring', { range: formatCidr(this.options.space.range), peers: this.reachablePeers().length });
+        this.spread({ t: 'gossip', peers: [], ring: this.ring.state() }, null);
+      } else {
+        return;
+      }
+    }
+    const own = this.ring.rangesOf(this.me.name);
+    for (const r of own) {
+      // Block 0 stays unused: its .0 network address confuses tools, as flannel notes.
+      const first = r.start === 0 ? 1 : r.start;
+      if (first < r.end) return this.setBlock(first);
+    }
+    if (this.request && now < this.request.deadline) return;
+    if (this.request) this.refusedBy.add(this.request.owner);
+    const owner = this.pickDonor();
+    if (!owner) {
+      this.request = null;
+      this.refusedBy.clear();
+      return;
+    }
+    this.request = { owner, deadline: now + this.options.requestTimeoutMs };
+    this.sendUnicast(owner, { t: 'block-request' });
+  }
+
+  private shouldFound(now: number): boolean {
+    if (this.neighbours.size === 0) return this.options.alone;
+    if (now - this.lastChange < this.options.settleMs) return false;
+    // Nobody reachable has a ring (we would have it by now), and we are the lowest name: we found it.
+    const names = this.reachablePeers().map((p) => p.name);
+    return names.every((n) => n > this.me.name);
+  }
+
+  private pickDonor(): string | null {
+    const ring = this.ring!;
+    let best: { name: string; free: number } | null = null;
+    for (const owner of ring.owners()) {
+      if (owner === this.me.name || this.refusedBy.has(owner) || !this.topology.reachable(owner)) continue;
+      const info = this.topology.peers.get(owner);
+      const used = info?.subnet ? blockOf(this.options.space, parseCidr(info.subnet)) : null;
+      const free = freeCount(ring, owner, used);
+      if (free > 0 && (!best || free > best.free || (free === best.free && owner < best.name))) best = { name: owner, free };
+    }
+    return best?.name ?? null;
+  }
+
+  private onBlockRequest(from: string): void {
+    if (!this.ring) return this.sendUnicast(from, { t: 'block-refused', reason: 'no ring yet' });
+    const gift = donation(this.ring, this.me.name, this.block);
+    if (!gift) return this.sendUnicast(from, { t: 'block-refused', reason: 'no free space' });
+    const changed = this.ring.transfer(this.me.name, from, gift.start, gift.end);
+    this.events.log('info', 'gave space to a peer', { peer: from, blocks: gift.end - gift.start });
+    this.spreadTokens(changed);
+  }
+
+  private setBlock(block: number): void {
+    this.block = block;
+    this.request = null;
+    this.refusedBy.clear();
+    this.updateSelf({ subnet: formatCidr(blockCidr(this.options.space, block)) });
+    this.events.blockAcquired(block);
+  }
+
+  /** Reclaims the space of peers unreachable for longer than reclaimAfterMs; only the lowest-named reachable peer does it. */
+  private reclaim(): void {
+    if (!this.ring) return;
+    const now = this.now();
+    const lowest = [this.me.name, ...this.reachablePeers().map((p) => p.name)].sort()[0];
+    if (lowest !== this.me.name) return;
+    for (const owner of this.ring.owners()) {
+      if (owner === this.me.name || this.topology.reachable(owner)) continue;
+      const since = this.unreachableSince.get(owner) ?? now;
+      if (now - since < this.options.reclaimAfterMs) continue;
+      const changed = this.ring.reassign(owner, this.me.name);
+      this.events.log('warn', 'reclaimed the space of a peer gone too long', { peer: owner, goneForSeconds: Math.round((now - since) / 1000) });
+      this.spreadTokens(changed);
+    }
+  }
+
+  private trackReachability(): void {
+    const now = this.now();
+    const candidates = new Set([...this.topology.peers.keys(), ...(this.ring?.owners() ?? [])]);
+    for (const name of candidates) {
+      if (name === this.me.name || this.topology.reachable(name)) this.unreachableSince.delete(name);
+      else if (!this.unreachableSince.has(name)) this.unreachableSince.set(name, now);
+    }
+  }
+
+  private spreadTokens(tokens: Token[]): void {
+    if (tokens.length === 0 || !this.ring) return;
+    this.spread({ t: 'gossip', peers: [], ring: { founder: this.ring.founder, blocks: this.ring.blocks, tokens } }, null);
+  }
+
+  // --- unicast over the mesh -------------------------------------------------
+
+  private sendUnicast(to: string, body: UnicastBody): void {
+    this.forwardUnicast({ t: 'unicast', to, from: this.me.name, hops: 0, body });
+  }
+
+  private forwardUnicast(message: MeshMessage & { t: 'unicast' }): void {
+    const hop = this.topology.nextHops.get(message.to);
+    if (hop === undefined || message.hops >= MAX_UNICAST_HOPS) return;
+    this.transport.send(hop, { ...message, hops: message.hops + 1 });
+  }
+
+  private onUnicast(message: MeshMessage & { t: 'unicast' }): void {
+    if (message.to !== this.me.name) return this.forwardUnicast(message);
+    if (message.body.t === 'block-request') this.onBlockRequest(message.from);
+    else if (message.body.t === 'block-refused' && this.request?.owner === message.from) this.request.deadline = 0;
+  }
+
+  reachablePeers(): PeerInfo[] {
+    return [...this.topology.nextHops.keys()].map((n) => this.topology.peers.get(n)!).filter(Boolean);
+  }
+}
+
+function versionsHash(versions: Record<string, number>): number {
+  let h = 0x811c9dc5;
+  for (const name of Object.keys(versions).sort()) {
+    const s = `${name}=${versions[name]};`;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+function sample<T>(items: T[], n: number): T[] {
+  const copy = [...items];
+  for (let i = 0; i < n; i++) {
+    const j = i + Math.floor(Math.random() * (copy.length - i));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, n);
+}

@@ -1,0 +1,67 @@
+// Messages between mesh neighbours once the handshake is done (docs/protocol.md).
+import type { RingState } from '../ipam/ring.js';
+import { isPeerInfo, type PeerInfo } from './peerInfo.js';
+
+export type UnicastBody = { t: 'block-request' } | { t: 'block-refused'; reason: string };
+
+export type MeshMessage =
+  /** Peer infos and ring tokens the sender thinks are news (a delta, or everything). */
+  | { t: 'gossip'; peers: PeerInfo[]; ring: RingState | null }
+  /**
+   * Anti-entropy. Short form (versions null): hashes only, answered with the
+   * full form when they differ. Full form: every version the sender has,
+   * answered with whatever is newer.
+   */
+  | { t: 'digest'; peersHash: number; versions: Record<string, number> | null; ring: { founder: string; hash: number } | null }
+  /** A message for one peer, passed along the next hops. */
+  | { t: 'unicast'; to: string; from: string; hops: number; body: UnicastBody };
+
+export const MAX_UNICAST_HOPS = 32;
+
+export class MessageError extends Error {}
+
+/** Checks a decoded JSON value is a well-formed message; throws MessageError otherwise. */
+export function parseMessage(value: unknown): MeshMessage {
+  const m = value as MeshMessage;
+  if (typeof m !== 'object' || m === null) throw new MessageError('message is not an object');
+  switch (m.t) {
+    case 'gossip':
+      if (!Array.isArray(m.peers) || !m.peers.every(isPeerInfo)) throw new MessageError('gossip with malformed peers');
+      if (m.ring !== null && !isRingState(m.ring)) throw new MessageError('gossip with a malformed ring');
+      return m;
+    case 'digest':
+      if (!Number.isInteger(m.peersHash) || (m.versions !== null && (typeof m.versions !== 'object' || !Object.values(m.versions).every((v) => Number.isInteger(v))))) {
+        throw new MessageError('digest with malformed versions');
+      }
+      if (m.ring !== null && (typeof m.ring !== 'object' || typeof m.ring.founder !== 'string' || !Number.isInteger(m.ring.hash))) {
+        throw new MessageError('digest with a malformed ring');
+      }
+      return m;
+    case 'unicast':
+      if (typeof m.to !== 'string' || typeof m.from !== 'string' || !Number.isInteger(m.hops) || typeof m.body !== 'object' || m.body === null) {
+        throw new MessageError('malformed unicast');
+      }
+      if (m.body.t !== 'block-request' && m.body.t !== 'block-refused') throw new MessageError('unicast of an unknown kind');
+      return m;
+    default:
+      throw new MessageError(`unknown message type ${JSON.stringify((m as { t?: unknown }).t)}`);
+  }
+}
+
+function isRingState(r: RingState): boolean {
+  return (
+    typeof r === 'object' && r !== null && typeof r.founder === 'string' && Number.isInteger(r.blocks) && r.blocks > 0 &&
+    Array.isArray(r.tokens) &&
+    r.tokens.every((t) => typeof t === 'object' && t !== null && Number.isInteger(t.start) && typeof t.owner === 'string' && Number.isInteger(t.version))
+  );
+}
+
+/** A cheap fingerprint of a ring's tokens, to tell in a digest whether two views differ. */
+export function ringHash(ring: RingState): number {
+  let h = 0x811c9dc5;
+  for (const t of ring.tokens) {
+    const s = `${t.start}:${t.owner}:${t.version};`;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return h;
+}

@@ -1,0 +1,169 @@
+// Many MeshNodes in one process, on simulated time: messages are delivered
+// after a fixed latency through an event queue, ticks run on schedule. The
+// same gossip, routing and allocation code as the daemon, minus TCP.
+import type { BlockSpace } from '../ipam/blocks.js';
+import type { MeshMessage } from './messages.js';
+import { MeshNode, type MeshOptions } from './meshNode.js';
+
+interface Pending {
+  at: number;
+  seq: number;
+  run: () => void;
+}
+
+export interface SimulationOptions {
+  space: BlockSpace;
+  latencyMs?: number;
+  tickMs?: number;
+  settleMs?: number;
+  reclaimAfterMs?: number;
+}
+
+export class MeshSimulation {
+  now = 0;
+  readonly nodes = new Map<string, MeshNode>();
+  messages = 0;
+  bytes = 0;
+  lost: string[] = [];
+  private readonly queue: Pending[] = [];
+  private seq = 0;
+  private readonly links = new Set<string>();
+  private readonly dead = new Set<string>();
+  private readonly latency: number;
+  private readonly tickMs: number;
+  private readonly meshOptions: Omit<MeshOptions, 'alone'>;
+
+  constructor(options: SimulationOptions) {
+    this.latency = options.latencyMs ?? 1;
+    this.tickMs = options.tickMs ?? 200;
+    this.meshOptions = {
+      space: options.space,
+      settleMs: options.settleMs ?? 500,
+      requestTimeoutMs: 1000,
+      reclaimAfterMs: options.reclaimAfterMs ?? 60_000,
+    };
+  }
+
+  addNode(name: string, alone = false): MeshNode {
+    const node = new MeshNode(
+      { name, nickname: name, publicIp: '10.0.0.1', controlPort: 6783, dataPort: 6784, vtepMac: null },
+      null,
+      { send: (to, message) => this.deliver(name, to, message) },
+      () => this.now,
+      { ...this.meshOptions, alone },
+      {
+        routesChanged: () => {},
+        blockAcquired: () => {},
+        blockLost: (reason) => this.lost.push(`${name}: ${reason}`),
+        log: () => {},
+      },
+    );
+    this.nodes.set(name, node);
+    const firstTick = Math.floor(Math.random() * this.tickMs);
+    this.schedule(firstTick, () => this.tickLoop(name));
+    return node;
+  }
+
+  connect(a: string, b: string): void {
+    this.links.add(linkKey(a, b));
+    this.schedule(this.latency, () => {
+      if (!this.linked(a, b)) return;
+      this.nodes.get(a)!.neighbourUp(b);
+      this.nodes.get(b)!.neighbourUp(a);
+    });
+  }
+
+  disconnect(a: string, b: string): void {
+    if (!this.links.delete(linkKey(a, b))) return;
+    if (!this.dead.has(a)) this.nodes.get(a)!.neighbourDown(b);
+    if (!this.dead.has(b)) this.nodes.get(b)!.neighbourDown(a);
+  }
+
+  /** A peer dies: its connections drop at both ends (as TCP resets would tell them). */
+  kill(name: string): void {
+    this.dead.add(name);
+    for (const key of [...this.links]) {
+      const [a, b] = key.split('|');
+      if (a === name || b === name) this.disconnect(a, b);
+    }
+  }
+
+  alive(): MeshNode[] {
+    return [...this.nodes.values()].filter((n) => !this.dead.has(n.name));
+  }
+
+  /** Runs events until `until` returns true (checked after each event) or `limitMs` of simulated time passes. */
+  runUntil(until: () => boolean, limitMs: number): boolean {
+    const end = this.now + limitMs;
+    while (this.queue.length > 0 && this.queue[0].at <= end) {
+      const next = this.pop();
+      this.now = next.at;
+      next.run();
+      if (until()) return true;
+    }
+    this.now = end;
+    return until();
+  }
+
+  private tickLoop(name: string): void {
+    if (this.dead.has(name)) return;
+    this.nodes.get(name)!.tick();
+    this.schedule(this.tickMs, () => this.tickLoop(name));
+  }
+
+  private deliver(from: string, to: string, message: MeshMessage): void {
+    if (!this.linked(from, to)) return;
+    this.messages++;
+    this.bytes += JSON.stringify(message).length;
+    this.schedule(this.latency, () => {
+      if (this.linked(from, to)) this.nodes.get(to)!.receive(from, message);
+    });
+  }
+
+  private linked(a: string, b: string): boolean {
+    return this.links.has(linkKey(a, b)) && !this.dead.has(a) && !this.dead.has(b);
+  }
+
+  private schedule(delay: number, run: () => void): void {
+    const item = { at: this.now + delay, seq: this.seq++, run };
+    // Binary heap insert.
+    const q = this.queue;
+    q.push(item);
+    let i = q.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (before(q[parent], item)) break;
+      q[i] = q[parent];
+      i = parent;
+    }
+    q[i] = item;
+  }
+
+  private pop(): Pending {
+    const q = this.queue;
+    const top = q[0];
+    const last = q.pop()!;
+    if (q.length > 0) {
+      q[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < q.length && before(q[l], q[m])) m = l;
+        if (r < q.length && before(q[r], q[m])) m = r;
+        if (m === i) break;
+        [q[i], q[m]] = [q[m], q[i]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: Pending, b: Pending): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+function linkKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}

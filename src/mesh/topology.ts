@@ -1,0 +1,58 @@
+// The peers a node knows, merged from gossip, and the next hop towards each:
+// shortest paths over connections both ends report (a one-sided report is a
+// connection still being set up, or a stale one), ties broken by name.
+import type { PeerInfo } from './peerInfo.js';
+
+export class Topology {
+  readonly peers = new Map<string, PeerInfo>();
+  /** Peer name -> the neighbour to send through. Recomputed after each change. */
+  nextHops = new Map<string, string>();
+  /** Hop count to each reachable peer. */
+  distances = new Map<string, number>();
+
+  constructor(readonly self: string) {}
+
+  /** Takes a peer's info if it is newer; true if it changed anything. */
+  merge(info: PeerInfo): boolean {
+    const known = this.peers.get(info.name);
+    if (known && known.version >= info.version) return false;
+    this.peers.set(info.name, info);
+    return true;
+  }
+
+  reachable(name: string): boolean {
+    return this.nextHops.has(name);
+  }
+
+  /** Breadth-first from self; visiting neighbours in name order makes every tie break the same way. */
+  computeRoutes(): void {
+    const hops = new Map<string, string>();
+    const distances = new Map<string, number>([[this.self, 0]]);
+    let frontier = [this.self];
+    while (frontier.length > 0) {
+      const next: string[] = [];
+      for (const name of frontier) {
+        for (const neighbour of this.symmetricNeighbours(name)) {
+          if (distances.has(neighbour)) continue;
+          distances.set(neighbour, distances.get(name)! + 1);
+          hops.set(neighbour, name === this.self ? neighbour : hops.get(name)!);
+          next.push(neighbour);
+        }
+      }
+      frontier = next.sort();
+    }
+    this.nextHops = hops;
+    this.distances = distances;
+  }
+
+  private symmetricNeighbours(name: string): string[] {
+    const info = this.peers.get(name);
+    if (!info || info.departed) return [];
+    return info.connections
+      .filter((other) => {
+        const back = this.peers.get(other);
+        return back !== undefined && !back.departed && back.connections.includes(name);
+      })
+      .sort();
+  }
+}
