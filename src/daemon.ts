@@ -1,5 +1,5 @@
 // Wiring and lifecycle of one tsoverlay host: start, signals, graceful stop.
-import { ApiServer } from './api/server.js';
+import { ApiServer, type Handler, readJsonBody } from './api/server.js';
 import { buildStatus } from './api/status.js';
 import { formatApiAddress } from './config/apiAddress.js';
 import type { LaunchConfig } from './config/launchConfig.js';
@@ -7,13 +7,14 @@ import { Dataplane } from './dataplane/dataplane.js';
 import { HostSetupError } from './host/ipCommand.js';
 import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from './host/links.js';
 import { log } from './log.js';
-import { formatCidr, formatIPv4 } from './net/ipv4.js';
+import { formatCidr } from './net/ipv4.js';
 import { formatMac } from './net/mac.js';
 import { loadVtepMac } from './state/vtepMac.js';
 import { EtcdError, EtcdUnavailable } from './subnet/etcd/etcdClient.js';
 import { NetworkExhausted } from './subnet/etcdSubnets.js';
 import { NetworkConfigError } from './subnet/networkConfig.js';
 import { type HostPlan, planFromEtcd, planFromFlags } from './subnet/hostPlan.js';
+import { planFromMesh } from './mesh/meshRuntime.js';
 import { writeSubnetFiles } from './subnet/subnetEnv.js';
 
 /** A start-up failure the user can fix; printed as one line. */
@@ -23,18 +24,38 @@ const USER_ERRORS = [HostSetupError, EtcdUnavailable, EtcdError, NetworkConfigEr
 
 export async function runDaemon(config: LaunchConfig): Promise<void> {
   let plan: HostPlan;
+  const apiRoutes: Record<string, Handler> = {};
   try {
     const vtepMac = await loadVtepMac(config.runDir);
     const publicIp = config.publicIp ?? (await resolvePublicIp(config.iface));
-    plan = config.source.kind === 'static' ? planFromFlags(config, config.source, publicIp, vtepMac) : await planFromEtcd(config, config.source, publicIp, vtepMac);
+    const source = config.source;
+    if (source.kind === 'static') {
+      plan = planFromFlags(config, source, publicIp, vtepMac);
+    } else if (source.kind === 'etcd') {
+      plan = await planFromEtcd(config, source, publicIp, vtepMac);
+    } else {
+      const mesh = await planFromMesh(config, source, publicIp, vtepMac);
+      plan = mesh.plan;
+      apiRoutes['POST /connect'] = async (req) => {
+        const { peer } = await readJsonBody<{ peer: string }>(req);
+        mesh.connect(peer);
+        return { ok: true };
+      };
+      apiRoutes['POST /forget'] = async (req) => {
+        const { peer } = await readJsonBody<{ peer: string }>(req);
+        return { ok: mesh.forget(peer) };
+      };
+    }
   } catch (error) {
-    if (USER_ERRORS.some((E) => error instanceof E)) throw new StartError((error as Error).message);
+    if (USER_ERRORS.some((E) => error instanceof E) || (error as Error).message.startsWith('cannot listen for peers')) {
+      throw new StartError((error as Error).message);
+    }
     throw error;
   }
-  await start(config, plan);
+  await start(config, plan, apiRoutes);
 }
 
-async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
+async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<string, Handler> = {}): Promise<void> {
   const underlay = await findUnderlay(plan.publicIp);
   const mtu = config.mtu ?? underlay.mtu - plan.backend.overhead;
   await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: false });
@@ -43,26 +64,15 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
   const dataplane = openDataplane(config, plan, codec, mtu);
   let bridgeCreated = false;
   const api = new ApiServer(config.api).on('GET /status', () => buildStatus(plan, dataplane, mtu));
+  for (const [route, handler] of Object.entries(apiRoutes)) api.on(route, handler);
   try {
     await configureTun(dataplane.tun.name, mtu, plan.subnet, plan.network);
     if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
     await enableForwarding();
-    for (const route of plan.routes) {
-      dataplane.setRoute(route.cidr, { addr: route.publicIp, port: plan.port, vtepMac: route.vtepMac });
-    }
-    await plan.etcd?.follow({
-      set: (lease) => {
-        dataplane.setRoute(lease.subnet, { addr: lease.publicIp, port: plan.port, vtepMac: lease.vtepMac });
-        log.info('route', { subnet: formatCidr(lease.subnet), via: formatIPv4(lease.publicIp), vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined });
-      },
-      remove: (subnet) => {
-        dataplane.deleteRoute(subnet);
-        log.info('route removed', { subnet: formatCidr(subnet) });
-      },
-    });
+    await plan.routes.attach(dataplane, plan.port);
     await api.listen();
   } catch (error) {
-    plan.etcd?.close();
+    await plan.routes.close();
     dataplane.close();
     if (bridgeCreated && config.bridge) await removeLink(config.bridge);
     throw new StartError((error as Error).message);
@@ -85,7 +95,7 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    plan.etcd?.close(); // the lease stays, as flanneld leaves it, so a restart gets the subnet back
+    await plan.routes.close();
     await api.close();
     dataplane.close(); // the TUN, and the kernel routes through it, go with its descriptor
     if (bridgeCreated && config.bridge && !(await removeBridgeIfUnused(config.bridge))) {
@@ -99,7 +109,7 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
 
 function openDataplane(config: LaunchConfig, plan: HostPlan, codec: ReturnType<HostPlan['backend']['codec']>, mtu: number): Dataplane {
   try {
-    return new Dataplane({ tunName: config.tun, codec, listenAddress: config.listen, port: plan.port, localSubnet: plan.subnet, mtu });
+    return new Dataplane({ tunName: config.tun, codec, listenAddress: config.listen, port: plan.port, localSubnet: plan.subnet, mtu, relay: plan.relay });
   } catch (error) {
     const message = (error as Error).message;
     if (message.startsWith('open /dev/net/tun') || message.startsWith('TUNSETIFF')) {

@@ -3,9 +3,17 @@ import { request } from 'node:http';
 import type { ApiAddress } from '../config/apiAddress.js';
 
 export function apiGet(address: ApiAddress, path: string): Promise<unknown> {
+  return apiCall(address, 'GET', path);
+}
+
+export function apiPost(address: ApiAddress, path: string, body: unknown): Promise<unknown> {
+  return apiCall(address, 'POST', path, body);
+}
+
+function apiCall(address: ApiAddress, method: string, path: string, body?: unknown): Promise<unknown> {
   const target = address.kind === 'unix' ? { socketPath: address.path } : { host: address.host, port: address.port };
   return new Promise((resolve, reject) => {
-    const req = request({ ...target, path, method: 'GET', timeout: 5000 }, (res) => {
+    const req = request({ ...target, path, method, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -20,6 +28,6 @@ export function apiGet(address: ApiAddress, path: string): Promise<unknown> {
     });
     req.on('timeout', () => req.destroy(new Error('API did not answer within 5 s')));
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

@@ -2,6 +2,7 @@
 import type { DataplaneCounters } from '../dataplane/counters.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HostPlan } from '../subnet/hostPlan.js';
+import type { MeshStatus } from '../mesh/meshStatus.js';
 import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
 import { formatMac } from '../net/mac.js';
 
@@ -14,7 +15,7 @@ export interface RouteStatus {
 
 export interface Status {
   version: string;
-  mode: 'static' | 'etcd';
+  mode: 'static' | 'etcd' | 'mesh';
   backend: string;
   network: string;
   subnet: string;
@@ -27,7 +28,8 @@ export interface Status {
   mtu: number;
   routes: RouteStatus[];
   counters: DataplaneCounters;
-  etcd: { endpoint: string; prefix: string; state: string; leaseId: string | null } | null;
+  etcd?: { endpoint: string; prefix: string; state: string; leaseId: string | null };
+  mesh?: MeshStatus;
 }
 
 export const VERSION = '0.1.0';
@@ -53,6 +55,6 @@ export function buildStatus(plan: HostPlan, dataplane: Dataplane, mtu: number): 
       vtepMac: r.target.vtepMac ? formatMac(r.target.vtepMac) : null,
     })),
     counters: dataplane.counters,
-    etcd: plan.etcd && { endpoint: plan.etcd.client.endpoint, prefix: plan.etcd.prefix, state: plan.etcd.state, leaseId: plan.etcd.leaseId },
+    ...plan.routes.status(),
   };
 }

@@ -1,5 +1,5 @@
 // The `tsoverlay` command.
-import { apiGet } from '../api/client.js';
+import { apiGet, apiPost } from '../api/client.js';
 import { VERSION, type Status } from '../api/status.js';
 import { DEFAULT_API, parseApiAddress } from '../config/apiAddress.js';
 import { ConfigError, launchFlags, parseLaunchConfig } from '../config/launchConfig.js';
@@ -11,7 +11,12 @@ import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
 
 const usage = `usage: tsoverlay <command> [options]
 
-  launch --network CIDR --subnet CIDR --public-ip IP [--backend udp|vxlan]
+  launch [--name N] [--ipalloc-range 10.32.0.0/12] [--subnet-len 24] [--backend udp|vxlan]
+         [--public-ip IP] [--bridge NAME] [--reclaim-after S] [PEER[:PORT] ...]
+                        mesh mode (default): subnets agreed with the peers, no store
+  connect PEER[:PORT] | forget PEER[:PORT] [--api ADDR]
+                        add or drop a peer to keep connected to (mesh mode)
+  launch --network CIDR --subnet CIDR --subnet CIDR --public-ip IP [--backend udp|vxlan]
          [--route SUBNET=IP[@VTEP_MAC]]... [--port N] [--vni N] [--tun NAME]
          [--bridge NAME] [--mtu N] [--run-dir DIR] [--api ADDR] [--listen IP]
                         run the daemon in the foreground (static routes)
@@ -37,6 +42,14 @@ async function main(argv: string[]): Promise<number> {
       const args = parseArgs(rest, { values: ['api'], boolean: ['json'] });
       const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as Status;
       process.stdout.write(flagBool(args, 'json') ? JSON.stringify(status, null, 2) + '\n' : printStatus(status));
+      return 0;
+    }
+    case 'connect':
+    case 'forget': {
+      const args = parseArgs(rest, { values: ['api'] });
+      if (args.positionals.length !== 1) throw new UsageError(`usage: tsoverlay ${command} PEER[:PORT]`);
+      const answer = (await apiPost(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), `/${command}`, { peer: args.positionals[0] })) as { ok: boolean };
+      if (!answer.ok) throw new UsageError(`${args.positionals[0]} was not a peer target`);
       return 0;
     }
     case 'docker-opts': {

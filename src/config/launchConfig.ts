@@ -34,8 +34,20 @@ export interface EtcdSource {
   waitForConfig: boolean;
 }
 
+/** Peers named on the command line; subnets agreed over the mesh, no store. */
+export interface MeshSource {
+  kind: 'mesh';
+  backend: Backend;
+  peers: { address: string; port: number }[];
+  name: string | null;
+  ipallocRange: Cidr;
+  subnetLen: number;
+  controlPort: number;
+  reclaimAfterSeconds: number;
+}
+
 export interface LaunchConfig {
-  source: StaticSource | EtcdSource;
+  source: StaticSource | EtcdSource | MeshSource;
   /** null: the backend's default, or in etcd mode the config's Backend.Port. */
   port: number | null;
   vni: number | null;
@@ -53,6 +65,7 @@ export const launchFlags = {
   values: [
     'backend', 'network', 'subnet', 'public-ip', 'iface', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen',
     'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
+    'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after',
   ],
   boolean: ['etcd-no-wait'],
   repeatable: ['route'],
@@ -70,7 +83,13 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
     if (value !== null && !/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw new ConfigError(`--${name} ${JSON.stringify(value)} is not a valid interface name`);
   }
   const mtuText = flag(args, 'mtu');
-  const source = flag(args, 'etcd-endpoints') === undefined ? parseStaticSource(args, publicIp) : parseEtcdSource(args);
+  const source =
+    flag(args, 'etcd-endpoints') !== undefined ? parseEtcdSource(args)
+    : flag(args, 'subnet') !== undefined ? parseStaticSource(args, publicIp)
+    : parseMeshSource(args);
+  if (source.kind !== 'mesh' && args.positionals.length > 0) {
+    throw new ConfigError(`peer addresses (${args.positionals.join(' ')}) are for mesh mode, not with --${source.kind === 'etcd' ? 'etcd-endpoints' : 'subnet'}`);
+  }
   return {
     source,
     port: flag(args, 'port') === undefined ? null : intOption(args, 'port', 0, 1, 65535),
@@ -110,6 +129,39 @@ function parseEtcdSource(args: ParsedArgs): EtcdSource {
   };
 }
 
+function parseMeshSource(args: ParsedArgs): MeshSource {
+  for (const name of ['network', 'route']) {
+    if (args.flags.has(name)) throw new ConfigError(`--${name} is for static routes (with --subnet); mesh mode takes --ipalloc-range`);
+  }
+  const backendName = flag(args, 'backend') ?? 'udp';
+  const backend = backends[backendName];
+  if (!backend) throw new ConfigError(`unknown backend ${JSON.stringify(backendName)} (choose ${backendNames.join(' or ')})`);
+  const ipallocRange = guard('--ipalloc-range', () => parseCidr(flag(args, 'ipalloc-range') ?? '10.32.0.0/12'));
+  const subnetLen = intOption(args, 'subnet-len', 24, 1, 30);
+  if (subnetLen <= ipallocRange.len) throw new ConfigError(`--subnet-len ${subnetLen} must be longer than --ipalloc-range's /${ipallocRange.len}`);
+  if (subnetLen - ipallocRange.len > 20) throw new ConfigError(`--ipalloc-range ${formatCidr(ipallocRange)} in /${subnetLen} blocks makes more than 2^20 blocks`);
+  const name = flag(args, 'name') ?? null;
+  if (name !== null && !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new ConfigError(`--name ${JSON.stringify(name)}: want 1-64 letters, digits, and _ . : -`);
+  const peers = args.positionals.map((text) => {
+    const match = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(text);
+    if (!match) throw new ConfigError(`peer ${JSON.stringify(text)}: want IP[:PORT]`);
+    guard(`peer ${text}`, () => parseIPv4(match[1]));
+    const port = match[2] === undefined ? 6783 : Number(match[2]);
+    if (port < 1 || port > 65535) throw new ConfigError(`peer ${text}: port out of range`);
+    return { address: match[1], port };
+  });
+  return {
+    kind: 'mesh',
+    backend,
+    peers,
+    name,
+    ipallocRange,
+    subnetLen,
+    controlPort: intOption(args, 'control-port', 6783, 1, 65535),
+    reclaimAfterSeconds: intOption(args, 'reclaim-after', 600, 1, 365 * DAY),
+  };
+}
+
 function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSource {
   const backendName = flag(args, 'backend') ?? 'udp';
   const backend = backends[backendName];
@@ -120,7 +172,7 @@ function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSou
   if (!cidrCovers(network, subnet) || subnet.len === network.len) {
     throw new ConfigError(`--subnet ${formatCidr(subnet)} is not inside --network ${formatCidr(network)}`);
   }
-  if (publicIp === null) throw new ConfigError('--public-ip is required (or --etcd-endpoints for leases from etcd)');
+  if (publicIp === null) throw new ConfigError('--public-ip is required with --subnet (static routes)');
 
   const routes = flagList(args, 'route').map((text) => parseRoute(text, network, subnet, backend));
   for (let i = 0; i < routes.length; i++) {

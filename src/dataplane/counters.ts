@@ -9,7 +9,7 @@ export const dropReasons = [
   'wrong_mac', // VXLAN frame not addressed to our VTEP MAC
   'oversize', // datagram larger than a receive slot
   'unknown_peer', // datagram from an address that is no peer of ours
-  'not_local', // inner packet for an address outside this host's subnet
+  'not_local', // inner packet for an address outside this host's subnet, with no relay route
   'tun_write', // the kernel refused a TUN write (queue full or device down)
   'udp_send', // the kernel refused a datagram (send buffer full, no route)
   'io_error', // a read of the TUN or the socket failed
@@ -29,10 +29,12 @@ export interface DataplaneCounters {
   tx: PathCounters;
   /** peers -> TUN: inner packets delivered, inner bytes. */
   rx: PathCounters;
+  /** Packets received from one peer and passed on to another (mesh relay). */
+  relayed: number;
   drops: DropCounters;
 }
 
 export function newCounters(): DataplaneCounters {
   const drops = Object.fromEntries(dropReasons.map((r) => [r, 0])) as DropCounters;
-  return { tx: { packets: 0, bytes: 0, batches: 0 }, rx: { packets: 0, bytes: 0, batches: 0 }, drops };
+  return { tx: { packets: 0, bytes: 0, batches: 0 }, rx: { packets: 0, bytes: 0, batches: 0 }, relayed: 0, drops };
 }

@@ -22,6 +22,8 @@ export interface DataplaneOptions {
   port: number;
   localSubnet: Cidr;
   mtu: number;
+  /** Pass packets for other subnets on along the routes (mesh mode). */
+  relay: boolean;
 }
 
 export class Dataplane {
@@ -44,7 +46,7 @@ export class Dataplane {
       throw error;
     }
     this.outbound = new TunToPeers(this.tun, this.udp, options.codec, this.routes, this.counters, BATCH_SIZE, slotSize, HEADROOM);
-    this.inbound = new PeersToTun(this.udp, this.tun, options.codec, this.peerAddrs, options.localSubnet, this.counters, BATCH_SIZE, slotSize);
+    this.inbound = new PeersToTun(this.udp, this.tun, options.codec, this.peerAddrs, options.localSubnet, this.counters, options.relay ? this.routes : null, BATCH_SIZE, slotSize);
   }
 
   start(): void {
@@ -60,6 +62,18 @@ export class Dataplane {
   deleteRoute(cidr: Cidr): void {
     this.routes.delete(cidr);
     this.refreshPeers();
+  }
+
+  /**
+   * Replaces every route at once (mesh mode recomputes them all), and the
+   * underlay addresses datagrams are accepted from: every reachable peer,
+   * since a relay's packets come from the relay.
+   */
+  replaceRoutes(routes: { cidr: Cidr; hop: NextHop }[], peerAddrs: Iterable<number>): void {
+    for (const r of [...this.routes.entries()]) this.routes.delete(r.cidr);
+    for (const r of routes) this.routes.set(r.cidr, r.hop);
+    this.peerAddrs.clear();
+    for (const a of peerAddrs) this.peerAddrs.add(a);
   }
 
   close(): void {

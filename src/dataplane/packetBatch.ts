@@ -17,13 +17,19 @@ export class PacketBatch {
     readonly slotSize: number,
     /** Bytes kept free before each packet so headers can be written in place. */
     readonly headroom: number,
+    slab?: Buffer,
   ) {
-    this.slab = Buffer.allocUnsafeSlow(size * slotSize);
+    this.slab = slab ?? Buffer.allocUnsafeSlow(size * slotSize);
     this.lengths = new Uint32Array(size);
     this.addrs = new Uint32Array(size);
     this.ports = new Uint16Array(size);
     this.outOffsets = new Uint32Array(size);
     this.outLengths = new Uint32Array(size);
+  }
+
+  /** Another set of columns over the same packets (to send some of them elsewhere). */
+  sharingSlab(): PacketBatch {
+    return new PacketBatch(this.size, this.slotSize, this.headroom, this.slab);
   }
 
   /** Where packet i starts, as read. */

@@ -2,7 +2,9 @@
 import type { Cidr } from '../net/ipv4.js';
 import type { EncapCodec } from './codecs/codec.js';
 import type { DataplaneCounters } from './counters.js';
+import type { NextHop } from './nextHop.js';
 import { PacketBatch, sumLengths } from './packetBatch.js';
+import type { RouteTable } from './routeTable.js';
 import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
 
@@ -10,6 +12,8 @@ const ROUNDS_PER_WAKEUP = 4;
 
 export class PeersToTun {
   private readonly batch: PacketBatch;
+  /** Packets passing through to another peer: same slab, their own columns. */
+  private readonly relayed: PacketBatch;
 
   constructor(
     private readonly udp: UdpEndpoint,
@@ -19,10 +23,13 @@ export class PeersToTun {
     private readonly peerAddrs: ReadonlySet<number>,
     private readonly localSubnet: Cidr,
     private readonly counters: DataplaneCounters,
+    /** Where packets for other subnets go (mesh mode relays); null: such packets are dropped. */
+    private readonly relayRoutes: RouteTable<NextHop> | null,
     batchSize: number,
     slotSize: number,
   ) {
     this.batch = new PacketBatch(batchSize, slotSize, 0);
+    this.relayed = this.batch.sharingSlab();
   }
 
   readonly drain = (): void => {
@@ -44,6 +51,7 @@ export class PeersToTun {
     const subnetMask = this.localSubnet.mask;
     let out = 0;
     let bytes = 0;
+    let relays = 0;
     for (let i = 0; i < n; i++) {
       const start = batch.offset(i);
       const length = lengths[i];
@@ -70,14 +78,32 @@ export class PeersToTun {
         drops.bad_header++;
         continue;
       }
-      if (((buf.readUInt32BE(inner + 16) & subnetMask) >>> 0) !== subnetAddr) {
-        drops.not_local++;
+      const dst = buf.readUInt32BE(inner + 16);
+      if (((dst & subnetMask) >>> 0) !== subnetAddr) {
+        // Not ours: pass it on towards its subnet (the new header fits where the old one was),
+        // never back where it came from, or the kernel would route it straight back.
+        const hop = this.relayRoutes?.lookup(dst);
+        if (hop === undefined || hop.addr === addrs[i]) {
+          drops.not_local++;
+          continue;
+        }
+        codec.encap(buf, inner, total, hop);
+        this.relayed.outOffsets[relays] = inner - codec.overhead;
+        this.relayed.outLengths[relays] = total + codec.overhead;
+        this.relayed.addrs[relays] = hop.addr;
+        this.relayed.ports[relays] = hop.port;
+        relays++;
         continue;
       }
       outOffsets[out] = inner;
       outLengths[out] = total;
       bytes += total;
       out++;
+    }
+    if (relays > 0) {
+      const sent = this.udp.send(this.relayed, relays);
+      drops.udp_send += relays - sent;
+      counters.relayed += sent;
     }
     const written = this.tun.write(batch, out);
     drops.tun_write += out - written;

@@ -1,17 +1,27 @@
-// What a host runs with — backend, port, network, its subnet, static routes —
-// resolved from the command line, or from etcd's network config and a lease.
-import type { EtcdSource, LaunchConfig, StaticRoute, StaticSource } from '../config/launchConfig.js';
-import { type Backend, backendNames, backends } from '../dataplane/backends.js';
+// What a host runs with — backend, port, network, its subnet — and where its
+// routes come from: the command line, etcd's leases, or the mesh.
+import type { EtcdSource, LaunchConfig, StaticSource } from '../config/launchConfig.js';
+import { type Backend, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
 import { log } from '../log.js';
-import { type Cidr, formatCidr, parseIPv4 } from '../net/ipv4.js';
+import { type Cidr, formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { formatMac } from '../net/mac.js';
 import { EtcdClient } from './etcd/etcdClient.js';
 import { EtcdSubnets } from './etcdSubnets.js';
 import { describeNetworkConfig, NetworkConfigError } from './networkConfig.js';
 import { readSubnetEnv } from './subnetEnv.js';
 
+/** Where routes come from: attached to the data plane once it is up, closed at stop. */
+export interface RouteSource {
+  attach(dataplane: Dataplane, port: number): Promise<void>;
+  close(): Promise<void>;
+  /** Mode-specific part of `status`. */
+  status(): Record<string, unknown>;
+}
+
 export interface HostPlan {
-  mode: 'static' | 'etcd';
+  mode: 'static' | 'etcd' | 'mesh';
   backend: Backend;
   port: number;
   vni: number;
@@ -19,8 +29,9 @@ export interface HostPlan {
   subnet: Cidr;
   publicIp: string;
   vtepMac: Buffer;
-  routes: StaticRoute[];
-  etcd: EtcdSubnets | null;
+  /** Relay packets for other subnets (mesh mode: partially connected networks). */
+  relay: boolean;
+  routes: RouteSource;
 }
 
 export function planFromFlags(config: LaunchConfig, source: StaticSource, publicIp: string, vtepMac: Buffer): HostPlan {
@@ -33,8 +44,14 @@ export function planFromFlags(config: LaunchConfig, source: StaticSource, public
     subnet: source.subnet,
     publicIp,
     vtepMac,
-    routes: source.routes,
-    etcd: null,
+    relay: false,
+    routes: {
+      async attach(dataplane, port) {
+        for (const r of source.routes) dataplane.setRoute(r.cidr, { addr: r.publicIp, port, vtepMac: r.vtepMac });
+      },
+      async close() {},
+      status: () => ({}),
+    },
   };
 }
 
@@ -42,7 +59,9 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
   const etcd = new EtcdSubnets(new EtcdClient(source.endpoints, source.tls), source.prefix, source.leaseTtl);
   const netConfig = await etcd.loadConfig(source.waitForConfig);
   const backend = backends[netConfig.backend.type];
-  if (!backend) throw new NetworkConfigError(`Backend.Type ${JSON.stringify(netConfig.backend.type)} in the etcd network config is not one tsoverlay runs (${backendNames.join(', ')})`);
+  if (!backend || backend.name === 'sleeve') {
+    throw new NetworkConfigError(`Backend.Type ${JSON.stringify(netConfig.backend.type)} in the etcd network config is not one tsoverlay runs (udp, vxlan)`);
+  }
   const vni = config.vni ?? netConfig.backend.vni ?? VXLAN_DEFAULT_VNI;
   const previous = (await readSubnetEnv(config.runDir))?.subnet ?? null;
   const subnet = await etcd.acquire(
@@ -59,7 +78,23 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
     subnet,
     publicIp,
     vtepMac,
-    routes: [],
-    etcd,
+    relay: false,
+    routes: {
+      attach: (dataplane, port) =>
+        etcd.follow({
+          set: (lease) => {
+            dataplane.setRoute(lease.subnet, { addr: lease.publicIp, port, vtepMac: lease.vtepMac });
+            log.info('route', { subnet: formatCidr(lease.subnet), via: formatIPv4(lease.publicIp), vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined });
+          },
+          remove: (subnet) => {
+            dataplane.deleteRoute(subnet);
+            log.info('route removed', { subnet: formatCidr(subnet) });
+          },
+        }),
+      // The lease stays in etcd, as flanneld leaves it, so a restart gets the subnet back.
+      close: async () => etcd.close(),
+      status: () => ({ etcd: { endpoint: etcd.client.endpoint, prefix: etcd.prefix, state: etcd.state, leaseId: etcd.leaseId } }),
+    },
   };
 }
+

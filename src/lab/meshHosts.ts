@@ -1,0 +1,37 @@
+// Mesh-mode hosts: tsoverlay launched with peer addresses, and a container
+// behind each host's bridge once its block is known.
+import { cidrHost, formatIPv4, parseCidr } from '../net/ipv4.js';
+import type { Lab, LabContainer, LabHost } from './lab.js';
+import type { LabDaemon } from './labDaemon.js';
+
+export const MESH_BRIDGE = 'tsobr';
+
+export interface MeshSide {
+  host: LabHost;
+  daemon: LabDaemon;
+  subnet: string;
+  container: LabContainer;
+}
+
+export function meshArgs(host: LabHost, peers: LabHost[], extra: string[] = []): string[] {
+  return ['--public-ip', host.ip, '--bridge', MESH_BRIDGE, '--name', host.name, ...extra, ...peers.map((p) => p.ip)];
+}
+
+/** Puts a container behind a running mesh daemon's bridge. */
+export async function addMeshContainer(lab: Lab, host: LabHost, daemon: LabDaemon): Promise<MeshSide> {
+  const status = await daemon.status();
+  const subnet = parseCidr(status.subnet);
+  const container = await lab.addContainer(host, 'c1', `${formatIPv4(cidrHost(subnet, 2))}/${subnet.len}`, formatIPv4(cidrHost(subnet, 1)), MESH_BRIDGE, status.mtu);
+  return { host, daemon, subnet: status.subnet, container };
+}
+
+/** Blocks a host from reaching others on the underlay (both directions), leaving its other links alone. */
+export async function blockLink(lab: Lab, a: LabHost, b: LabHost): Promise<void> {
+  await lab.exec(a.ns, 'iptables', ['-A', 'INPUT', '-s', b.ip, '-j', 'DROP']);
+  await lab.exec(a.ns, 'iptables', ['-A', 'OUTPUT', '-d', b.ip, '-j', 'DROP']);
+}
+
+export async function unblockLink(lab: Lab, a: LabHost, b: LabHost): Promise<void> {
+  await lab.exec(a.ns, 'iptables', ['-D', 'INPUT', '-s', b.ip, '-j', 'DROP']);
+  await lab.exec(a.ns, 'iptables', ['-D', 'OUTPUT', '-d', b.ip, '-j', 'DROP']);
+}

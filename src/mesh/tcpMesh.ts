@@ -1,0 +1,204 @@
+// The mesh over TCP: listens for peers, dials the peers it is told of and
+// those it learns by gossip (with backoff), keeps one connection per peer,
+// and passes messages between the sockets and the MeshNode.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { ControlConnection } from './controlConnection.js';
+import type { Hello } from './handshake.js';
+import type { MeshMessage } from './messages.js';
+import type { MeshNode, MeshTransport } from './meshNode.js';
+
+export const CONTROL_PORT = 6783;
+const CONNECT_TIMEOUT_MS = 3000;
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30_000;
+
+export type TargetState = 'connecting' | 'connected' | 'retrying';
+
+export interface Target {
+  address: string;
+  port: number;
+  /** Named at launch or by `connect` (kept), or learned by gossip. */
+  learned: boolean;
+  state: TargetState;
+  peer: string | null;
+  lastError: string | null;
+  attempts: number;
+  nextAttempt: number;
+}
+
+export interface TcpMeshLog {
+  (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
+}
+
+export class TcpMesh implements MeshTransport {
+  private node: MeshNode | null = null;
+  private readonly server: Server;
+  private readonly connections = new Map<string, ControlConnection>();
+  private readonly targets = new Map<string, Target>();
+  private tickTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly hello: Hello,
+    private readonly listenAddress: string,
+    private readonly port: number,
+    private readonly tickMs: number,
+    private readonly log: TcpMeshLog,
+  ) {
+    this.server = createServer((socket) => this.adopt(socket, false, `${socket.remoteAddress}:${socket.remotePort}`));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        reject(new Error(`cannot listen for peers on TCP ${this.listenAddress}:${this.port}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`));
+      });
+      this.server.listen(this.port, this.listenAddress, resolve);
+    });
+  }
+
+  start(node: MeshNode): void {
+    this.node = node;
+    const tick = () => {
+      try {
+        node.tick();
+        this.learnTargets();
+        this.dialDue();
+      } catch (error) {
+        this.log('warn', 'mesh tick failed', { error: (error as Error).message });
+      }
+    };
+    this.tickTimer = setInterval(tick, this.tickMs);
+    tick();
+  }
+
+  /** A peer to keep connected to (`launch` arguments, `tsoverlay connect`). */
+  addTarget(address: string, port = CONTROL_PORT, learned = false): void {
+    const key = `${address}:${port}`;
+    const known = this.targets.get(key);
+    if (known) {
+      if (!learned) known.learned = false;
+      return;
+    }
+    this.targets.set(key, { address, port, learned, state: 'retrying', peer: null, lastError: null, attempts: 0, nextAttempt: 0 });
+    if (this.node) this.dialDue();
+  }
+
+  /** Stops trying to connect to a target (`tsoverlay forget`); an open connection stays. */
+  forgetTarget(address: string, port = CONTROL_PORT): boolean {
+    return this.targets.delete(`${address}:${port}`);
+  }
+
+  send(neighbour: string, message: MeshMessage): void {
+    this.connections.get(neighbour)?.send(message);
+  }
+
+  targetList(): Target[] {
+    return [...this.targets.values()];
+  }
+
+  connectionList(): { name: string; nickname: string; address: string; outbound: boolean; version: number }[] {
+    return [...this.connections.values()].map((c) => ({ name: c.peer!.name, nickname: c.peer!.nickname, address: c.address, outbound: c.outbound, version: c.version }));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    for (const c of this.connections.values()) c.close('peer leaving', true);
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private learnTargets(): void {
+    const node = this.node!;
+    for (const info of node.topology.peers.values()) {
+      if (info.name === node.name || info.departed || this.connections.has(info.name)) continue;
+      this.addTarget(info.publicIp, info.controlPort, true);
+    }
+  }
+
+  private dialDue(): void {
+    const now = Date.now();
+    for (const target of this.targets.values()) {
+      if (target.state !== 'retrying' || target.nextAttempt > now) continue;
+      if (target.peer && this.connections.has(target.peer)) {
+        target.state = 'connected';
+        continue;
+      }
+      this.dial(target);
+    }
+  }
+
+  private dial(target: Target): void {
+    target.state = 'connecting';
+    target.attempts++;
+    const socket = connect({ host: target.address, port: target.port });
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('connect timed out')));
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      const connection = this.adopt(socket, true, `${target.address}:${target.port}`);
+      connection.socket.once('close', () => this.retryLater(target, connection.closeReason ?? 'closed'));
+    });
+    socket.once('error', (error) => {
+      if (socket.connecting || socket.pending) this.retryLater(target, error.message);
+    });
+  }
+
+  private retryLater(target: Target, reason: string): void {
+    if (this.closing || !this.targets.has(`${target.address}:${target.port}`)) return;
+    if (target.state === 'retrying') return;
+    target.state = 'retrying';
+    target.lastError = reason;
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(target.attempts - 1, 5));
+    target.nextAttempt = Date.now() + backoff * (0.75 + Math.random() / 2);
+  }
+
+  private adopt(socket: Socket, outbound: boolean, address: string): ControlConnection {
+    return new ControlConnection(socket, outbound, address, this.hello, {
+      established: (c) => this.onEstablished(c),
+      message: (c, m) => {
+        try {
+          if (this.connections.get(c.peer!.name) === c) this.node?.receive(c.peer!.name, m);
+        } catch (error) {
+          c.close(`message handling failed: ${(error as Error).message}`, true);
+        }
+      },
+      closed: (c, reason) => this.onClosed(c, reason),
+    });
+  }
+
+  private onEstablished(c: ControlConnection): void {
+    const name = c.peer!.name;
+    const existing = this.connections.get(name);
+    if (existing) {
+      // Both ends dialled at once: keep the connection the lower-named peer opened.
+      const keepNew = c.outbound === this.hello.name < name;
+      if (!keepNew) return c.close('duplicate connection', true);
+      this.connections.set(name, c);
+      existing.close('duplicate connection', true);
+    } else {
+      this.connections.set(name, c);
+      this.log('info', 'connected to peer', { peer: name, nickname: c.peer!.nickname, address: c.address, direction: c.outbound ? 'out' : 'in' });
+    }
+    for (const t of this.targets.values()) {
+      if (`${t.address}:${t.port}` === c.address || t.peer === name) {
+        t.state = 'connected';
+        t.peer = name;
+        t.attempts = 0;
+        t.lastError = null;
+      }
+    }
+    if (!existing) this.node?.neighbourUp(name);
+  }
+
+  private onClosed(c: ControlConnection, reason: string): void {
+    const name = c.peer?.name;
+    if (name && this.connections.get(name) === c) {
+      this.connections.delete(name);
+      this.log('info', 'lost peer', { peer: name, address: c.address, reason });
+      for (const t of this.targets.values()) if (t.peer === name && t.state === 'connected') this.retryLater(t, reason);
+      this.node?.neighbourDown(name);
+    } else if (!name && !this.closing) {
+      this.log('warn', 'refused a control connection', { address: c.address, reason });
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// What a mesh peer keeps under its run dir: its name, and its view of the
+// allocation ring with the block it uses, so that a restart takes the same block.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PersistedIpam } from '../mesh/meshNode.js';
+
+export async function loadPeerName(runDir: string): Promise<string> {
+  const file = join(runDir, 'peer-name');
+  try {
+    const name = (await readFile(file, 'utf8')).trim();
+    if (/^[0-9a-f]{12}$/.test(name)) return name;
+  } catch {
+    // first start
+  }
+  const name = randomBytes(6).toString('hex');
+  await mkdir(runDir, { recursive: true });
+  await writeFile(file, `${name}\n`);
+  return name;
+}
+
+export async function loadIpam(runDir: string): Promise<PersistedIpam | null> {
+  try {
+    return JSON.parse(await readFile(join(runDir, 'ipam.json'), 'utf8')) as PersistedIpam;
+  } catch {
+    return null;
+  }
+}
+
+export async function saveIpam(runDir: string, state: PersistedIpam): Promise<void> {
+  const file = join(runDir, 'ipam.json');
+  await writeFile(`${file}.tmp`, JSON.stringify(state));
+  await rename(`${file}.tmp`, file);
+}
