@@ -28,7 +28,10 @@ describe('launch configuration', () => {
   });
 
   it.each([
-    [['--backend', 'udp'], /--network is required/],
+    [['--subnet', '10.40.1.0/24', '--public-ip', '10.201.0.1'], /--network is required/],
+    [['--network', '10.40.0.0/16'], /--network is for static routes/],
+    [['--ipalloc-range', '10.32.0.0/12', '--subnet-len', '12'], /--subnet-len 12 must be longer/],
+    [['not-a-peer'], /peer "not-a-peer": want IP\[:PORT\]/],
     [[...base, '--route', '10.40.2.0/24=10.201.0.2', '--route', '10.40.2.128/25=10.201.0.3'], /overlaps --route/],
     [[...base, '--route', '10.41.2.0/24=10.201.0.2'], /outside the network/],
     [[...base, '--route', '10.40.2.0/24'], /want SUBNET=PUBLIC_IP/],
