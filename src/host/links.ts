@@ -7,7 +7,7 @@ import { HostSetupError, ip, ipJson } from './ipCommand.js';
 interface IpAddrEntry {
   ifname: string;
   mtu: number;
-  addr_info: { family: string; local: string }[];
+  addr_info: { family: string; local: string; prefixlen?: number }[];
 }
 
 /** The interface holding `address`, and its MTU. */
@@ -36,7 +36,14 @@ export async function configureTun(name: string, mtu: number, subnet: Cidr, netw
 export async function configureBridge(name: string, mtu: number, subnet: Cidr): Promise<boolean> {
   const exists = await ip('link', 'show', 'dev', name).then(() => true, () => false);
   if (!exists) await ip('link', 'add', 'name', name, 'type', 'bridge');
-  await ip('addr', 'replace', `${formatIPv4(cidrHost(subnet, 1))}/${subnet.len}`, 'dev', name);
+  const wanted = `${formatIPv4(cidrHost(subnet, 1))}/${subnet.len}`;
+  // An address of an earlier subnet would keep routing that subnet onto the bridge.
+  const [link] = await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'dev', name);
+  for (const a of link?.addr_info ?? []) {
+    const held = `${a.local}/${a.prefixlen}`;
+    if (a.family === 'inet' && held !== wanted) await ip('addr', 'del', held, 'dev', name);
+  }
+  await ip('addr', 'replace', wanted, 'dev', name);
   await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
   return !exists;
 }

@@ -36,6 +36,8 @@ export interface MeshEvents {
 export interface PersistedIpam {
   ring: RingState;
   block: number | null;
+  /** Control addresses (ip:port) of the peers known at the time, to find the mesh again after a restart. */
+  peers?: string[];
 }
 
 export type SelfDescription = Pick<PeerInfo, 'name' | 'nickname' | 'publicIp' | 'controlPort' | 'dataPort' | 'vtepMac'>;
@@ -124,7 +126,9 @@ export class MeshNode {
   }
 
   persisted(): PersistedIpam | null {
-    return this.ring ? { ring: this.ring.state(), block: this.block } : null;
+    if (!this.ring) return null;
+    const peers = [...this.topology.peers.values()].filter((p) => p.name !== this.me.name && !p.departed).map((p) => `${p.publicIp}:${p.controlPort}`);
+    return { ring: this.ring.state(), block: this.block, peers };
   }
 
   // --- gossip ---------------------------------------------------------------

@@ -8,7 +8,7 @@ import { blockCidr } from '../ipam/blocks.js';
 import { log } from '../log.js';
 import { type Cidr, formatCidr, formatIPv4, parseCidr, parseIPv4 } from '../net/ipv4.js';
 import { formatMac, parseMac } from '../net/mac.js';
-import { loadIpam, loadPeerName, saveIpam } from '../state/meshState.js';
+import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
 import type { HostPlan } from '../subnet/hostPlan.js';
 import { MAX_VERSION, MIN_VERSION, PROTOCOL } from './handshake.js';
 import { MeshNode, type PersistedIpam } from './meshNode.js';
@@ -48,7 +48,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     persisted,
     tcp,
     Date.now,
-    { space, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 },
+    { space, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
     {
       routesChanged: () => {
         if (dataplane) applyRoutes(node, dataplane);
@@ -60,6 +60,9 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         gotBlock(block);
       },
       blockLost: (reason) => {
+        // Keep the ring that won, so the restart asks it for a block instead of reviving the old one.
+        const state = node.persisted();
+        if (state) saveIpamSync(config.runDir, state);
         log.error(`lost our block: ${reason}; exiting so that a restart takes a new one`);
         process.exit(1);
       },
@@ -78,6 +81,10 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
 
   tcp.start(node);
   for (const peer of source.peers) tcp.addTarget(peer.address, peer.port);
+  for (const known of persisted?.peers ?? []) {
+    const [address, port] = known.split(':');
+    tcp.addTarget(address, Number(port), true);
+  }
   log.info('mesh started', { name, nickname, controlPort: source.controlPort, peers: source.peers.map((p) => `${p.address}:${p.port}`) });
 
   if (node.block === null) log.info('waiting for a block of the allocation range', { range: formatCidr(space.range) });

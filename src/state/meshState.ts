@@ -1,6 +1,7 @@
 // What a mesh peer keeps under its run dir: its name, and its view of the
 // allocation ring with the block it uses, so that a restart takes the same block.
 import { randomBytes } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PersistedIpam } from '../mesh/meshNode.js';
@@ -31,4 +32,11 @@ export async function saveIpam(runDir: string, state: PersistedIpam): Promise<vo
   const file = join(runDir, 'ipam.json');
   await writeFile(`${file}.tmp`, JSON.stringify(state));
   await rename(`${file}.tmp`, file);
+}
+
+/** For the last moment before exit, when nothing asynchronous runs any more. */
+export function saveIpamSync(runDir: string, state: PersistedIpam): void {
+  const file = join(runDir, 'ipam.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(state));
+  renameSync(`${file}.tmp`, file);
 }

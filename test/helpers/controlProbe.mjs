@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// controlProbe.mjs HOST PORT MODE: opens a control connection, sends something
+// bad (MODE), and prints {"closed": bool, "refusal": string|null} once the
+// daemon has hung up (or after 6 s).
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+const [host, port, mode] = process.argv.slice(2);
+const frame = (type, payload) => {
+  const b = Buffer.alloc(5 + payload.length);
+  b.writeUInt32BE(1 + payload.length, 0);
+  b[4] = type;
+  payload.copy(b, 5);
+  return b;
+};
+const hello = (over = {}) => frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 1, maxVersion: 1, name: `probe-${process.pid}`, nickname: 'probe', backend: 'udp', features: [], ...over })));
+const payloads = {
+  garbage: () => [randomBytes(4096)],
+  truncated: () => [hello().subarray(0, 7)],
+  oversized: () => [Buffer.from([0xff, 0xff, 0xff, 0xf0, 3])],
+  'zero-length': () => [Buffer.from([0, 0, 0, 0])],
+  'bad-type': () => [frame(9, Buffer.from('{}'))],
+  'bad-json-hello': () => [frame(1, Buffer.from('{"protocol": '))],
+  'message-before-hello': () => [frame(3, Buffer.from('{"t":"gossip","peers":[],"ring":null}'))],
+  'bad-message': () => [hello(), frame(3, Buffer.from('{"t":"gossip","peers":[{"name":1}],"ring":null}'))],
+  'future-version': () => [hello({ minVersion: 7, maxVersion: 9 })],
+};
+const socket = connect(Number(port), host, () => {
+  for (const chunk of payloads[mode]()) socket.write(chunk);
+  if (mode === 'truncated') setTimeout(() => socket.end(), 200);
+});
+let received = Buffer.alloc(0);
+socket.on('data', (d) => (received = Buffer.concat([received, d])));
+const timer = setTimeout(() => finish(false), 6000);
+socket.on('close', () => finish(true));
+socket.on('error', () => {});
+function finish(closed) {
+  clearTimeout(timer);
+  // Find a refusal frame (type 4) among what the daemon sent.
+  let refusal = null;
+  for (let at = 0; at + 5 <= received.length; ) {
+    const len = received.readUInt32BE(at);
+    if (received[at + 4] === 4) refusal = JSON.parse(received.subarray(at + 5, at + 4 + len).toString()).reason;
+    at += 4 + len;
+  }
+  process.stdout.write(JSON.stringify({ closed, refusal }) + '\n');
+  socket.destroy();
+  process.exit(0);
+}
