@@ -15,6 +15,8 @@ export interface MeshTransport {
 
 export interface MeshOptions {
   space: BlockSpace;
+  /** News for a neighbour waits this long for more news to share its message. */
+  batchMs: number;
   /** The peer set must be still this long before a new ring is founded. */
   settleMs: number;
   /** How long to wait for a block before asking another owner. */
@@ -52,12 +54,16 @@ export class MeshNode {
   private readonly unreachableSince = new Map<string, number>();
   private request: { owner: string; deadline: number } | null = null;
   private readonly refusedBy = new Set<string>();
+  /** News waiting to be sent, per neighbour: the latest info of each peer, and ring tokens. */
+  private readonly outbox = new Map<string, { peers: Map<string, PeerInfo>; tokens: Token[] }>();
+  private flushScheduled = false;
 
   constructor(
     self: SelfDescription,
     persisted: PersistedIpam | null,
     private readonly transport: MeshTransport,
     private readonly now: () => number,
+    private readonly later: (fn: () => void, ms: number) => void,
     readonly options: MeshOptions,
     private readonly events: MeshEvents,
   ) {
@@ -69,7 +75,6 @@ export class MeshNode {
       if (persisted.block !== null && this.ring.ownerOf(persisted.block) === self.name) this.setBlock(persisted.block);
     }
     this.topology.merge(this.me);
-    this.topology.computeRoutes();
   }
 
   get name(): string {
@@ -138,16 +143,16 @@ export class MeshNode {
     for (const info of peers) {
       if (info.name === this.me.name) {
         // Someone holds a newer story about us (we restarted): outbid it.
-        if (info.version >= this.me.version) this.updateSelf({}, info.version + 1);
+        if (info.version > this.me.version || (info.version === this.me.version && JSON.stringify(info) !== JSON.stringify(this.me))) {
+          this.updateSelf({}, info.version + 1);
+        }
         continue;
       }
       if (this.topology.merge(info)) news.push(info);
     }
     const ringNews = ring ? this.mergeRing(ring) : null;
     if (news.length > 0) this.topologyChanged();
-    if (news.length > 0 || (ringNews && ringNews.tokens.length > 0)) {
-      this.spread({ t: 'gossip', peers: news, ring: ringNews && ringNews.tokens.length > 0 ? ringNews : null }, from);
-    }
+    this.spread(news, ringNews?.tokens ?? [], from);
   }
 
   private onDigest(from: string, digest: Extract<MeshMessage, { t: 'digest' }>): void {
@@ -172,23 +177,46 @@ export class MeshNode {
     return { t: 'digest', peersHash: versionsHash(versions), versions: full ? versions : null, ring };
   }
 
-  /** Forwards news to a few neighbours (all of them in a small mesh): O(log n) messages a peer per event. */
-  private spread(message: MeshMessage, except: string | null): void {
+  /**
+   * Passes news on to a few neighbours — ln(n)+1, all of them in a small mesh —
+   * so each peer sends O(log n) messages per piece of news; anti-entropy
+   * catches whoever the epidemic missed. News for one neighbour is batched
+   * for batchMs, so a burst of changes travels as one message.
+   */
+  private spread(peers: PeerInfo[], tokens: Token[], except: string | null): void {
+    if (peers.length === 0 && tokens.length === 0) return;
     const targets = this.neighbourList().filter((n) => n !== except);
-    const fanout = Math.max(4, Math.ceil(Math.log2(this.topology.peers.size + 1)) + 2);
-    for (const n of targets.length <= fanout ? targets : sample(targets, fanout)) this.transport.send(n, message);
+    const fanout = Math.max(3, Math.ceil(Math.log(this.topology.peers.size + 1)) + 1);
+    for (const n of targets.length <= fanout ? targets : sample(targets, fanout)) {
+      let box = this.outbox.get(n);
+      if (!box) this.outbox.set(n, (box = { peers: new Map(), tokens: [] }));
+      for (const p of peers) box.peers.set(p.name, p);
+      box.tokens.push(...tokens);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.later(() => this.flush(), this.options.batchMs);
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [n, box] of this.outbox) {
+      const ring = box.tokens.length > 0 && this.ring ? { founder: this.ring.founder, blocks: this.ring.blocks, tokens: box.tokens } : null;
+      this.transport.send(n, { t: 'gossip', peers: [...box.peers.values()], ring });
+    }
+    this.outbox.clear();
   }
 
   private updateSelf(change: Partial<PeerInfo>, atLeastVersion = 0): void {
     this.me = { ...this.me, ...change, version: Math.max(this.me.version + 1, atLeastVersion) };
     this.topology.merge(this.me);
     this.topologyChanged();
-    this.spread({ t: 'gossip', peers: [this.me], ring: null }, null);
+    this.spread([this.me], [], null);
   }
 
   private topologyChanged(): void {
     this.lastChange = this.now();
-    this.topology.computeRoutes();
     this.events.routesChanged();
   }
 
@@ -213,6 +241,7 @@ export class MeshNode {
       if (incoming.founder < this.ring.founder && incoming.blocks === this.ring.blocks && incoming.tokens.some((t) => t.start === 0)) {
         this.events.log('warn', 'met a ring founded apart from ours; adopting it (the lower founder wins)', { ours: this.ring.founder, theirs: incoming.founder });
         this.ring = Ring.fromState(incoming);
+        for (const box of this.outbox.values()) box.tokens = []; // tokens of the ring we left
         this.checkBlock();
         return this.ring.state();
       }
@@ -237,7 +266,7 @@ export class MeshNode {
       if (this.shouldFound(now)) {
         this.ring = Ring.found(this.me.name, blockCount(this.options.space));
         this.events.log('info', 'founded the allocation ring', { range: formatCidr(this.options.space.range), peers: this.reachablePeers().length });
-        this.spread({ t: 'gossip', peers: [], ring: this.ring.state() }, null);
+        this.spread([], this.ring.state().tokens, null);
       } else {
         return;
       }
@@ -324,8 +353,7 @@ export class MeshNode {
   }
 
   private spreadTokens(tokens: Token[]): void {
-    if (tokens.length === 0 || !this.ring) return;
-    this.spread({ t: 'gossip', peers: [], ring: { founder: this.ring.founder, blocks: this.ring.blocks, tokens } }, null);
+    this.spread([], tokens, null);
   }
 
   // --- unicast over the mesh -------------------------------------------------

@@ -48,7 +48,8 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     persisted,
     tcp,
     Date.now,
-    { space, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
+    (fn, ms) => setTimeout(fn, ms),
+    { space, batchMs: 5, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
     {
       routesChanged: () => {
         if (dataplane) applyRoutes(node, dataplane);

@@ -17,6 +17,7 @@ export interface SimulationOptions {
   tickMs?: number;
   settleMs?: number;
   reclaimAfterMs?: number;
+  batchMs?: number;
 }
 
 export class MeshSimulation {
@@ -39,6 +40,7 @@ export class MeshSimulation {
     this.meshOptions = {
       space: options.space,
       settleMs: options.settleMs ?? 500,
+      batchMs: options.batchMs ?? 5,
       requestTimeoutMs: 1000,
       reclaimAfterMs: options.reclaimAfterMs ?? 60_000,
     };
@@ -50,6 +52,7 @@ export class MeshSimulation {
       null,
       { send: (to, message) => this.deliver(name, to, message) },
       () => this.now,
+      (fn, ms) => this.schedule(ms, () => !this.dead.has(name) && fn()),
       { ...this.meshOptions, alone },
       {
         routesChanged: () => {},
@@ -92,17 +95,27 @@ export class MeshSimulation {
     return [...this.nodes.values()].filter((n) => !this.dead.has(n.name));
   }
 
-  /** Runs events until `until` returns true (checked after each event) or `limitMs` of simulated time passes. */
-  runUntil(until: () => boolean, limitMs: number): boolean {
+  /**
+   * Runs events until `until` returns true or `limitMs` of simulated time
+   * passes. `until` is checked whenever simulated time has moved on by
+   * `checkEveryMs` (a full convergence check costs O(n²)), so times are
+   * measured to that resolution.
+   */
+  runUntil(until: () => boolean, limitMs: number, checkEveryMs = 1): boolean {
     const end = this.now + limitMs;
+    let nextCheck = this.now;
     while (this.queue.length > 0 && this.queue[0].at <= end) {
       const next = this.pop();
+      if (next.at >= nextCheck) {
+        if (until()) return true;
+        nextCheck = next.at + checkEveryMs;
+      }
       this.now = next.at;
       next.run();
-      if (until()) return true;
     }
+    if (until()) return true;
     this.now = end;
-    return until();
+    return false;
   }
 
   private tickLoop(name: string): void {

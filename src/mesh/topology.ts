@@ -5,18 +5,31 @@ import type { PeerInfo } from './peerInfo.js';
 
 export class Topology {
   readonly peers = new Map<string, PeerInfo>();
-  /** Peer name -> the neighbour to send through. Recomputed after each change. */
-  nextHops = new Map<string, string>();
-  /** Hop count to each reachable peer. */
-  distances = new Map<string, number>();
+  private hops = new Map<string, string>();
+  private hopCounts = new Map<string, number>();
+  /** Routes are recomputed when next read after a change, not at every change. */
+  private stale = true;
 
   constructor(readonly self: string) {}
+
+  /** Peer name -> the neighbour to send through. */
+  get nextHops(): ReadonlyMap<string, string> {
+    if (this.stale) this.computeRoutes();
+    return this.hops;
+  }
+
+  /** Hop count to each reachable peer (and 0 to self). */
+  get distances(): ReadonlyMap<string, number> {
+    if (this.stale) this.computeRoutes();
+    return this.hopCounts;
+  }
 
   /** Takes a peer's info if it is newer; true if it changed anything. */
   merge(info: PeerInfo): boolean {
     const known = this.peers.get(info.name);
     if (known && known.version >= info.version) return false;
     this.peers.set(info.name, info);
+    this.stale = true;
     return true;
   }
 
@@ -25,7 +38,8 @@ export class Topology {
   }
 
   /** Breadth-first from self; visiting neighbours in name order makes every tie break the same way. */
-  computeRoutes(): void {
+  private computeRoutes(): void {
+    this.stale = false;
     const hops = new Map<string, string>();
     const distances = new Map<string, number>([[this.self, 0]]);
     let frontier = [this.self];
@@ -41,8 +55,8 @@ export class Topology {
       }
       frontier = next.sort();
     }
-    this.nextHops = hops;
-    this.distances = distances;
+    this.hops = hops;
+    this.hopCounts = distances;
   }
 
   private symmetricNeighbours(name: string): string[] {

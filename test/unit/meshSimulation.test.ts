@@ -79,3 +79,23 @@ describe('mesh over an in-memory transport', () => {
     expect(sim.lost).toEqual([]);
   });
 });
+
+describe('mesh steady state', () => {
+  it('goes quiet after converging: only one short digest per peer per tick, no version churn', () => {
+    const sim = new MeshSimulation({ space, tickMs: 200 });
+    const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
+    for (const n of names) sim.addNode(n);
+    // A ring plus chords: plenty of cycles for news to come back around.
+    for (let i = 0; i < names.length; i++) {
+      sim.connect(names[i], names[(i + 1) % names.length]);
+      sim.connect(names[i], names[(i + 7) % names.length]);
+    }
+    expect(sim.runUntil(() => blocksDistinct(sim) && converged(sim), 30_000)).toBe(true);
+    sim.runUntil(() => false, 2_000);
+    const versions = sim.alive().map((n) => n.info.version);
+    sim.messages = 0;
+    sim.runUntil(() => false, 5_000);
+    expect(sim.alive().map((n) => n.info.version)).toEqual(versions);
+    expect(sim.messages).toBeLessThanOrEqual(names.length * (5_000 / 200) * 1.2);
+  });
+});
