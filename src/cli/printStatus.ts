@@ -15,8 +15,19 @@ export function printStatus(s: Status): string {
     `            TUN: ${s.tun} (MTU ${s.mtu})`,
     `         Routes: ${s.routes.length}`,
     ...s.routes.map((r) => `                 ${r.subnet} via ${r.publicIp}:${r.port}${r.vtepMac ? ` (${r.vtepMac})` : ''}`),
-    `        Traffic: sent ${s.counters.tx.packets} packets (${s.counters.tx.bytes} bytes), received ${s.counters.rx.packets} packets (${s.counters.rx.bytes} bytes)`,
+    `        Traffic: sent ${s.counters.tx.packets} packets (${s.counters.tx.bytes} bytes), received ${s.counters.rx.packets} packets (${s.counters.rx.bytes} bytes), relayed ${s.counters.relayed}`,
   ];
+  if (s.mesh) {
+    const m = s.mesh;
+    const reachable = m.peers.filter((p) => p.reachable).length;
+    lines.splice(2, 0,
+      `           Peer: ${m.name} (${m.nickname}), control port ${m.controlPort}`,
+      `          Peers: ${m.peers.length} known, ${reachable} reachable, ${m.connections.length} connected`,
+      ...m.peers.map((p) => `                 ${p.name} (${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop}, ${p.hops} hop${p.hops === 1 ? '' : 's'}` : p.departed ? 'departed' : 'unreachable'}`),
+      `        Targets: ${m.targets.map((t) => `${t.address}:${t.port} ${t.state}${t.lastError && t.state !== 'connected' ? ` (${t.lastError})` : ''}`).join(', ') || 'none'}`,
+      `     Allocation: range ${m.ipam.range} in /${m.ipam.blockLen} blocks, ring founded by ${m.ipam.founder ?? '-'}, own block ${m.ipam.block ?? '-'}`,
+    );
+  }
   const drops = dropReasons.filter((r) => s.counters.drops[r] > 0).map((r) => `${r}=${s.counters.drops[r]}`);
   lines.push(`          Drops: ${drops.length ? drops.join(' ') : 'none'}`);
   return lines.join('\n') + '\n';

@@ -44,6 +44,7 @@ export interface MeshSource {
   subnetLen: number;
   controlPort: number;
   reclaimAfterSeconds: number;
+  connLimit: number;
 }
 
 export interface LaunchConfig {
@@ -65,7 +66,7 @@ export const launchFlags = {
   values: [
     'backend', 'network', 'subnet', 'public-ip', 'iface', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen',
     'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
-    'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after',
+    'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after', 'conn-limit',
   ],
   boolean: ['etcd-no-wait'],
   repeatable: ['route'],
@@ -159,6 +160,7 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
     subnetLen,
     controlPort: intOption(args, 'control-port', 6783, 1, 65535),
     reclaimAfterSeconds: intOption(args, 'reclaim-after', 600, 1, 365 * DAY),
+    connLimit: intOption(args, 'conn-limit', 100, 1, 10_000),
   };
 }
 

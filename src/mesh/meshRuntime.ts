@@ -35,6 +35,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     '0.0.0.0',
     source.controlPort,
     TICK_MS,
+    source.connLimit,
     (level, message, fields) => log[level](message, fields),
   );
   await tcp.listen();

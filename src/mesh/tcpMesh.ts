@@ -43,6 +43,8 @@ export class TcpMesh implements MeshTransport {
     private readonly listenAddress: string,
     private readonly port: number,
     private readonly tickMs: number,
+    /** Peers learned by gossip are dialled only while fewer connections than this are up. */
+    private readonly connLimit: number,
     private readonly log: TcpMeshLog,
   ) {
     this.server = createServer((socket) => this.adopt(socket, false, `${socket.remoteAddress}:${socket.remotePort}`));
@@ -116,10 +118,14 @@ export class TcpMesh implements MeshTransport {
     }
   }
 
+  private underLimit(target: Target): boolean {
+    return !target.learned || this.connections.size < this.connLimit;
+  }
+
   private dialDue(): void {
     const now = Date.now();
     for (const target of this.targets.values()) {
-      if (target.state !== 'retrying' || target.nextAttempt > now) continue;
+      if (target.state !== 'retrying' || target.nextAttempt > now || !this.underLimit(target)) continue;
       if (target.peer && this.connections.has(target.peer)) {
         target.state = 'connected';
         continue;
