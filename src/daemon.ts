@@ -7,7 +7,8 @@ import { Dataplane } from './dataplane/dataplane.js';
 import { HostSetupError } from './host/ipCommand.js';
 import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from './host/links.js';
 import { log } from './log.js';
-import { formatCidr } from './net/ipv4.js';
+import { cidrHost, formatCidr, formatIPv4 } from './net/ipv4.js';
+import { LocalDns } from './dns/localDns.js';
 import { formatMac } from './net/mac.js';
 import { loadVtepMac } from './state/vtepMac.js';
 import { EtcdError, EtcdUnavailable } from './subnet/etcd/etcdClient.js';
@@ -63,15 +64,23 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
   const codec = plan.backend.codec({ vni: plan.vni, vtepMac: plan.vtepMac });
   const dataplane = openDataplane(config, plan, codec, mtu);
   let bridgeCreated = false;
-  const api = new ApiServer(config.api).on('GET /status', () => buildStatus(plan, dataplane, mtu));
+  let dns: LocalDns | null = null;
+  const api = new ApiServer(config.api).on('GET /status', () => ({ ...buildStatus(plan, dataplane, mtu), dns: dns?.status() ?? null }));
   for (const [route, handler] of Object.entries(apiRoutes)) api.on(route, handler);
   try {
     await configureTun(dataplane.tun.name, mtu, plan.subnet, plan.network);
     if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
     await enableForwarding();
     await plan.routes.attach(dataplane, plan.port);
+    if (config.dns) {
+      // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
+      const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));
+      dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes);
+      dns.routes(api);
+    }
     await api.listen();
   } catch (error) {
+    await dns?.close();
     await plan.routes.close();
     dataplane.close();
     if (bridgeCreated && config.bridge) await removeLink(config.bridge);
@@ -96,6 +105,7 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
     stopping = true;
     log.info('stopping', { signal });
     await plan.routes.close();
+    await dns?.close();
     await api.close();
     dataplane.close(); // the TUN, and the kernel routes through it, go with its descriptor
     if (bridgeCreated && config.bridge && !(await removeBridgeIfUnused(config.bridge))) {

@@ -24,6 +24,8 @@ const usage = `usage: tsoverlay <command> [options]
          [--etcd-cafile F --etcd-certfile F --etcd-keyfile F] [--etcd-lease-ttl S]
          [--etcd-no-wait] [--public-ip IP | --iface IF] [--bridge NAME] ...
                         run the daemon with flannel's etcd network config and leases
+  dns-add IP NAME | dns-remove IP [NAME] | dns-lookup NAME [--api ADDR]
+                        records for the DNS domain (weave.local.)
   docker-opts [--run-dir DIR]
                         print docker's --bip/--mtu options for this host's subnet
   status [--json] [--api ADDR]
@@ -50,6 +52,28 @@ async function main(argv: string[]): Promise<number> {
       if (args.positionals.length !== 1) throw new UsageError(`usage: tsoverlay ${command} PEER[:PORT]`);
       const answer = (await apiPost(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), `/${command}`, { peer: args.positionals[0] })) as { ok: boolean };
       if (!answer.ok) throw new UsageError(`${args.positionals[0]} was not a peer target`);
+      return 0;
+    }
+    case 'dns-add':
+    case 'dns-remove':
+    case 'dns-lookup': {
+      const args = parseArgs(rest, { values: ['api'] });
+      const api = parseApiAddress(flag(args, 'api') ?? DEFAULT_API);
+      const [a, b] = args.positionals;
+      if (command === 'dns-add') {
+        if (args.positionals.length !== 2) throw new UsageError('usage: tsoverlay dns-add IP NAME');
+        const r = (await apiPost(api, '/dns/add', { ip: a, name: b })) as { name: string; ip: string };
+        process.stdout.write(`${r.name} ${r.ip}\n`);
+      } else if (command === 'dns-remove') {
+        if (args.positionals.length < 1 || args.positionals.length > 2) throw new UsageError('usage: tsoverlay dns-remove IP [NAME]');
+        const r = (await apiPost(api, '/dns/remove', { ip: a, name: b })) as { removed: number };
+        if (r.removed === 0) throw new UsageError(`no record for ${a}${b ? ` named ${b}` : ''}`);
+      } else {
+        if (args.positionals.length !== 1) throw new UsageError('usage: tsoverlay dns-lookup NAME');
+        const r = (await apiPost(api, '/dns/lookup', { name: a })) as { name: string; ips: string[] };
+        if (r.ips.length === 0) throw new UsageError(`${r.name}: no such name`);
+        process.stdout.write(r.ips.join('\n') + '\n');
+      }
       return 0;
     }
     case 'docker-opts': {

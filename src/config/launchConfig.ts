@@ -60,6 +60,16 @@ export interface LaunchConfig {
   mtu: number | null;
   runDir: string;
   api: ApiAddress;
+  /** null: no DNS server (--no-dns). */
+  dns: DnsConfig | null;
+}
+
+export interface DnsConfig {
+  /** null: the bridge address (or the TUN's, without a bridge), port 53. */
+  listen: { host: string; port: number } | null;
+  domain: string;
+  ttl: number;
+  resolvConf: string;
 }
 
 export const launchFlags = {
@@ -67,8 +77,9 @@ export const launchFlags = {
     'backend', 'network', 'subnet', 'public-ip', 'iface', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen',
     'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
     'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after', 'conn-limit',
+    'dns-listen', 'dns-domain', 'dns-ttl', 'resolv-conf',
   ],
-  boolean: ['etcd-no-wait'],
+  boolean: ['etcd-no-wait', 'no-dns'],
   repeatable: ['route'],
 } as const;
 
@@ -103,7 +114,23 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
     mtu: mtuText === undefined ? null : intOption(args, 'mtu', 0, 576, 65000),
     runDir: flag(args, 'run-dir') ?? '/run/tsoverlay',
     api: guard('--api', () => parseApiAddress(flag(args, 'api') ?? DEFAULT_API)),
+    dns: flagBool(args, 'no-dns') ? null : parseDns(args),
   };
+}
+
+function parseDns(args: ParsedArgs): DnsConfig {
+  const listenText = flag(args, 'dns-listen');
+  let listen: DnsConfig['listen'] = null;
+  if (listenText !== undefined) {
+    const match = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(listenText);
+    if (!match) throw new ConfigError(`--dns-listen ${JSON.stringify(listenText)}: want IP[:PORT]`);
+    guard('--dns-listen', () => parseIPv4(match[1]));
+    listen = { host: match[1], port: match[2] === undefined ? 53 : Number(match[2]) };
+    if (listen.port < 1 || listen.port > 65535) throw new ConfigError('--dns-listen: port out of range');
+  }
+  const domain = (flag(args, 'dns-domain') ?? 'weave.local').toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) throw new ConfigError(`--dns-domain ${JSON.stringify(domain)} is not a domain name`);
+  return { listen, domain, ttl: intOption(args, 'dns-ttl', 30, 0, 86400), resolvConf: flag(args, 'resolv-conf') ?? '/etc/resolv.conf' };
 }
 
 function parseEtcdSource(args: ParsedArgs): EtcdSource {

@@ -4,7 +4,7 @@
 // the prefix `tsolab-<pid>-` and is removed by cleanup(), by the exit
 // handler, or by the next lab if this process died first.
 import { type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inNamespace, run, runSync } from './shell.js';
@@ -35,6 +35,7 @@ export class Lab {
   private readonly daemons: LabDaemon[] = [];
   private readonly processes: ChildProcess[] = [];
   private readonly cleanups: (() => Promise<void>)[] = [];
+  private readonly resolverDirs: string[] = [];
   private readonly onExit = () => this.cleanupSync();
   private hostCount = 0;
 
@@ -87,6 +88,16 @@ export class Lab {
     return { name, ns, ip: cidr.split('/')[0], host };
   }
 
+  /**
+   * Gives a namespace its own resolv.conf: `ip netns exec` mounts
+   * /etc/netns/<ns>/resolv.conf over /etc/resolv.conf. Removed at cleanup.
+   */
+  setResolver(ns: string, nameserver: string, search: string): void {
+    mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+    writeFileSync(`/etc/netns/${ns}/resolv.conf`, `nameserver ${nameserver}\nsearch ${search}\noptions timeout:1 attempts:1\n`);
+    this.resolverDirs.push(`/etc/netns/${ns}`);
+  }
+
   /** Starts `tsoverlay launch ARGS` inside the host, with its own run dir and API socket. */
   async startDaemon(host: LabHost, args: string[], timeoutMs?: number): Promise<LabDaemon> {
     const daemon = new LabDaemon(host, join(this.dir, host.name), args);
@@ -116,6 +127,7 @@ export class Lab {
     for (const p of this.processes) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
     for (const ns of this.namespaces.reverse()) await run('ip', ['netns', 'del', ns]).catch(() => {});
     this.namespaces.length = 0;
+    for (const dir of this.resolverDirs) rmSync(dir, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
     process.off('exit', this.onExit);
   }
@@ -124,6 +136,7 @@ export class Lab {
     for (const d of this.daemons) d.kill();
     for (const p of this.processes) if (p.exitCode === null && p.pid) p.kill('SIGKILL');
     for (const ns of this.namespaces) runSync('ip', ['netns', 'del', ns]);
+    for (const dir of this.resolverDirs) rmSync(dir, { recursive: true, force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 

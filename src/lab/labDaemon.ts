@@ -1,6 +1,6 @@
 // A tsoverlay daemon started as a real process inside a lab host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGet } from '../api/client.js';
@@ -29,7 +29,11 @@ export class LabDaemon {
   }
 
   async start(timeoutMs = 15_000): Promise<void> {
-    const argv = ['netns', 'exec', this.host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...this.args];
+    // Lab daemons forward DNS only to upstreams a test names: never to the machine's own resolvers.
+    const resolvConf = join(this.runDir, 'resolv.conf');
+    if (!this.args.includes('--resolv-conf') && !existsSync(resolvConf)) writeFileSync(resolvConf, '');
+    const dnsArgs = this.args.includes('--resolv-conf') ? [] : ['--resolv-conf', resolvConf];
+    const argv = ['netns', 'exec', this.host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...dnsArgs, ...this.args];
     const child = spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));

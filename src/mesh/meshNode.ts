@@ -102,6 +102,16 @@ export class MeshNode {
     this.updateSelf({ connections: this.neighbourList() });
   }
 
+  /** Publishes the DNS records this peer owns. */
+  setDns(records: { name: string; ip: string }[]): void {
+    this.updateSelf({ dns: records });
+  }
+
+  /** The DNS records of every reachable peer (not ours). */
+  peerDns(): { name: string; ip: string }[] {
+    return this.reachablePeers().filter((p) => !p.departed).flatMap((p) => p.dns ?? []);
+  }
+
   /** Graceful leave: tell everyone we are going, so they stop routing to us at once. */
   depart(): void {
     this.updateSelf({ departed: true, connections: [] });

@@ -10,6 +10,7 @@ import { type Cidr, formatCidr, formatIPv4, parseCidr, parseIPv4 } from '../net/
 import { formatMac, parseMac } from '../net/mac.js';
 import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
 import type { HostPlan } from '../subnet/hostPlan.js';
+import type { RecordStore } from '../dns/recordStore.js';
 import { MAX_VERSION, MIN_VERSION, PROTOCOL } from './handshake.js';
 import { MeshNode, type PersistedIpam } from './meshNode.js';
 import type { MeshStatus } from './meshStatus.js';
@@ -41,6 +42,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   await tcp.listen();
 
   let dataplane: Dataplane | null = null;
+  let dnsStore: RecordStore | null = null;
   let saveQueued = false;
   let gotBlock: (block: number) => void = () => {};
   const blockReady = new Promise<number>((resolve) => (gotBlock = resolve));
@@ -54,6 +56,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     {
       routesChanged: () => {
         if (dataplane) applyRoutes(node, dataplane);
+        dnsStore?.setOthers(node.peerDns());
         save();
       },
       blockAcquired: (block) => {
@@ -115,6 +118,11 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         await tcp.close();
       },
       status: () => ({ mesh: meshStatus(node, tcp, space.range, space.blockLen, source.controlPort) }),
+      attachDns(store) {
+        dnsStore = store;
+        store.setOthers(node.peerDns());
+        return { published: () => node.setDns(store.ownRecords()) };
+      },
     },
   };
   return {

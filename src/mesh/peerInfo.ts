@@ -16,6 +16,8 @@ export interface PeerInfo {
   connections: string[];
   /** Set when it left on purpose (graceful stop). */
   departed: boolean;
+  /** The DNS records it owns (weave.local names); versioned with the rest, so a removal is just a newer list. */
+  dns?: { name: string; ip: string }[];
 }
 
 export function isPeerInfo(v: unknown): v is PeerInfo {
@@ -30,6 +32,8 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     (p.vtepMac === null || typeof p.vtepMac === 'string') &&
     (p.subnet === null || typeof p.subnet === 'string') &&
     Array.isArray(p.connections) && p.connections.length <= 10_000 && p.connections.every((c) => typeof c === 'string') &&
-    typeof p.departed === 'boolean'
+    typeof p.departed === 'boolean' &&
+    (p.dns === undefined || (Array.isArray(p.dns) && p.dns.length <= 10_000 &&
+      p.dns.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && typeof r.ip === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(r.ip))))
   );
 }

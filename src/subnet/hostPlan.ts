@@ -11,6 +11,7 @@ import { EtcdClient } from './etcd/etcdClient.js';
 import { EtcdSubnets } from './etcdSubnets.js';
 import { describeNetworkConfig, NetworkConfigError } from './networkConfig.js';
 import { readSubnetEnv } from './subnetEnv.js';
+import type { RecordStore } from '../dns/recordStore.js';
 
 /** Where routes come from: attached to the data plane once it is up, closed at stop. */
 export interface RouteSource {
@@ -18,6 +19,8 @@ export interface RouteSource {
   close(): Promise<void>;
   /** Mode-specific part of `status`. */
   status(): Record<string, unknown>;
+  /** Shares this host's DNS records with the others and feeds theirs into the store (mesh mode). */
+  attachDns?(store: RecordStore): { published(): void };
 }
 
 export interface HostPlan {

@@ -1,0 +1,70 @@
+// The DNS service of one host: its record store, the server, the upstream
+// forwarder, the API endpoints for records, and the link to the mode that
+// shares records with other hosts.
+import type { ApiServer } from '../api/server.js';
+import { readJsonBody } from '../api/server.js';
+import type { DnsConfig } from '../config/launchConfig.js';
+import type { RouteSource } from '../subnet/hostPlan.js';
+import { DnsServer } from './dnsServer.js';
+import { qualify, RecordStore } from './recordStore.js';
+import { Upstream } from './upstream.js';
+
+export class LocalDns {
+  private constructor(
+    readonly store: RecordStore,
+    private readonly server: DnsServer,
+    private readonly upstream: Upstream,
+    private readonly listen: { host: string; port: number },
+    private readonly published: () => void,
+  ) {}
+
+  static async start(config: DnsConfig, listen: { host: string; port: number }, source: RouteSource): Promise<LocalDns> {
+    const store = new RecordStore(config.domain);
+    const upstream = new Upstream(config.resolvConf, new Set([listen.host]));
+    const server = new DnsServer(store, upstream, config.ttl);
+    try {
+      await server.listen(listen.host, listen.port);
+    } catch (error) {
+      upstream.close();
+      throw error;
+    }
+    const sync = source.attachDns?.(store);
+    return new LocalDns(store, server, upstream, listen, () => sync?.published());
+  }
+
+  /** `POST /dns/add {ip, name}`, `POST /dns/remove {ip, name?}`, `POST /dns/lookup {name}`. */
+  routes(api: ApiServer): void {
+    api.on('POST /dns/add', async (req) => {
+      const { ip, name } = await readJsonBody<{ ip: string; name: string }>(req);
+      const record = this.store.add(ip, name);
+      this.published();
+      return record;
+    });
+    api.on('POST /dns/remove', async (req) => {
+      const { ip, name } = await readJsonBody<{ ip: string; name?: string }>(req);
+      const removed = this.store.remove(ip, name);
+      this.published();
+      return { removed };
+    });
+    api.on('POST /dns/lookup', async (req) => {
+      const { name } = await readJsonBody<{ name: string }>(req);
+      const fqdn = qualify(name, this.store.domain);
+      return { name: fqdn, ips: this.store.lookup(fqdn) };
+    });
+  }
+
+  status() {
+    return {
+      domain: `${this.store.domain}.`,
+      listen: `${this.listen.host}:${this.listen.port}`,
+      upstream: this.upstream.servers,
+      entries: this.store.all(),
+      counters: this.server.counters,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.upstream.close();
+    await this.server.close();
+  }
+}

@@ -1,0 +1,96 @@
+// Forwarding names outside our domain to the servers in /etc/resolv.conf:
+// UDP first, TCP when the answer comes back truncated, SERVFAIL when every
+// server fails. The list is re-read when the file changes, and never includes
+// our own listening address.
+import { createSocket } from 'node:dgram';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { connect } from 'node:net';
+
+const TIMEOUT_MS = 2000;
+
+export class Upstream {
+  servers: string[] = [];
+
+  constructor(
+    private readonly resolvConf: string,
+    private readonly ownAddresses: Set<string>,
+  ) {
+    this.reload();
+    watchFile(resolvConf, { interval: 1000 }, () => this.reload());
+  }
+
+  close(): void {
+    unwatchFile(this.resolvConf);
+  }
+
+  reload(): void {
+    let text = '';
+    try {
+      text = readFileSync(this.resolvConf, 'utf8');
+    } catch {
+      // no resolv.conf: no upstream
+    }
+    this.servers = text
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(l)?.[1])
+      .filter((s): s is string => s !== undefined && !this.ownAddresses.has(s));
+  }
+
+  /** The first answer from the servers in turn, or null when all fail. */
+  async forward(query: Buffer): Promise<Buffer | null> {
+    for (const server of this.servers) {
+      const answer = await udpExchange(server, query).catch(() => null);
+      if (!answer) continue;
+      if (answer.readUInt16BE(2) & 0x0200) {
+        const full = await tcpExchange(server, query).catch(() => null);
+        if (full) return full;
+      }
+      return answer;
+    }
+    return null;
+  }
+}
+
+function udpExchange(server: string, query: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
+    const done = (error: Error | null, answer?: Buffer) => {
+      clearTimeout(timer);
+      socket.close();
+      if (error) reject(error);
+      else resolve(answer!);
+    };
+    socket.on('message', (msg) => {
+      if (msg.length >= 2 && msg.readUInt16BE(0) === query.readUInt16BE(0)) done(null, msg);
+    });
+    socket.on('error', (e) => done(e));
+    socket.send(query, 53, server);
+  });
+}
+
+function tcpExchange(server: string, query: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(53, server);
+    const timer = setTimeout(() => socket.destroy(new Error('timeout')), TIMEOUT_MS);
+    let buffered = Buffer.alloc(0);
+    socket.on('connect', () => {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(query.length);
+      socket.write(Buffer.concat([len, query]));
+    });
+    socket.on('data', (d: Buffer) => {
+      buffered = Buffer.concat([buffered, d]);
+      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
+      }
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.on('close', () => reject(new Error('closed')));
+  });
+}
