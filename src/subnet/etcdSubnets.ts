@@ -40,6 +40,7 @@ export class EtcdSubnets {
   private listener: LeaseListener | null = null;
   private closed = false;
   private self: SelfLease | null = null;
+  private readonly reacquiredHandlers: (() => void)[] = [];
 
   constructor(
     readonly client: EtcdClient,
@@ -115,6 +116,11 @@ export class EtcdSubnets {
     this.scheduleRenewal(this.renewInterval());
   }
 
+  /** Called after the lease expired and was taken again (things bound to the old lease are gone). */
+  onReacquired(handler: () => void): void {
+    this.reacquiredHandlers.push(handler);
+  }
+
   close(): void {
     // The lease stays in etcd, as flanneld leaves it: a restart takes it back.
     this.closed = true;
@@ -147,6 +153,7 @@ export class EtcdSubnets {
         process.exit(1);
       }
       this.connected();
+      for (const handler of this.reacquiredHandlers) handler();
       this.scheduleRenewal(this.renewInterval());
     } catch (error) {
       this.unreachable(error as Error);

@@ -12,6 +12,7 @@ import { EtcdSubnets } from './etcdSubnets.js';
 import { describeNetworkConfig, NetworkConfigError } from './networkConfig.js';
 import { readSubnetEnv } from './subnetEnv.js';
 import type { RecordStore } from '../dns/recordStore.js';
+import { EtcdRecords } from '../dns/etcdRecords.js';
 
 /** Where routes come from: attached to the data plane once it is up, closed at stop. */
 export interface RouteSource {
@@ -72,6 +73,7 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
     previous,
   );
   log.info('leased subnet from etcd', { subnet: formatCidr(subnet), network: describeNetworkConfig(netConfig), lease: etcd.leaseId });
+  let records: EtcdRecords | null = null;
   return {
     mode: 'etcd',
     backend,
@@ -95,7 +97,15 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
           },
         }),
       // The lease stays in etcd, as flanneld leaves it, so a restart gets the subnet back.
-      close: async () => etcd.close(),
+      close: async () => {
+        records?.close();
+        etcd.close();
+      },
+      attachDns(store) {
+        records = new EtcdRecords(etcd, store, publicIp);
+        const started = records.start().catch((e: Error) => log.warn('cannot read DNS records from etcd', { error: e.message }));
+        return { published: () => void started.then(() => records!.publish()) };
+      },
       status: () => ({ etcd: { endpoint: etcd.client.endpoint, prefix: etcd.prefix, state: etcd.state, leaseId: etcd.leaseId } }),
     },
   };

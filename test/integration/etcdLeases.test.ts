@@ -99,6 +99,20 @@ describe('etcd mode (flannel-compatible leases)', () => {
     expect(printed.trim()).toBe(`--bip=${bip} --mtu=1450 --ip-masq=false`);
   });
 
+  it('keeps DNS records under <prefix>/dns/, bound to the host\'s lease, and serves them on every host', async () => {
+    const cli = (...args: string[]) => lab.exec(a.host.ns, process.execPath, [TSOVERLAY_BIN, ...args, '--api', a.daemon.apiSocket]);
+    const dig = (name: string) => lab.exec(b.container.ns, 'dig', ['+short', '+tries=1', `@${b.subnet.replace(/0\/24$/, '1')}`, name]);
+    await cli('dns-add', a.container.ip, 'api');
+    const key = `${PREFIX}/dns/api.weave.local/${a.container.ip}`;
+    await eventually(async () => expect((await dig('api.weave.local')).trim()).toBe(a.container.ip));
+    expect(JSON.parse(await etcd.ctl('get', '--print-value-only', key))).toEqual({ Name: 'api.weave.local', IP: a.container.ip, PublicIP: a.host.ip });
+    const leaseHex = BigInt((await a.daemon.status()).etcd!.leaseId!).toString(16);
+    expect(await etcd.ctl('get', '-w', 'json', key)).toMatch(new RegExp(`"lease":${BigInt('0x' + leaseHex).toString()}`));
+    await cli('dns-remove', a.container.ip);
+    await eventually(async () => expect((await dig('api.weave.local')).trim()).toBe(''));
+    expect(await etcd.ctl('get', '--keys-only', key)).toBe('');
+  });
+
   it('gets the same subnet back after a restart, from its lease', async () => {
     const before = a.subnet;
     await a.daemon.stop();
