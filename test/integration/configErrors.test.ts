@@ -5,12 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
-import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
-
-interface Outcome {
-  code: number | null;
-  stderr: string;
-}
+import { launchOutcome } from '../helpers/failedLaunch.js';
 
 describe('launch refuses a bad configuration with one clear line', () => {
   let lab: Lab;
@@ -27,19 +22,8 @@ describe('launch refuses a bad configuration with one clear line', () => {
     await lab?.cleanup();
   });
 
-  function launch(args: string[], prefix: string[] = []): Promise<Outcome> {
-    const argv = ['netns', 'exec', host.ns, ...prefix, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', runDir, '--api', join(runDir, 'api.sock'), ...args];
-    return new Promise((resolve) => {
-      const child = lab.track(spawn('ip', argv, { stdio: ['ignore', 'ignore', 'pipe'] }));
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr });
-      });
-    });
-  }
+  const launch = (args: string[], prefix: string[] = []) =>
+    launchOutcome(lab, host, ['--run-dir', runDir, '--api', join(runDir, 'api.sock'), ...args], prefix, 15_000);
 
   const base = (over: Record<string, string> = {}) => {
     const flags: Record<string, string> = { backend: 'udp', network: '10.40.0.0/16', subnet: '10.40.1.0/24', 'public-ip': host.ip, ...over };

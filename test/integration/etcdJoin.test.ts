@@ -1,10 +1,9 @@
 // Many hosts joining one etcd network at once, and the start-up errors of etcd mode.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLabEtcd } from '../../src/lab/etcdHosts.js';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import type { LabEtcd } from '../../src/lab/labEtcd.js';
-import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
+import { launchOutcome } from '../helpers/failedLaunch.js';
 
 const PREFIX = '/coreos.com/network';
 
@@ -48,19 +47,8 @@ describe('etcd mode refuses what it cannot run, in one line', () => {
     await lab?.cleanup();
   });
 
-  function launch(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stderr: string }> {
-    const argv = ['netns', 'exec', host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', `${lab.dir}/a`, '--api', `${lab.dir}/a.sock`, '--public-ip', host.ip, ...args];
-    return new Promise((resolve) => {
-      const child = lab.track(spawn('ip', argv, { stdio: ['ignore', 'ignore', 'pipe'] }));
-      let stderr = '';
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr });
-      });
-    });
-  }
+  const launch = (args: string[]) =>
+    launchOutcome(lab, host, ['--run-dir', `${lab.dir}/a`, '--api', `${lab.dir}/a.sock`, '--public-ip', host.ip, ...args]);
 
   const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('tsoverlay:'));
 
