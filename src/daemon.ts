@@ -75,7 +75,7 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
       const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));
-      dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes);
+      dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes, config.runDir);
       dns.routes(api);
     }
     await api.listen();

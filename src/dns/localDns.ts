@@ -6,7 +6,9 @@ import { readJsonBody } from '../api/server.js';
 import type { DnsConfig } from '../config/launchConfig.js';
 import type { RouteSource } from '../subnet/hostPlan.js';
 import { DnsServer } from './dnsServer.js';
-import { qualify, RecordStore } from './recordStore.js';
+import { type DnsRecord, qualify, RecordStore } from './recordStore.js';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Upstream } from './upstream.js';
 
 export class LocalDns {
@@ -15,11 +17,21 @@ export class LocalDns {
     private readonly server: DnsServer,
     private readonly upstream: Upstream,
     private readonly listen: { host: string; port: number },
-    private readonly published: () => void,
+    private readonly sync: () => void,
+    private readonly file: string,
   ) {}
 
-  static async start(config: DnsConfig, listen: { host: string; port: number }, source: RouteSource): Promise<LocalDns> {
+  static async start(config: DnsConfig, listen: { host: string; port: number }, source: RouteSource, runDir: string): Promise<LocalDns> {
     const store = new RecordStore(config.domain);
+    // Our records survive a restart: they are state this host owns.
+    const file = join(runDir, 'dns.json');
+    for (const r of await readFile(file, 'utf8').then((t) => JSON.parse(t) as DnsRecord[], () => [])) {
+      try {
+        store.add(r.ip, r.name);
+      } catch {
+        // a record that no longer parses is dropped
+      }
+    }
     const upstream = new Upstream(config.resolvConf, new Set([listen.host]));
     const server = new DnsServer(store, upstream, config.ttl);
     try {
@@ -29,7 +41,14 @@ export class LocalDns {
       throw error;
     }
     const sync = source.attachDns?.(store);
-    return new LocalDns(store, server, upstream, listen, () => sync?.published());
+    sync?.published();
+    return new LocalDns(store, server, upstream, listen, () => sync?.published(), file);
+  }
+
+  private async published(): Promise<void> {
+    this.sync();
+    await writeFile(`${this.file}.tmp`, JSON.stringify(this.store.ownRecords()));
+    await rename(`${this.file}.tmp`, this.file);
   }
 
   /** `POST /dns/add {ip, name}`, `POST /dns/remove {ip, name?}`, `POST /dns/lookup {name}`. */
@@ -37,13 +56,13 @@ export class LocalDns {
     api.on('POST /dns/add', async (req) => {
       const { ip, name } = await readJsonBody<{ ip: string; name: string }>(req);
       const record = this.store.add(ip, name);
-      this.published();
+      await this.published();
       return record;
     });
     api.on('POST /dns/remove', async (req) => {
       const { ip, name } = await readJsonBody<{ ip: string; name?: string }>(req);
       const removed = this.store.remove(ip, name);
-      this.published();
+      await this.published();
       return { removed };
     });
     api.on('POST /dns/lookup', async (req) => {

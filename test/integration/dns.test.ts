@@ -102,6 +102,16 @@ describe('weave.local across a line A-B-C (only neighbours reach each other)', (
     writeFileSync(resolvConf, `nameserver ${upstream.ip}\n`);
   });
 
+  it('drops the records of a peer that left, and has them back when it returns', async () => {
+    const [a, , c] = sides;
+    expect((await dig(c, '+short', 'multi.weave.local')).trim().split('\n').sort()).toEqual(['10.99.0.1', '10.99.0.2']);
+    await a.daemon.stop(); // a departs: its record for multi goes with it
+    await eventually(async () => expect((await dig(c, '+short', 'multi.weave.local')).trim()).toBe('10.99.0.2'), 10_000);
+    await a.daemon.start(40_000);
+    // Its records were kept in its run dir: back with it.
+    await eventually(async () => expect((await dig(c, '+short', 'multi.weave.local')).trim().split('\n').sort()).toEqual(['10.99.0.1', '10.99.0.2']), 10_000);
+  });
+
   it.each([
     ['short', null],
     ['truncated-question', 1],

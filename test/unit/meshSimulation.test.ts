@@ -99,3 +99,19 @@ describe('mesh steady state', () => {
     expect(sim.messages).toBeLessThanOrEqual(names.length * (5_000 / 200) * 1.2);
   });
 });
+
+describe('reclaiming the space of a dead peer', () => {
+  it('hands it to the lowest-named reachable peer after reclaimAfterMs, not before', () => {
+    const sim = new MeshSimulation({ space, reclaimAfterMs: 10_000 });
+    for (const n of ['a', 'b', 'c']) sim.addNode(n);
+    sim.connect('a', 'b');
+    sim.connect('b', 'c');
+    expect(sim.runUntil(() => blocksDistinct(sim) && converged(sim), 30_000)).toBe(true);
+    const deadBlock = sim.nodes.get('c')!.block!;
+    sim.kill('c');
+    sim.runUntil(() => false, 5_000);
+    expect(sim.nodes.get('a')!.ring!.ownerOf(deadBlock)).toBe('c');
+    expect(sim.runUntil(() => sim.alive().every((n) => n.ring!.ownerOf(deadBlock) === 'a'), 15_000)).toBe(true);
+    expect(sim.alive().every((n) => !n.ring!.owners().has('c'))).toBe(true);
+  });
+});
