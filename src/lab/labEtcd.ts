@@ -1,7 +1,18 @@
 // A real etcd (Debian's etcd-server) inside a lab host, for the etcd-mode tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from './shell.js';
 import type { Lab, LabHost } from './lab.js';
+
+/** Files for an etcd that serves HTTPS and asks clients for certificates. */
+export interface EtcdTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+  clientCert: string;
+  clientKey: string;
+}
 
 export class LabEtcd {
   private child: ChildProcess | null = null;
@@ -9,8 +20,8 @@ export class LabEtcd {
   readonly endpoint: string;
   private readonly dataDir: string;
 
-  constructor(private readonly lab: Lab, readonly host: LabHost) {
-    this.endpoint = `http://${host.ip}:2379`;
+  constructor(private readonly lab: Lab, readonly host: LabHost, readonly tls: EtcdTlsFiles | null = null) {
+    this.endpoint = `${tls ? 'https' : 'http'}://${host.ip}:2379`;
     this.dataDir = join(lab.dir, 'etcd-data');
   }
 
@@ -19,9 +30,11 @@ export class LabEtcd {
   }
 
   async start(): Promise<void> {
+    const scheme = this.tls ? 'https' : 'http';
+    const tlsArgs = this.tls ? ['--cert-file', this.tls.cert, '--key-file', this.tls.key, '--trusted-ca-file', this.tls.ca, '--client-cert-auth'] : [];
     const args = [
-      'netns', 'exec', this.host.ns, 'etcd', '--name', 'lab', '--data-dir', this.dataDir,
-      '--listen-client-urls', `http://${this.host.ip}:2379,http://127.0.0.1:2379`, '--advertise-client-urls', this.endpoint,
+      'netns', 'exec', this.host.ns, 'etcd', '--name', 'lab', '--data-dir', this.dataDir, ...tlsArgs,
+      '--listen-client-urls', `${scheme}://${this.host.ip}:2379,${scheme}://127.0.0.1:2379`, '--advertise-client-urls', this.endpoint,
       '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
       '--initial-cluster', 'lab=http://127.0.0.1:2380',
     ];
@@ -49,6 +62,25 @@ export class LabEtcd {
 
   /** etcdctl (v3 API) against this etcd, from inside its host. */
   ctl(...args: string[]): Promise<string> {
-    return this.lab.exec(this.host.ns, 'env', ['ETCDCTL_API=3', 'etcdctl', '--endpoints', 'http://127.0.0.1:2379', ...args], 20_000);
+    const tls = this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.clientCert, '--key', this.tls.clientKey] : [];
+    return this.lab.exec(this.host.ns, 'env', ['ETCDCTL_API=3', 'etcdctl', '--endpoints', `${this.tls ? 'https' : 'http'}://127.0.0.1:2379`, ...tls, ...args], 20_000);
   }
+}
+
+/** A throw-away CA, a server certificate for `serverIp` (and 127.0.0.1), and a client certificate. */
+export async function makeEtcdTls(dir: string, serverIp: string): Promise<EtcdTlsFiles> {
+  mkdirSync(dir, { recursive: true });
+  const f = (name: string) => join(dir, name);
+  const ssl = (...args: string[]) => run('openssl', args);
+  await ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=tsolab-ca', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  for (const [name, cn, ext] of [
+    // clientAuth too: etcd's JSON gateway dials its own gRPC server with the server certificate.
+    ['server', 'tsolab-etcd', `subjectAltName=IP:${serverIp},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth`],
+    ['client', 'tsolab-client', 'extendedKeyUsage=clientAuth'],
+  ]) {
+    writeFileSync(f(`${name}.ext`), ext + '\n');
+    await ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+    await ssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+  }
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key'), clientCert: f('client.pem'), clientKey: f('client.key') };
 }

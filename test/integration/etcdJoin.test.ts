@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLabEtcd } from '../../src/lab/etcdHosts.js';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
-import type { LabEtcd } from '../../src/lab/labEtcd.js';
+import { LabEtcd, makeEtcdTls } from '../../src/lab/labEtcd.js';
 import { launchOutcome } from '../helpers/failedLaunch.js';
 
 const PREFIX = '/coreos.com/network';
@@ -102,5 +102,34 @@ describe('etcd mode refuses what it cannot run, in one line', () => {
     const r = await launch(['--etcd-endpoints', etcd.endpoint, '--network', '10.1.0.0/16']);
     expect(r.code).not.toBe(0);
     expect(oneLine(r.stderr)).toEqual(['tsoverlay: --network cannot be given with --etcd-endpoints: it comes from the network config and leases in etcd']);
+  });
+});
+
+describe('etcd over TLS with client certificates', () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+  });
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('leases a subnet with --etcd-cafile/--etcd-certfile/--etcd-keyfile, and is refused without them', async () => {
+    const etcdHost = await lab.addHost('etcd');
+    const tls = await makeEtcdTls(`${lab.dir}/tls`, etcdHost.ip);
+    const etcd = new LabEtcd(lab, etcdHost, tls);
+    await etcd.start();
+    await etcd.ctl('put', `${PREFIX}/config`, JSON.stringify({ Network: '10.75.0.0/16' }));
+    const host = await lab.addHost('a');
+    const daemon = await lab.startDaemon(host, ['--public-ip', host.ip, '--etcd-endpoints', etcd.endpoint, '--etcd-cafile', tls.ca, '--etcd-certfile', tls.clientCert, '--etcd-keyfile', tls.clientKey]);
+    const subnet = (await daemon.status()).subnet;
+    expect(await etcd.ctl('get', '--print-value-only', `${PREFIX}/subnets/${subnet.replace('/', '-')}`)).toContain(host.ip);
+    await daemon.stop();
+    const other = await lab.addHost('b');
+    const r = await launchOutcome(lab, other, ['--run-dir', `${lab.dir}/b`, '--api', `${lab.dir}/b.sock`, '--public-ip', other.ip, '--etcd-endpoints', etcd.endpoint, '--etcd-cafile', tls.ca]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('tsoverlay:'))).toHaveLength(1);
+    expect(r.stderr).toMatch(/tsoverlay: etcd at https:\/\/10\.201\.0\.\d+:2379: /);
   });
 });
