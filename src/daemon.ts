@@ -1,5 +1,6 @@
 // Wiring and lifecycle of one tsoverlay host: start, signals, graceful stop.
-import { ApiServer, type Handler, readJsonBody } from './api/server.js';
+import { ApiServer, type Handler, RawReply, readJsonBody } from './api/server.js';
+import { createMetrics } from './api/metrics.js';
 import { buildStatus } from './api/status.js';
 import { formatApiAddress } from './config/apiAddress.js';
 import type { LaunchConfig } from './config/launchConfig.js';
@@ -65,7 +66,15 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
   const dataplane = openDataplane(config, plan, codec, mtu);
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
-  const api = new ApiServer(config.api).on('GET /status', () => ({ ...buildStatus(plan, dataplane, mtu), dns: dns?.status() ?? null }));
+  const status = () => ({ ...buildStatus(plan, dataplane, mtu), dns: dns?.status() ?? null });
+  const metrics = createMetrics({ status, peerCounters: () => dataplane.peerCounters });
+  const api = new ApiServer(config.api)
+    .on('GET /status', status)
+    .on('GET /metrics', async () => new RawReply(metrics.contentType, await metrics.metrics()))
+    .on('POST /stop', () => {
+      setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+      return { stopping: true };
+    });
   for (const [route, handler] of Object.entries(apiRoutes)) api.on(route, handler);
   try {
     await configureTun(dataplane.tun.name, mtu, plan.subnet, plan.network);

@@ -5,6 +5,11 @@ import { type ApiAddress, formatApiAddress } from '../config/apiAddress.js';
 
 export type Handler = (req: IncomingMessage) => Promise<unknown> | unknown;
 
+/** A reply that is not JSON (the Prometheus text format, say). */
+export class RawReply {
+  constructor(readonly contentType: string, readonly body: string) {}
+}
+
 export class ApiServer {
   private readonly server: Server;
   private readonly routes = new Map<string, Handler>();
@@ -41,7 +46,13 @@ export class ApiServer {
     const handler = this.routes.get(`${req.method} ${path}`);
     try {
       if (!handler) return reply(res, 404, { error: `no such endpoint: ${req.method} ${path}` });
-      reply(res, 200, await handler(req));
+      const result = await handler(req);
+      if (result instanceof RawReply) {
+        res.writeHead(200, { 'content-type': result.contentType });
+        res.end(result.body);
+      } else {
+        reply(res, 200, result);
+      }
     } catch (error) {
       reply(res, 500, { error: (error as Error).message });
     }

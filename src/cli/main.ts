@@ -1,12 +1,12 @@
 // The `tsoverlay` command.
 import { apiGet, apiPost } from '../api/client.js';
-import { VERSION, type Status } from '../api/status.js';
+import { VERSION } from '../api/status.js';
 import { DEFAULT_API, parseApiAddress } from '../config/apiAddress.js';
 import { ConfigError, launchFlags, parseLaunchConfig } from '../config/launchConfig.js';
 import { runDaemon, StartError } from '../daemon.js';
 import { HostSetupError } from '../host/ipCommand.js';
 import { flag, flagBool, parseArgs, UsageError } from './args.js';
-import { printStatus } from './printStatus.js';
+import { type FullStatus, printStatus, printView, topologyDot } from './printStatus.js';
 import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
 
 const usage = `usage: tsoverlay <command> [options]
@@ -28,9 +28,12 @@ const usage = `usage: tsoverlay <command> [options]
                         records for the DNS domain (weave.local.)
   docker-opts [--run-dir DIR]
                         print docker's --bip/--mtu options for this host's subnet
-  status [--json] [--api ADDR]
-                        show the running daemon's state
-  demo                  two hosts in network namespaces, a ping across the overlay
+  status [peers|connections|routes|dns|ipam] [--json] [--dot] [--api ADDR]
+                        show the running daemon's state (--dot: the mesh for Graphviz)
+  stop [--api ADDR]     stop the daemon gracefully (as SIGTERM does)
+  demo [--hosts N] [--keep]
+                        N hosts (3) in namespaces as a line, mesh mode, DNS names,
+                        a ping by name across relays, status; all removed unless --keep
   version               print the version`;
 
 async function main(argv: string[]): Promise<number> {
@@ -41,9 +44,12 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     }
     case 'status': {
-      const args = parseArgs(rest, { values: ['api'], boolean: ['json'] });
-      const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as Status;
-      process.stdout.write(flagBool(args, 'json') ? JSON.stringify(status, null, 2) + '\n' : printStatus(status));
+      const args = parseArgs(rest, { values: ['api'], boolean: ['json', 'dot'] });
+      const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as FullStatus;
+      const view = args.positionals[0];
+      if (flagBool(args, 'dot')) process.stdout.write(topologyDot(status));
+      else if (view !== undefined) process.stdout.write(printView(status, view, flagBool(args, 'json')));
+      else process.stdout.write(flagBool(args, 'json') ? JSON.stringify(status, null, 2) + '\n' : printStatus(status));
       return 0;
     }
     case 'connect':
@@ -76,6 +82,11 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'stop': {
+      const args = parseArgs(rest, { values: ['api'] });
+      await apiPost(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/stop', {});
+      return 0;
+    }
     case 'docker-opts': {
       const args = parseArgs(rest, { values: ['run-dir'] });
       const runDir = flag(args, 'run-dir') ?? '/run/tsoverlay';
@@ -85,8 +96,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'demo': {
+      const args = parseArgs(rest, { values: ['hosts'], boolean: ['keep'] });
       const { runDemo } = await import('../lab/demo.js');
-      return runDemo();
+      return runDemo(Number(flag(args, 'hosts') ?? 3), flagBool(args, 'keep'));
     }
     case 'version':
     case '--version':

@@ -1,8 +1,44 @@
 // `tsoverlay status` for a person at a terminal.
 import type { Status } from '../api/status.js';
 import { dropReasons } from '../dataplane/counters.js';
+import type { LocalDns } from '../dns/localDns.js';
 
-export function printStatus(s: Status): string {
+export type FullStatus = Status & { dns: ReturnType<LocalDns['status']> | null };
+
+/** One part of the status: as JSON, or a line per item. */
+export function printView(s: FullStatus, view: string, json: boolean): string {
+  const parts: Record<string, unknown> = {
+    peers: s.mesh?.peers ?? [],
+    connections: s.mesh ? { connections: s.mesh.connections, targets: s.mesh.targets } : [],
+    routes: s.routes,
+    dns: s.dns,
+    ipam: s.mesh?.ipam ?? { subnet: s.subnet, network: s.network },
+  };
+  if (!(view in parts)) throw new Error(`unknown status view ${JSON.stringify(view)} (peers, connections, routes, dns, ipam)`);
+  if (json) return JSON.stringify(parts[view], null, 2) + '\n';
+  const lines: string[] = [];
+  if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop} hops ${p.hops}` : p.departed ? 'departed' : 'unreachable'} connections: ${p.connections.join(',')}`);
+  if (view === 'connections') {
+    for (const c of s.mesh?.connections ?? []) lines.push(`-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend} mtu=${s.mtu}`);
+    for (const t of s.mesh?.targets ?? []) if (t.state !== 'connected') lines.push(`-> ${t.address}:${t.port} ${t.state}${t.lastError ? ` ${t.lastError}` : ''}`);
+  }
+  if (view === 'routes') for (const r of s.routes) lines.push(`${r.subnet} via ${r.publicIp}:${r.port}${r.vtepMac ? ` ${r.vtepMac}` : ''}`);
+  if (view === 'dns') for (const e of s.dns?.entries ?? []) lines.push(`${e.name} ${e.ip}`);
+  if (view === 'ipam') lines.push(s.mesh ? `range ${s.mesh.ipam.range} /${s.mesh.ipam.blockLen} founder ${s.mesh.ipam.founder} block ${s.mesh.ipam.block} owns ${s.mesh.ipam.owned.join(' ')}` : `subnet ${s.subnet} of ${s.network}`);
+  return lines.map((l) => l + '\n').join('');
+}
+
+/** The mesh as Graphviz: peers, and the connections each reports. */
+export function topologyDot(s: FullStatus): string {
+  const peers = [{ name: s.mesh?.name ?? 'self', nickname: s.mesh?.nickname ?? '', connections: (s.mesh?.connections ?? []).map((c) => c.name) }, ...(s.mesh?.peers ?? [])];
+  const lines = ['digraph tsoverlay {', '  node [shape=box];'];
+  for (const p of peers) lines.push(`  "${p.name}" [label="${p.name}\\n${p.nickname}"];`);
+  for (const p of peers) for (const c of p.connections) lines.push(`  "${p.name}" -> "${c}";`);
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+export function printStatus(s: FullStatus): string {
   const lines = [
     `        Version: ${s.version}`,
     `           Mode: ${s.mode}`,
@@ -27,6 +63,9 @@ export function printStatus(s: Status): string {
       `        Targets: ${m.targets.map((t) => `${t.address}:${t.port} ${t.state}${t.lastError && t.state !== 'connected' ? ` (${t.lastError})` : ''}`).join(', ') || 'none'}`,
       `     Allocation: range ${m.ipam.range} in /${m.ipam.blockLen} blocks, ring founded by ${m.ipam.founder ?? '-'}, own block ${m.ipam.block ?? '-'}`,
     );
+  }
+  if (s.dns) {
+    lines.push(`            DNS: ${s.dns.domain} on ${s.dns.listen}, ${s.dns.entries.length} entries, upstream ${s.dns.upstream.join(' ') || 'none'}`);
   }
   const drops = dropReasons.filter((r) => s.counters.drops[r] > 0).map((r) => `${r}=${s.counters.drops[r]}`);
   lines.push(`          Drops: ${drops.length ? drops.join(' ') : 'none'}`);

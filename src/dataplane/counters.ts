@@ -38,3 +38,15 @@ export function newCounters(): DataplaneCounters {
   const drops = Object.fromEntries(dropReasons.map((r) => [r, 0])) as DropCounters;
   return { tx: { packets: 0, bytes: 0, batches: 0 }, rx: { packets: 0, bytes: 0, batches: 0 }, relayed: 0, drops };
 }
+
+/** Traffic with one peer (by underlay address), kept across route changes. */
+export interface PeerCounters {
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+}
+
+export function newPeerCounters(): PeerCounters {
+  return { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0 };
+}

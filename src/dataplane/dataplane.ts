@@ -3,8 +3,8 @@
 // changes that state through setRoute/deleteRoute; it never calls into a loop.
 import type { Cidr } from '../net/ipv4.js';
 import type { EncapCodec } from './codecs/codec.js';
-import { newCounters } from './counters.js';
-import type { NextHop } from './nextHop.js';
+import { newCounters, newPeerCounters, type PeerCounters } from './counters.js';
+import type { HopAddress, NextHop } from './nextHop.js';
 import { PeersToTun } from './peersToTun.js';
 import { RouteTable } from './routeTable.js';
 import { TunDevice } from './tunDevice.js';
@@ -28,7 +28,10 @@ export interface DataplaneOptions {
 
 export class Dataplane {
   readonly routes = new RouteTable<NextHop>();
-  readonly peerAddrs = new Set<number>();
+  /** Underlay addresses datagrams are accepted from, with their counters. */
+  readonly peers = new Map<number, PeerCounters>();
+  /** Counters of every peer ever seen, so they survive route changes. */
+  readonly peerCounters = new Map<number, PeerCounters>();
   readonly counters = newCounters();
   readonly tun: TunDevice;
   readonly udp: UdpEndpoint;
@@ -46,7 +49,7 @@ export class Dataplane {
       throw error;
     }
     this.outbound = new TunToPeers(this.tun, this.udp, options.codec, this.routes, this.counters, BATCH_SIZE, slotSize, HEADROOM);
-    this.inbound = new PeersToTun(this.udp, this.tun, options.codec, this.peerAddrs, options.localSubnet, this.counters, options.relay ? this.routes : null, BATCH_SIZE, slotSize);
+    this.inbound = new PeersToTun(this.udp, this.tun, options.codec, this.peers, options.localSubnet, this.counters, options.relay ? this.routes : null, BATCH_SIZE, slotSize);
   }
 
   start(): void {
@@ -54,8 +57,8 @@ export class Dataplane {
     this.udp.onReadable(this.inbound.drain);
   }
 
-  setRoute(cidr: Cidr, hop: NextHop): void {
-    this.routes.set(cidr, hop);
+  setRoute(cidr: Cidr, hop: HopAddress): void {
+    this.routes.set(cidr, this.withCounters(hop));
     this.refreshPeers();
   }
 
@@ -69,11 +72,11 @@ export class Dataplane {
    * underlay addresses datagrams are accepted from: every reachable peer,
    * since a relay's packets come from the relay.
    */
-  replaceRoutes(routes: { cidr: Cidr; hop: NextHop }[], peerAddrs: Iterable<number>): void {
+  replaceRoutes(routes: { cidr: Cidr; hop: HopAddress }[], peerAddrs: Iterable<number>): void {
     for (const r of [...this.routes.entries()]) this.routes.delete(r.cidr);
-    for (const r of routes) this.routes.set(r.cidr, r.hop);
-    this.peerAddrs.clear();
-    for (const a of peerAddrs) this.peerAddrs.add(a);
+    for (const r of routes) this.routes.set(r.cidr, this.withCounters(r.hop));
+    this.peers.clear();
+    for (const a of peerAddrs) this.peers.set(a, this.countersFor(a));
   }
 
   close(): void {
@@ -82,8 +85,18 @@ export class Dataplane {
   }
 
   private refreshPeers(): void {
-    this.peerAddrs.clear();
-    for (const route of this.routes.entries()) this.peerAddrs.add(route.target.addr);
+    this.peers.clear();
+    for (const route of this.routes.entries()) this.peers.set(route.target.addr, route.target.counters);
+  }
+
+  private countersFor(addr: number): PeerCounters {
+    let c = this.peerCounters.get(addr);
+    if (!c) this.peerCounters.set(addr, (c = newPeerCounters()));
+    return c;
+  }
+
+  private withCounters(hop: HopAddress): NextHop {
+    return { addr: hop.addr, port: hop.port, vtepMac: hop.vtepMac, counters: this.countersFor(hop.addr) };
   }
 }
 

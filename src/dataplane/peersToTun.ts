@@ -1,7 +1,7 @@
 // The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
 import type { Cidr } from '../net/ipv4.js';
 import type { EncapCodec } from './codecs/codec.js';
-import type { DataplaneCounters } from './counters.js';
+import type { DataplaneCounters, PeerCounters } from './counters.js';
 import type { NextHop } from './nextHop.js';
 import { PacketBatch, sumLengths } from './packetBatch.js';
 import type { RouteTable } from './routeTable.js';
@@ -19,8 +19,8 @@ export class PeersToTun {
     private readonly udp: UdpEndpoint,
     private readonly tun: TunDevice,
     private readonly codec: EncapCodec,
-    /** Underlay addresses we accept datagrams from; the control plane keeps it current. */
-    private readonly peerAddrs: ReadonlySet<number>,
+    /** Underlay addresses we accept datagrams from, with their counters; the control plane keeps it current. */
+    private readonly peers: ReadonlyMap<number, PeerCounters>,
     private readonly localSubnet: Cidr,
     private readonly counters: DataplaneCounters,
     /** Where packets for other subnets go (mesh mode relays); null: such packets are dropped. */
@@ -43,7 +43,7 @@ export class PeersToTun {
   };
 
   private deliver(n: number): void {
-    const { batch, codec, counters, peerAddrs } = this;
+    const { batch, codec, counters, peers } = this;
     const { slab: buf, lengths, addrs, outOffsets, outLengths } = batch;
     const drops = counters.drops;
     const capacity = batch.capacity;
@@ -59,7 +59,8 @@ export class PeersToTun {
         drops.oversize++;
         continue;
       }
-      if (!peerAddrs.has(addrs[i])) {
+      const peer = peers.get(addrs[i]);
+      if (peer === undefined) {
         drops.unknown_peer++;
         continue;
       }
@@ -78,6 +79,8 @@ export class PeersToTun {
         drops.bad_header++;
         continue;
       }
+      peer.rxPackets++;
+      peer.rxBytes += total;
       const dst = buf.readUInt32BE(inner + 16);
       if (((dst & subnetMask) >>> 0) !== subnetAddr) {
         // Not ours: pass it on towards its subnet (the new header fits where the old one was),

@@ -56,6 +56,8 @@ export class TunToPeers {
         continue;
       }
       codec.encap(buf, start, length, hop);
+      hop.counters.txPackets++;
+      hop.counters.txBytes += length;
       outOffsets[out] = start - overhead;
       outLengths[out] = length + overhead;
       addrs[out] = hop.addr;

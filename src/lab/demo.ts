@@ -1,25 +1,63 @@
-// `tsoverlay demo`: two hosts in network namespaces, a container on each,
-// tsoverlay between them; a ping across the overlay, then everything removed.
-import { Lab } from './lab.js';
-import { twoHosts } from './twoHosts.js';
+// `tsoverlay demo [--hosts N] [--keep]`: N hosts (default 3) in network
+// namespaces, wired as a line so that the ends can only talk through the
+// middle; tsoverlay in mesh mode on each, a container behind each, DNS names
+// registered; a ping by name from the first host's container to the last
+// one's, across the relay; status printed; everything removed (unless --keep).
 import { printStatus } from '../cli/printStatus.js';
+import { Lab, type LabHost } from './lab.js';
+import { TSOVERLAY_BIN } from './labDaemon.js';
+import { addMeshContainer, blockLink, meshArgs, type MeshSide } from './meshHosts.js';
 
-export async function runDemo(): Promise<number> {
+export async function runDemo(count = 3, keep = false): Promise<number> {
   const say = (line: string) => process.stdout.write(line + '\n');
+  if (!Number.isInteger(count) || count < 2 || count > 10) throw new Error('--hosts: want 2 to 10');
   const lab = await Lab.create();
+  let kept = false;
   try {
-    say('Creating two hosts (network namespaces on a shared underlay 10.201.0.0/24), tsoverlay on each (udp backend)...');
-    const { a, b } = await twoHosts(lab, 'udp');
-    say(`  host a: underlay ${a.host.ip}, subnet ${a.subnet}, container ${a.container.ip}`);
-    say(`  host b: underlay ${b.host.ip}, subnet ${b.subnet}, container ${b.container.ip}`);
-    say(`\nPinging ${b.container.ip} (container on b) from ${a.container.ip} (container on a):`);
-    say((await lab.exec(a.container.ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', b.container.ip])).trimEnd());
-    say('\ntsoverlay status on host a:');
-    say(printStatus(await a.daemon!.status()).trimEnd());
-    say('\nThe ping crossed the overlay: container a -> bridge -> tso0 (TUN) -> tsoverlay -> UDP 8285 -> host b -> tso0 -> container b.');
+    const hosts: LabHost[] = [];
+    for (let i = 0; i < count; i++) hosts.push(await lab.addHost(String.fromCharCode(97 + i)));
+    say(`Creating ${count} hosts (network namespaces on one underlay, 10.201.0.0/24), wired as a line: ${hosts.map((h) => h.name).join(' - ')}.`);
+    say('Each host reaches only its neighbours (iptables drops the rest).');
+    for (const x of hosts) for (const y of hosts) if (Math.abs(x.name.charCodeAt(0) - y.name.charCodeAt(0)) > 1) await blockLink(lab, x, y);
+
+    say('\nLaunching tsoverlay on each host, in mesh mode, each told only of the previous host...');
+    const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, i > 0 ? [hosts[i - 1]] : []), 60_000)));
+    const sides: MeshSide[] = [];
+    for (let i = 0; i < count; i++) {
+      const side = await addMeshContainer(lab, hosts[i], daemons[i]);
+      sides.push(side);
+      const name = `box-${side.host.name}`;
+      await lab.exec(side.host.ns, process.execPath, [TSOVERLAY_BIN, 'dns-add', side.container.ip, name, '--api', side.daemon.apiSocket]);
+      lab.setResolver(side.container.ns, side.subnet.replace(/0\/24$/, '1'), 'weave.local');
+      say(`  host ${side.host.name}: underlay ${side.host.ip}, block ${side.subnet} (agreed with the peers, no database), container ${side.container.ip} named ${name}.weave.local`);
+    }
+
+    const [first, last] = [sides[0], sides[count - 1]];
+    const target = `box-${last.host.name}`;
+    say(`\nPinging ${target} (on host ${last.host.name}) by name from the container on host ${first.host.name}; every packet is relayed by the hosts in between:`);
+    let output = '';
+    for (let attempt = 0; attempt < 20 && !output; attempt++) {
+      output = await lab.exec(first.container.ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', target]).catch(() => '');
+      if (!output) await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!output) throw new Error('the ping did not get through');
+    say(output.trimEnd());
+
+    say(`\ntsoverlay status on host ${sides[1].host.name} (a relay):`);
+    say(printStatus(await sides[1].daemon.status()).trimEnd());
+    if (keep) {
+      kept = true;
+      say(`\nLeft running (--keep). Namespaces: ip netns list | grep ${lab.id}; a daemon's API: tsoverlay status --api ${first.daemon.apiSocket}`);
+      say(`Remove everything with: for ns in $(ip netns list | awk '/${lab.id}/{print $1}'); do ip netns del $ns; done; kill ${daemons.map((d) => d.pid).join(' ')}`);
+      return 0;
+    }
     return 0;
   } finally {
-    await lab.cleanup();
-    say('Cleaned up: daemons stopped, namespaces removed.');
+    if (!kept) {
+      await lab.cleanup();
+      say('\nCleaned up: daemons stopped, namespaces removed.');
+    } else {
+      lab.detach();
+    }
   }
 }

@@ -132,6 +132,13 @@ export class Lab {
     process.off('exit', this.onExit);
   }
 
+  /** Leaves everything running when this process exits (`demo --keep`). */
+  detach(): void {
+    process.off('exit', this.onExit);
+    for (const d of this.daemons) d.detach();
+    for (const p of this.processes) p.unref();
+  }
+
   private cleanupSync(): void {
     for (const d of this.daemons) d.kill();
     for (const p of this.processes) if (p.exitCode === null && p.pid) p.kill('SIGKILL');

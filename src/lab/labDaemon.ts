@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGet } from '../api/client.js';
-import type { Status } from '../api/status.js';
+import type { FullStatus } from '../cli/printStatus.js';
 import type { LabHost } from './lab.js';
 
 export const TSOVERLAY_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tsoverlay');
@@ -47,8 +47,8 @@ export class LabDaemon {
     throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.output}`);
   }
 
-  status(): Promise<Status> {
-    return apiGet({ kind: 'unix', path: this.apiSocket }, '/status') as Promise<Status>;
+  status(): Promise<FullStatus> {
+    return apiGet({ kind: 'unix', path: this.apiSocket }, '/status') as Promise<FullStatus>;
   }
 
   /** SIGTERM, then SIGKILL if it lingers. */
@@ -60,6 +60,13 @@ export class LabDaemon {
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Lets this process exit while the daemon runs on. */
+  detach(): void {
+    this.child?.stdout?.destroy();
+    this.child?.stderr?.destroy();
+    this.child?.unref();
   }
 
   kill(): void {

@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import type { MeshSource, LaunchConfig } from '../config/launchConfig.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import type { NextHop } from '../dataplane/nextHop.js';
+import type { HopAddress } from '../dataplane/nextHop.js';
 import { blockCidr } from '../ipam/blocks.js';
 import { log } from '../log.js';
 import { type Cidr, formatCidr, formatIPv4, parseCidr, parseIPv4 } from '../net/ipv4.js';
@@ -148,7 +148,7 @@ export function parsePeer(text: string): { address: string; port: number } {
 }
 
 function applyRoutes(node: MeshNode, dataplane: Dataplane): void {
-  const routes: { cidr: Cidr; hop: NextHop }[] = [];
+  const routes: { cidr: Cidr; hop: HopAddress }[] = [];
   const addrs: number[] = [];
   const own = node.info.subnet;
   for (const peer of node.reachablePeers()) {
@@ -188,6 +188,7 @@ function meshStatus(node: MeshNode, tcp: TcpMesh, range: Cidr, blockLen: number,
       })),
     connections: tcp.connectionList(),
     targets: tcp.targetList().map(({ address, port, learned, state, peer, lastError }) => ({ address, port, learned, state, peer, lastError })),
+    refusedConnections: tcp.refused,
     ipam: {
       range: formatCidr(range),
       blockLen,

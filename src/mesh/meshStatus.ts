@@ -20,5 +20,6 @@ export interface MeshStatus {
   peers: MeshPeerStatus[];
   connections: { name: string; nickname: string; address: string; outbound: boolean; version: number }[];
   targets: Pick<Target, 'address' | 'port' | 'learned' | 'state' | 'peer' | 'lastError'>[];
+  refusedConnections: number;
   ipam: { range: string; blockLen: number; founder: string | null; block: string | null; owned: string[] };
 }

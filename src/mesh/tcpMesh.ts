@@ -37,6 +37,8 @@ export class TcpMesh implements MeshTransport {
   private readonly targets = new Map<string, Target>();
   private tickTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  /** Connections that ended before their handshake completed (refusals, garbage). */
+  refused = 0;
 
   constructor(
     private readonly hello: Hello,
@@ -204,6 +206,7 @@ export class TcpMesh implements MeshTransport {
       for (const t of this.targets.values()) if (t.peer === name && t.state === 'connected') this.retryLater(t, reason);
       this.node?.neighbourDown(name);
     } else if (!name && !this.closing) {
+      this.refused++;
       this.log('warn', 'refused a control connection', { address: c.address, reason });
     }
   }

@@ -1,7 +1,7 @@
 // One interface for every encapsulation: a header written in place before the
 // inner packet on the way out, checked and skipped on the way in.
 import type { DropCounters } from '../counters.js';
-import type { NextHop } from '../nextHop.js';
+import type { HopAddress } from '../nextHop.js';
 
 export interface EncapCodec {
   readonly name: string;
@@ -11,7 +11,7 @@ export interface EncapCodec {
    * Writes the header into buf[start - overhead, start) for the IP packet at
    * buf[start, start + length). The caller guarantees the headroom.
    */
-  encap(buf: Buffer, start: number, length: number, hop: NextHop): void;
+  encap(buf: Buffer, start: number, length: number, hop: HopAddress): void;
   /**
    * Checks the datagram at buf[start, start + length) and returns the offset
    * of the inner IP packet, or -1 after counting the reason in `drops`.

@@ -7,7 +7,7 @@
 //   inner Ethernet: dst MAC (6) src MAC (6) ethertype (2)
 //   inner IP packet
 import type { DropCounters } from '../counters.js';
-import type { NextHop } from '../nextHop.js';
+import type { HopAddress } from '../nextHop.js';
 import type { EncapCodec } from './codec.js';
 
 export const VXLAN_DEFAULT_PORT = 8472;
@@ -41,7 +41,7 @@ export class VxlanCodec implements EncapCodec {
     this.vniWord = (vni << 8) >>> 0;
   }
 
-  encap(buf: Buffer, start: number, _length: number, hop: NextHop): void {
+  encap(buf: Buffer, start: number, _length: number, hop: HopAddress): void {
     const h = start - this.overhead;
     buf.writeUInt32BE(FLAG_VNI_VALID << 24, h);
     buf.writeUInt32BE(this.vniWord, h + 4);

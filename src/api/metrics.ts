@@ -1,0 +1,93 @@
+// Prometheus metrics (/metrics), read from the daemon's counters at scrape
+// time: nothing on the packet path but the plain counters it already keeps.
+import { Counter, Gauge, Registry } from 'prom-client';
+import { dropReasons, type PeerCounters } from '../dataplane/counters.js';
+import { formatIPv4 } from '../net/ipv4.js';
+import type { Status } from './status.js';
+import type { DnsCounters } from '../dns/dnsServer.js';
+
+export interface MetricsSource {
+  status(): Status & { dns?: { counters: DnsCounters } | null };
+  peerCounters(): ReadonlyMap<number, PeerCounters>;
+}
+
+/** A counter whose value is read from elsewhere: set to the current total at each scrape. */
+function readCounter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, value: number) => void) => void): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      read((labels, value) => this.inc(labels, value));
+    },
+  });
+}
+
+export function createMetrics(source: MetricsSource): Registry {
+  const registry = new Registry();
+  readCounter(registry, 'tsoverlay_packets_total', 'Inner packets: tx (TUN to peers), rx (peers to TUN), relayed (peer to peer).', ['direction', 'backend'], (set) => {
+    const s = source.status();
+    set({ direction: 'tx', backend: s.backend }, s.counters.tx.packets);
+    set({ direction: 'rx', backend: s.backend }, s.counters.rx.packets);
+    set({ direction: 'relayed', backend: s.backend }, s.counters.relayed);
+  });
+  readCounter(registry, 'tsoverlay_bytes_total', 'Inner bytes, by direction.', ['direction', 'backend'], (set) => {
+    const s = source.status();
+    set({ direction: 'tx', backend: s.backend }, s.counters.tx.bytes);
+    set({ direction: 'rx', backend: s.backend }, s.counters.rx.bytes);
+  });
+  readCounter(registry, 'tsoverlay_batches_total', 'System-call batches (packets_total / batches_total is the mean batch size).', ['direction'], (set) => {
+    const s = source.status();
+    set({ direction: 'tx' }, s.counters.tx.batches);
+    set({ direction: 'rx' }, s.counters.rx.batches);
+  });
+  readCounter(registry, 'tsoverlay_drops_total', 'Packets dropped, by reason.', ['reason'], (set) => {
+    const drops = source.status().counters.drops;
+    for (const reason of dropReasons) set({ reason }, drops[reason]);
+  });
+  readCounter(registry, 'tsoverlay_peer_packets_total', 'Inner packets exchanged with each peer (by underlay address).', ['peer', 'direction'], (set) => {
+    for (const [addr, c] of source.peerCounters()) {
+      set({ peer: formatIPv4(addr), direction: 'tx' }, c.txPackets);
+      set({ peer: formatIPv4(addr), direction: 'rx' }, c.rxPackets);
+    }
+  });
+  readCounter(registry, 'tsoverlay_peer_bytes_total', 'Inner bytes exchanged with each peer.', ['peer', 'direction'], (set) => {
+    for (const [addr, c] of source.peerCounters()) {
+      set({ peer: formatIPv4(addr), direction: 'tx' }, c.txBytes);
+      set({ peer: formatIPv4(addr), direction: 'rx' }, c.rxBytes);
+    }
+  });
+  readCounter(registry, 'tsoverlay_dns_queries_total', 'DNS queries, by outcome.', ['result'], (set) => {
+    const dns = source.status().dns;
+    if (dns) for (const [result, n] of Object.entries(dns.counters)) if (result !== 'queries') set({ result }, n);
+  });
+  readCounter(registry, 'tsoverlay_mesh_refused_connections_total', 'Control connections refused or dropped before the handshake completed.', [], (set) => {
+    const mesh = source.status().mesh;
+    if (mesh) set({}, mesh.refusedConnections);
+  });
+  new Gauge({
+    name: 'tsoverlay_mesh_peers',
+    help: 'Mesh peers known and reachable; established control connections.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const mesh = source.status().mesh;
+      if (!mesh) return;
+      this.set({ state: 'known' }, mesh.peers.length);
+      this.set({ state: 'reachable' }, mesh.peers.filter((p) => p.reachable).length);
+      this.set({ state: 'connected' }, mesh.connections.length);
+    },
+  });
+  new Gauge({
+    name: 'tsoverlay_etcd_up',
+    help: '1 while etcd is reachable (etcd mode).',
+    registers: [registry],
+    collect() {
+      const etcd = source.status().etcd;
+      if (etcd) this.set(etcd.state === 'connected' ? 1 : 0);
+    },
+  });
+  return registry;
+}
