@@ -7,7 +7,7 @@ import type { LaunchConfig } from './config/launchConfig.js';
 import { Dataplane } from './dataplane/dataplane.js';
 import { HostSetupError } from './host/ipCommand.js';
 import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from './host/links.js';
-import { log } from './log.js';
+import { configureLog, log } from './log.js';
 import { cidrHost, formatCidr, formatIPv4 } from './net/ipv4.js';
 import { LocalDns } from './dns/localDns.js';
 import { formatMac } from './net/mac.js';
@@ -25,6 +25,7 @@ export class StartError extends Error {}
 const USER_ERRORS = [HostSetupError, EtcdUnavailable, EtcdError, NetworkConfigError, NetworkExhausted];
 
 export async function runDaemon(config: LaunchConfig): Promise<void> {
+  configureLog(config.logLevel, config.logFormat);
   let plan: HostPlan;
   const apiRoutes: Record<string, Handler> = {};
   try {

@@ -62,6 +62,9 @@ export interface LaunchConfig {
   api: ApiAddress;
   /** null: no DNS server (--no-dns). */
   dns: DnsConfig | null;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** auto: readable lines at a terminal, JSON otherwise. */
+  logFormat: 'auto' | 'json' | 'text';
 }
 
 export interface DnsConfig {
@@ -77,7 +80,7 @@ export const launchFlags = {
     'backend', 'network', 'subnet', 'public-ip', 'iface', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen',
     'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
     'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after', 'conn-limit',
-    'dns-listen', 'dns-domain', 'dns-ttl', 'resolv-conf',
+    'dns-listen', 'dns-domain', 'dns-ttl', 'resolv-conf', 'log-level', 'log-format',
   ],
   boolean: ['etcd-no-wait', 'no-dns'],
   repeatable: ['route'],
@@ -115,6 +118,8 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
     runDir: flag(args, 'run-dir') ?? '/run/tsoverlay',
     api: guard('--api', () => parseApiAddress(flag(args, 'api') ?? DEFAULT_API)),
     dns: flagBool(args, 'no-dns') ? null : parseDns(args),
+    logLevel: oneOf(args, 'log-level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logFormat: oneOf(args, 'log-format', ['auto', 'json', 'text'] as const, 'auto'),
   };
 }
 
@@ -226,6 +231,12 @@ function parseRoute(text: string, network: Cidr, subnet: Cidr, backend: Backend)
   const vtepMac = match[3] === undefined ? null : guard(`--route ${text}`, () => parseMac(match[3]));
   if (backend.usesVtepMac && !vtepMac) throw new ConfigError(`--route ${text}: the ${backend.name} backend needs the peer's VTEP MAC (SUBNET=IP@MAC)`);
   return { cidr, publicIp, vtepMac };
+}
+
+function oneOf<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
+  const value = flag(args, name) ?? fallback;
+  if (!choices.includes(value as T)) throw new ConfigError(`--${name} ${JSON.stringify(value)}: choose ${choices.join(', ')}`);
+  return value as T;
 }
 
 function required(args: ParsedArgs, name: string): string {

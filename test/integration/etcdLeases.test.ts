@@ -83,8 +83,9 @@ describe('etcd mode (flannel-compatible leases)', () => {
     const subnets = (await routesOf(a)).map((r) => r.subnet);
     expect(subnets).not.toContain('10.50.252.0/24');
     expect(subnets).not.toContain('10.50.253.0/24');
-    expect(a.daemon.log.match(/ignoring a malformed lease key=\/coreos.com\/network\/subnets\/10.50.252.0-24/g)).toHaveLength(1);
-    expect(a.daemon.log).toMatch(/ignoring a malformed lease .*10\.50\.253\.0-24 .*without "BackendData.VtepMAC"/);
+    // The daemon logs JSON lines (pino) when not at a terminal.
+    expect(a.daemon.log.match(/"key":"\/coreos.com\/network\/subnets\/10.50.252.0-24".*"msg":"ignoring a malformed lease"/g)).toHaveLength(1);
+    expect(a.daemon.log).toMatch(/"key":"[^"]*10\.50\.253\.0-24","error":"a vxlan lease without \\"BackendData.VtepMAC\\"","msg":"ignoring a malformed lease"/);
     await etcd.ctl('del', '--prefix', `${PREFIX}/subnets/10.50.25`);
   });
 

@@ -93,6 +93,19 @@ describe('stop and restart leave nothing behind', () => {
     await lab?.cleanup();
   });
 
+  it('logs JSON lines when not at a terminal, at the level asked for', async () => {
+    const host = await lab.addHost('q');
+    const quiet = await lab.startDaemon(host, [...meshArgs(host, []), '--log-level', 'warn'], 30_000);
+    const loud = quiet.log; // started and ready: several info events, none shown
+    expect(loud).not.toMatch(/"level":30/);
+    await quiet.stop();
+    const chatty = await lab.startDaemon(host, meshArgs(host, []), 30_000);
+    const lines = chatty.log.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; pid: number });
+    expect(lines.map((l) => l.msg)).toContain('ready');
+    expect(lines.every((l) => typeof l.level === 'number' && l.pid === chatty.pid)).toBe(true);
+    await chatty.stop();
+  });
+
   it('removes its TUN, routes and bridge, and exits, at `tsoverlay stop`; and again after a restart', async () => {
     const host = await lab.addHost('a');
     const daemon = await lab.startDaemon(host, meshArgs(host, []), 30_000);
