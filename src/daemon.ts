@@ -9,6 +9,7 @@ import { HostSetupError } from './host/ipCommand.js';
 import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from './host/links.js';
 import { configureLog, log } from './log.js';
 import { cidrHost, formatCidr, formatIPv4 } from './net/ipv4.js';
+import { Exposure } from './host/exposure.js';
 import { LocalDns } from './dns/localDns.js';
 import { formatMac } from './net/mac.js';
 import { loadVtepMac } from './state/vtepMac.js';
@@ -82,6 +83,19 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
     if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
     await enableForwarding();
     await plan.routes.attach(dataplane, plan.port);
+    const exposure = new Exposure(dataplane.tun.name, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
+    api.on('POST /expose', async (req) => {
+      const { ip: address, name } = await readJsonBody<{ ip?: string; name?: string }>(req);
+      const exposed = await exposure.expose(address ?? null);
+      if (name && dns) await dns.add(exposed, name);
+      return { ip: exposed };
+    });
+    api.on('POST /hide', async (req) => {
+      const { ip: address } = await readJsonBody<{ ip: string }>(req);
+      const hidden = await exposure.hide(address);
+      if (hidden && dns) await dns.removeAddress(address);
+      return { ok: hidden };
+    });
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
       const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));

@@ -2,6 +2,9 @@
 import { request } from 'node:http';
 import type { ApiAddress } from '../config/apiAddress.js';
 
+/** The daemon answered with an error, or could not be reached. */
+export class ApiError extends Error {}
+
 export function apiGet(address: ApiAddress, path: string): Promise<unknown> {
   return apiCall(address, 'GET', path);
 }
@@ -19,7 +22,7 @@ function apiCall(address: ApiAddress, method: string, path: string, body?: unkno
       res.on('end', () => {
         try {
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          if (res.statusCode !== 200) reject(new Error(body.error ?? `HTTP ${res.statusCode}`));
+          if (res.statusCode !== 200) reject(new ApiError(body.error ?? `HTTP ${res.statusCode}`));
           else resolve(body);
         } catch (error) {
           reject(error);
@@ -27,7 +30,7 @@ function apiCall(address: ApiAddress, method: string, path: string, body?: unkno
       });
     });
     req.on('timeout', () => req.destroy(new Error('API did not answer within 5 s')));
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => reject(new ApiError(`cannot reach the daemon's API: ${e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'is tsoverlay running?' : e.message}`)));
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }

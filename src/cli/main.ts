@@ -1,5 +1,5 @@
 // The `tsoverlay` command.
-import { apiGet, apiPost } from '../api/client.js';
+import { ApiError, apiGet, apiPost } from '../api/client.js';
 import { VERSION } from '../api/status.js';
 import { DEFAULT_API, parseApiAddress } from '../config/apiAddress.js';
 import { ConfigError, launchFlags, parseLaunchConfig } from '../config/launchConfig.js';
@@ -30,6 +30,8 @@ const usage = `usage: tsoverlay <command> [options]
                         print docker's --bip/--mtu options for this host's subnet
   status [peers|connections|routes|dns|ipam] [--json] [--dot] [--api ADDR]
                         show the running daemon's state (--dot: the mesh for Graphviz)
+  expose [IP] [--name NAME] | hide IP [--api ADDR]
+                        give the host an overlay address of its block (and a DNS name)
   stop [--api ADDR]     stop the daemon gracefully (as SIGTERM does)
   demo [--hosts N] [--keep]
                         N hosts (3) in namespaces as a line, mesh mode, DNS names,
@@ -82,6 +84,20 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'expose':
+    case 'hide': {
+      const args = parseArgs(rest, { values: ['api', 'name'] });
+      const api = parseApiAddress(flag(args, 'api') ?? DEFAULT_API);
+      if (command === 'expose') {
+        const r = (await apiPost(api, '/expose', { ip: args.positionals[0], name: flag(args, 'name') })) as { ip: string };
+        process.stdout.write(`${r.ip}\n`);
+      } else {
+        if (args.positionals.length !== 1) throw new UsageError('usage: tsoverlay hide IP');
+        const r = (await apiPost(api, '/hide', { ip: args.positionals[0] })) as { ok: boolean };
+        if (!r.ok) throw new UsageError(`${args.positionals[0]} was not exposed`);
+      }
+      return 0;
+    }
     case 'stop': {
       const args = parseArgs(rest, { values: ['api'] });
       await apiPost(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/stop', {});
@@ -119,7 +135,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: Error) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof StartError || error instanceof HostSetupError;
+    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof StartError || error instanceof HostSetupError || error instanceof ApiError;
     process.stderr.write(`tsoverlay: ${known ? error.message : error.stack ?? error.message}\n`);
     process.exit(known ? 2 : 1);
   },

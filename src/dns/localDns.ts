@@ -51,6 +51,15 @@ export class LocalDns {
     await rename(`${this.file}.tmp`, this.file);
   }
 
+  async add(ip: string, name: string): Promise<void> {
+    this.store.add(ip, name);
+    await this.published();
+  }
+
+  async removeAddress(ip: string): Promise<void> {
+    if (this.store.remove(ip) > 0) await this.published();
+  }
+
   /** `POST /dns/add {ip, name}`, `POST /dns/remove {ip, name?}`, `POST /dns/lookup {name}`. */
   routes(api: ApiServer): void {
     api.on('POST /dns/add', async (req) => {

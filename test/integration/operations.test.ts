@@ -81,6 +81,19 @@ describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
     expect(after[0]).toMatch(/tsoverlay_mesh_peers\{state="reachable"\} 2/);
     expect(after[0]).toMatch(/# TYPE tsoverlay_drops_total counter/);
   });
+
+  it('exposes the host on the overlay with a name, reachable from a container two hops away, and hides it again', async () => {
+    const [a, , c] = sides;
+    const address = a.subnet.replace(/0\/24$/, '250');
+    expect((await cli(a, 'expose', address, '--name', 'host-a')).trim()).toBe(address);
+    lab.setResolver(c.container.ns, c.subnet.replace(/0\/24$/, '1'), 'weave.local');
+    await eventually(async () => expect(await lab.exec(c.container.ns, 'ping', ['-c', '1', '-W', '2', 'host-a'])).toMatch(/1 received/), 10_000);
+    expect(await lab.exec(a.host.ns, 'ping', ['-c', '1', '-W', '2', '-I', address, c.container.ip])).toMatch(/1 received/);
+    await expect(cli(a, 'expose', '10.99.99.1')).rejects.toThrow(/not in this host's block/);
+    await cli(a, 'hide', address);
+    await expect(lab.exec(c.container.ns, 'ping', ['-c', '1', '-W', '1', address])).rejects.toThrow(/0 received|100% packet loss/);
+    await eventually(async () => expect(await lab.exec(c.container.ns, 'dig', [`@${c.subnet.replace(/0\/24$/, '1')}`, 'host-a.weave.local'])).toMatch(/NXDOMAIN/), 10_000);
+  });
 });
 
 describe('stop and restart leave nothing behind', () => {
