@@ -48,7 +48,7 @@ export async function runDemo(count = 3, keep = false): Promise<number> {
     if (keep) {
       kept = true;
       say(`\nLeft running (--keep). Namespaces: ip netns list | grep ${lab.id}; a daemon's API: tsoverlay status --api ${first.daemon.apiSocket}`);
-      say(`Remove everything with: for ns in $(ip netns list | awk '/${lab.id}/{print $1}'); do ip netns del $ns; done; kill ${daemons.map((d) => d.pid).join(' ')}`);
+      say(`Remove everything with: kill ${daemons.map((d) => d.pid).join(' ')}; for ns in $(ip netns list | awk '/${lab.id}/{print $1}'); do ip netns del $ns; done; rm -rf /etc/netns/${lab.id}-* ${lab.dir}`);
       return 0;
     }
     return 0;

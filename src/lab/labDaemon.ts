@@ -1,6 +1,6 @@
 // A tsoverlay daemon started as a real process inside a lab host.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGet } from '../api/client.js';
@@ -12,20 +12,27 @@ export const TSOVERLAY_BIN = join(dirname(fileURLToPath(import.meta.url)), '..',
 export class LabDaemon {
   readonly apiSocket: string;
   private child: ChildProcess | null = null;
-  private output = '';
+  /** The daemon writes to a file, not a pipe, so it can outlive this process (`demo --keep`). */
+  private readonly logFile: string;
+  private logStart = 0;
 
   constructor(readonly host: LabHost, readonly runDir: string, readonly args: string[]) {
     mkdirSync(runDir, { recursive: true });
     this.apiSocket = join(runDir, 'api.sock');
+    this.logFile = join(runDir, 'daemon.log');
   }
 
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  /** What the daemon printed (its log), for diagnostics. */
+  /** What the daemon printed since this object first started it (its log). */
   get log(): string {
-    return this.output;
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(this.logStart);
+    } catch {
+      return '';
+    }
   }
 
   async start(timeoutMs = 15_000): Promise<void> {
@@ -34,17 +41,18 @@ export class LabDaemon {
     if (!this.args.includes('--resolv-conf') && !existsSync(resolvConf)) writeFileSync(resolvConf, '');
     const dnsArgs = this.args.includes('--resolv-conf') ? [] : ['--resolv-conf', resolvConf];
     const argv = ['netns', 'exec', this.host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...dnsArgs, ...this.args];
-    const child = spawn('ip', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.child === null) this.logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
+    const fd = openSync(this.logFile, 'a');
+    const child = spawn('ip', argv, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
     this.child = child;
-    child.stdout!.on('data', (d: Buffer) => (this.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (this.output += d.toString()));
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`tsoverlay on ${this.host.name} exited with ${child.exitCode}:\n${this.output}`);
+      if (child.exitCode !== null) throw new Error(`tsoverlay on ${this.host.name} exited with ${child.exitCode}:\n${this.log}`);
       if (await this.status().then(() => true, () => false)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.output}`);
+    throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.log}`);
   }
 
   status(): Promise<FullStatus> {
@@ -64,8 +72,6 @@ export class LabDaemon {
 
   /** Lets this process exit while the daemon runs on. */
   detach(): void {
-    this.child?.stdout?.destroy();
-    this.child?.stderr?.destroy();
     this.child?.unref();
   }
 
