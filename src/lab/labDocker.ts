@@ -17,7 +17,7 @@ export class LabDocker {
   readonly socket: string;
   private readonly root: string;
 
-  constructor(private readonly lab: Lab, readonly host: LabHost) {
+  constructor(lab: Lab, readonly host: LabHost) {
     this.root = join(lab.dir, `docker-${host.name}`);
     this.socket = join(this.root, 'docker.sock');
     lab.onCleanup(() => this.stop());

@@ -16,12 +16,11 @@ describe('the control port', () => {
   let b: LabHost;
   let x: LabHost;
   let da: LabDaemon;
-  let db: LabDaemon;
 
   beforeAll(async () => {
     lab = await Lab.create();
     [a, b, x] = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('x')];
-    [da, db] = await Promise.all([lab.startDaemon(a, meshArgs(a, [], []), 30_000), lab.startDaemon(b, meshArgs(b, [a]), 30_000)]);
+    [da] = await Promise.all([lab.startDaemon(a, meshArgs(a, [], []), 30_000), lab.startDaemon(b, meshArgs(b, [a]), 30_000)]);
     await eventually(async () => expect((await da.status()).mesh!.connections.map((c) => c.name)).toEqual(['b']), 15_000);
   }, 60_000);
   afterAll(async () => {
