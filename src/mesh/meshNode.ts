@@ -1,9 +1,10 @@
-// The mesh's brain, free of I/O: what this peer knows (topology, ring), what
-// it tells its neighbours, and how it gets a host block. The TCP transport
-// (tcpMesh.ts) and the in-memory simulator (bench/) both drive it.
-import { blockCidr, type BlockSpace, blockCount, blockOf, donation, freeCount } from '../ipam/blocks.js';
-import { Ring, RingConflict, type RingState, type Token } from '../ipam/ring.js';
-import { formatCidr, parseCidr } from '../net/ipv4.js';
+// The mesh's brain, free of I/O: what this peer knows and what it tells its
+// neighbours (gossip, anti-entropy, unicast along next hops). Its host block
+// is blockKeeper.ts's job. The TCP transport (tcpMesh.ts) and the in-memory
+// simulator (simulation.ts) both drive it.
+import type { BlockSpace } from '../ipam/blocks.js';
+import type { Ring, RingState, Token } from '../ipam/ring.js';
+import { BlockKeeper } from './blockKeeper.js';
 import { MAX_UNICAST_HOPS, type MeshMessage, ringHash, type UnicastBody } from './messages.js';
 import type { PeerInfo } from './peerInfo.js';
 import { Topology } from './topology.js';
@@ -46,14 +47,10 @@ export type SelfDescription = Pick<PeerInfo, 'name' | 'nickname' | 'publicIp' | 
 
 export class MeshNode {
   readonly topology: Topology;
-  ring: Ring | null = null;
-  block: number | null = null;
+  private readonly blocks: BlockKeeper;
   private readonly neighbours = new Set<string>();
   private me: PeerInfo;
   private lastChange: number;
-  private readonly unreachableSince = new Map<string, number>();
-  private request: { owner: string; deadline: number } | null = null;
-  private readonly refusedBy = new Set<string>();
   /** News waiting to be sent, per neighbour: the latest info of each peer, and ring tokens. */
   private readonly outbox = new Map<string, { peers: Map<string, PeerInfo>; tokens: Token[] }>();
   private flushScheduled = false;
@@ -70,11 +67,34 @@ export class MeshNode {
     this.topology = new Topology(self.name);
     this.me = { ...self, version: 1, subnet: null, connections: [], departed: false };
     this.lastChange = now();
-    if (persisted) {
-      this.ring = Ring.fromState(persisted.ring);
-      if (persisted.block !== null && this.ring.ownerOf(persisted.block) === self.name) this.setBlock(persisted.block);
-    }
     this.topology.merge(this.me);
+    this.blocks = new BlockKeeper(
+      {
+        name: self.name,
+        topology: this.topology,
+        neighbourCount: () => this.neighbours.size,
+        lastChange: () => this.lastChange,
+        reachablePeers: () => this.reachablePeers(),
+        spreadTokens: (tokens) => this.spread([], tokens, null),
+        sendUnicast: (to, body) => this.sendUnicast(to, body),
+        setSubnet: (subnet) => this.updateSelf({ subnet }),
+        ringReplaced: () => {
+          for (const box of this.outbox.values()) box.tokens = [];
+        },
+      },
+      now,
+      options,
+      events,
+    );
+    if (persisted) this.blocks.restore(persisted);
+  }
+
+  get ring(): Ring | null {
+    return this.blocks.ring;
+  }
+
+  get block(): number | null {
+    return this.blocks.block;
   }
 
   get name(): string {
@@ -135,9 +155,9 @@ export class MeshNode {
       const to = neighbours[Math.floor(Math.random() * neighbours.length)];
       this.transport.send(to, this.digest(false));
     }
-    this.trackReachability();
-    if (this.block === null) this.seekBlock();
-    this.reclaim();
+    this.blocks.trackReachability();
+    if (this.block === null) this.blocks.seekBlock();
+    this.blocks.reclaim();
   }
 
   persisted(): PersistedIpam | null {
@@ -160,7 +180,7 @@ export class MeshNode {
       }
       if (this.topology.merge(info)) news.push(info);
     }
-    const ringNews = ring ? this.mergeRing(ring) : null;
+    const ringNews = ring ? this.blocks.mergeRing(ring) : null;
     if (news.length > 0) this.topologyChanged();
     this.spread(news, ringNews?.tokens ?? [], from);
   }
@@ -232,140 +252,6 @@ export class MeshNode {
 
   // --- the ring and our block -----------------------------------------------
 
-  private mergeRing(incoming: RingState): RingState | null {
-    try {
-      if (!this.ring) {
-        // A delta of a ring we do not have yet: the full ring comes with anti-entropy.
-        if (!incoming.tokens.some((t) => t.start === 0)) return null;
-        this.ring = Ring.fromState(incoming);
-        this.events.log('info', 'joined the allocation ring', { founder: incoming.founder });
-        this.checkBlock();
-        return this.ring.state();
-      }
-      const changed = this.ring.merge(incoming);
-      if (changed.length > 0) this.checkBlock();
-      return { founder: this.ring.founder, blocks: this.ring.blocks, tokens: changed };
-    } catch (error) {
-      if (!(error instanceof RingConflict) || !this.ring) return null;
-      // Two rings founded apart (a partition at the very start): the lower founder's wins everywhere.
-      if (incoming.founder < this.ring.founder && incoming.blocks === this.ring.blocks && incoming.tokens.some((t) => t.start === 0)) {
-        this.events.log('warn', 'met a ring founded apart from ours; adopting it (the lower founder wins)', { ours: this.ring.founder, theirs: incoming.founder });
-        this.ring = Ring.fromState(incoming);
-        for (const box of this.outbox.values()) box.tokens = []; // tokens of the ring we left
-        this.checkBlock();
-        return this.ring.state();
-      }
-      return null;
-    }
-  }
-
-  /** Our block must still be ours. */
-  private checkBlock(): void {
-    if (this.block === null || !this.ring) return;
-    const owner = this.ring.ownerOf(this.block);
-    if (owner !== this.me.name) {
-      const lost = formatCidr(blockCidr(this.options.space, this.block));
-      this.block = null;
-      this.events.blockLost(`block ${lost} now belongs to ${owner}`);
-    }
-  }
-
-  private seekBlock(): void {
-    const now = this.now();
-    if (!this.ring) {
-      if (this.shouldFound(now)) {
-        this.ring = Ring.found(this.me.name, blockCount(this.options.space));
-        this.events.log('info', 'founded the allocation ring', { range: formatCidr(this.options.space.range), peers: this.reachablePeers().length });
-        this.spread([], this.ring.state().tokens, null);
-      } else {
-        return;
-      }
-    }
-    const own = this.ring.rangesOf(this.me.name);
-    for (const r of own) {
-      // Block 0 stays unused: its .0 network address confuses tools, as flannel notes.
-      const first = r.start === 0 ? 1 : r.start;
-      if (first < r.end) return this.setBlock(first);
-    }
-    if (this.request && now < this.request.deadline) return;
-    if (this.request) this.refusedBy.add(this.request.owner);
-    const owner = this.pickDonor();
-    if (!owner) {
-      this.request = null;
-      this.refusedBy.clear();
-      return;
-    }
-    this.request = { owner, deadline: now + this.options.requestTimeoutMs };
-    this.sendUnicast(owner, { t: 'block-request' });
-  }
-
-  private shouldFound(now: number): boolean {
-    if (this.neighbours.size === 0) return this.options.alone;
-    if (now - this.lastChange < this.options.settleMs) return false;
-    // Nobody reachable has a ring (we would have it by now), and we are the lowest name: we found it.
-    const names = this.reachablePeers().map((p) => p.name);
-    return names.every((n) => n > this.me.name);
-  }
-
-  private pickDonor(): string | null {
-    const ring = this.ring!;
-    let best: { name: string; free: number } | null = null;
-    for (const owner of ring.owners()) {
-      if (owner === this.me.name || this.refusedBy.has(owner) || !this.topology.reachable(owner)) continue;
-      const info = this.topology.peers.get(owner);
-      const used = info?.subnet ? blockOf(this.options.space, parseCidr(info.subnet)) : null;
-      const free = freeCount(ring, owner, used);
-      if (free > 0 && (!best || free > best.free || (free === best.free && owner < best.name))) best = { name: owner, free };
-    }
-    return best?.name ?? null;
-  }
-
-  private onBlockRequest(from: string): void {
-    if (!this.ring) return this.sendUnicast(from, { t: 'block-refused', reason: 'no ring yet' });
-    const gift = donation(this.ring, this.me.name, this.block);
-    if (!gift) return this.sendUnicast(from, { t: 'block-refused', reason: 'no free space' });
-    const changed = this.ring.transfer(this.me.name, from, gift.start, gift.end);
-    this.events.log('info', 'gave space to a peer', { peer: from, blocks: gift.end - gift.start });
-    this.spreadTokens(changed);
-  }
-
-  private setBlock(block: number): void {
-    this.block = block;
-    this.request = null;
-    this.refusedBy.clear();
-    this.updateSelf({ subnet: formatCidr(blockCidr(this.options.space, block)) });
-    this.events.blockAcquired(block);
-  }
-
-  /** Reclaims the space of peers unreachable for longer than reclaimAfterMs; only the lowest-named reachable peer does it. */
-  private reclaim(): void {
-    if (!this.ring) return;
-    const now = this.now();
-    const lowest = [this.me.name, ...this.reachablePeers().map((p) => p.name)].sort()[0];
-    if (lowest !== this.me.name) return;
-    for (const owner of this.ring.owners()) {
-      if (owner === this.me.name || this.topology.reachable(owner)) continue;
-      const since = this.unreachableSince.get(owner) ?? now;
-      if (now - since < this.options.reclaimAfterMs) continue;
-      const changed = this.ring.reassign(owner, this.me.name);
-      this.events.log('warn', 'reclaimed the space of a peer gone too long', { peer: owner, goneForSeconds: Math.round((now - since) / 1000) });
-      this.spreadTokens(changed);
-    }
-  }
-
-  private trackReachability(): void {
-    const now = this.now();
-    const candidates = new Set([...this.topology.peers.keys(), ...(this.ring?.owners() ?? [])]);
-    for (const name of candidates) {
-      if (name === this.me.name || this.topology.reachable(name)) this.unreachableSince.delete(name);
-      else if (!this.unreachableSince.has(name)) this.unreachableSince.set(name, now);
-    }
-  }
-
-  private spreadTokens(tokens: Token[]): void {
-    this.spread([], tokens, null);
-  }
-
   // --- unicast over the mesh -------------------------------------------------
 
   private sendUnicast(to: string, body: UnicastBody): void {
@@ -380,8 +266,8 @@ export class MeshNode {
 
   private onUnicast(message: MeshMessage & { t: 'unicast' }): void {
     if (message.to !== this.me.name) return this.forwardUnicast(message);
-    if (message.body.t === 'block-request') this.onBlockRequest(message.from);
-    else if (message.body.t === 'block-refused' && this.request?.owner === message.from) this.request.deadline = 0;
+    if (message.body.t === 'block-request') this.blocks.onBlockRequest(message.from);
+    else if (message.body.t === 'block-refused') this.blocks.refused(message.from);
   }
 
   reachablePeers(): PeerInfo[] {
