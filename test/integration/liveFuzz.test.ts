@@ -94,9 +94,10 @@ describe('live fuzz at the control port', () => {
     expect(status.mesh!.refusedConnections).toBeGreaterThan(STREAMS * 0.5);
     // A stream that was a valid hello joined for 200 ms: the ghost it told of is never reachable.
     expect(status.mesh!.peers.find((p) => p.name === 'ghost')?.reachable ?? false).toBe(false);
-    // Not flat yet: measured 59 -> 114 -> 146 -> 149 -> 162 MB over four rounds of 10,000
-    // streams, growth slowing (V8's heap growing under connection churn, or a slow leak:
-    // open in the hardening issue). This bound catches a gross leak.
+    // With V8's defaults the heap grows under connection churn: 59 -> 114 -> 146 -> 149 ->
+    // 162 MB over four rounds of 10,000 streams. Not a leak: with --max-old-space-size=40
+    // --max-semi-space-size=2 the same four rounds stay at 85-86 MB. This bound catches a
+    // gross leak; capping the heap is for the data path speed issue (its RSS goal).
     expect(rssMb(pid) - rssBefore).toBeLessThan(150);
     expect(fds() - fdsBefore).toBeLessThan(10);
     process.stdout.write(`control fuzz: ${STREAMS} streams, ${status.mesh!.refusedConnections} refused, RSS ${rssBefore.toFixed(1)} -> ${rssMb(pid).toFixed(1)} MB, fds ${fdsBefore} -> ${fds()}\n`);
