@@ -86,9 +86,10 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
 
   tcp.start(node);
   for (const peer of source.peers) tcp.addTarget(peer.address, peer.port);
+  // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
   for (const known of persisted?.peers ?? []) {
     const [address, port] = known.split(':');
-    tcp.addTarget(address, Number(port), true);
+    tcp.addTarget(address, Number(port));
   }
   log.info('mesh started', { name, nickname, controlPort: source.controlPort, peers: source.peers.map((p) => `${p.address}:${p.port}`) });
 

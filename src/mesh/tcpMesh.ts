@@ -112,11 +112,17 @@ export class TcpMesh implements MeshTransport {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Dials every peer gossip tells of; forgets learned addresses no peer has any more (departed, or gone). */
   private learnTargets(): void {
     const node = this.node!;
+    const current = new Set<string>();
     for (const info of node.topology.peers.values()) {
-      if (info.name === node.name || info.departed || this.connections.has(info.name)) continue;
-      this.addTarget(info.publicIp, info.controlPort, true);
+      if (info.name === node.name || info.departed) continue;
+      current.add(`${info.publicIp}:${info.controlPort}`);
+      if (!this.connections.has(info.name)) this.addTarget(info.publicIp, info.controlPort, true);
+    }
+    for (const [key, target] of this.targets) {
+      if (target.learned && target.state !== 'connected' && !current.has(key)) this.targets.delete(key);
     }
   }
 
