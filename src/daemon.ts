@@ -128,15 +128,29 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    await plan.routes.close();
-    await dns?.close();
-    await api.close();
-    dataplane.close(); // the TUN, and the kernel routes through it, go with its descriptor
-    if (bridgeCreated && config.bridge && !(await removeBridgeIfUnused(config.bridge))) {
-      log.info('bridge kept: containers are attached to it', { bridge: config.bridge });
+    // Every step runs whatever the one before did: what this daemon created must go.
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (error) {
+        log.warn(`stopping: ${what} failed`, { error: (error as Error).message });
+      }
+    };
+    await step('leaving the mesh / etcd', () => plan.routes.close());
+    await step('closing DNS', () => dns?.close());
+    await step('closing the API', () => api.close());
+    await step('closing the TUN', () => dataplane.close()); // the kernel removes its routes with it
+    if (bridgeCreated && config.bridge) {
+      const bridge = config.bridge;
+      await step('removing the bridge', async () => {
+        if (!(await removeBridgeIfUnused(bridge))) log.info('bridge kept: containers are attached to it', { bridge });
+      });
     }
+    log.info('stopped');
     process.exit(0);
   };
+  // A failure in the control plane is logged, not a reason to take the network down.
+  process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }

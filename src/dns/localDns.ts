@@ -7,7 +7,8 @@ import type { DnsConfig } from '../config/launchConfig.js';
 import type { RouteSource } from '../subnet/hostPlan.js';
 import { DnsServer } from './dnsServer.js';
 import { type DnsRecord, qualify, RecordStore } from './recordStore.js';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../state/atomicFile.js';
 import { join } from 'node:path';
 import { Upstream } from './upstream.js';
 
@@ -47,8 +48,7 @@ export class LocalDns {
 
   private async published(): Promise<void> {
     this.sync();
-    await writeFile(`${this.file}.tmp`, JSON.stringify(this.store.ownRecords()));
-    await rename(`${this.file}.tmp`, this.file);
+    await writeFileAtomic(this.file, JSON.stringify(this.store.ownRecords()));
   }
 
   async add(ip: string, name: string): Promise<void> {

@@ -77,6 +77,6 @@ export async function resolvePublicIp(iface: string | null): Promise<string> {
 export async function removeBridgeIfUnused(name: string): Promise<boolean> {
   const ports = await ipJson<unknown[]>('link', 'show', 'master', name).catch(() => []);
   if (ports.length > 0) return false;
-  await removeLink(name);
+  await ip('link', 'del', 'dev', name);
   return true;
 }

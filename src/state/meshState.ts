@@ -1,8 +1,8 @@
 // What a mesh peer keeps under its run dir: its name, and its view of the
 // allocation ring with the block it uses, so that a restart takes the same block.
 import { randomBytes } from 'node:crypto';
-import { renameSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFileAtomic, writeFileAtomicSync } from './atomicFile.js';
 import { join } from 'node:path';
 import type { PersistedIpam } from '../mesh/meshNode.js';
 
@@ -29,14 +29,10 @@ export async function loadIpam(runDir: string): Promise<PersistedIpam | null> {
 }
 
 export async function saveIpam(runDir: string, state: PersistedIpam): Promise<void> {
-  const file = join(runDir, 'ipam.json');
-  await writeFile(`${file}.tmp`, JSON.stringify(state));
-  await rename(`${file}.tmp`, file);
+  await writeFileAtomic(join(runDir, 'ipam.json'), JSON.stringify(state));
 }
 
 /** For the last moment before exit, when nothing asynchronous runs any more. */
 export function saveIpamSync(runDir: string, state: PersistedIpam): void {
-  const file = join(runDir, 'ipam.json');
-  writeFileSync(`${file}.tmp`, JSON.stringify(state));
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomicSync(join(runDir, 'ipam.json'), JSON.stringify(state));
 }

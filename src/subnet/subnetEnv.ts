@@ -1,6 +1,7 @@
 // The files docker and CNI glue read: <run-dir>/subnet.env with flannel's
 // variable names, and <run-dir>/docker.env with DOCKER_OPTS.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../state/atomicFile.js';
 import { join } from 'node:path';
 import { type Cidr, cidrHost, formatCidr, formatIPv4, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
 
@@ -29,8 +30,8 @@ export function formatSubnetEnv(env: SubnetEnv): string {
 
 export async function writeSubnetFiles(runDir: string, env: SubnetEnv): Promise<void> {
   await mkdir(runDir, { recursive: true });
-  await writeAtomically(join(runDir, 'subnet.env'), formatSubnetEnv(env));
-  await writeAtomically(join(runDir, 'docker.env'), `DOCKER_OPTS="${dockerOpts(env)}"\n`);
+  await writeFileAtomic(join(runDir, 'subnet.env'), formatSubnetEnv(env));
+  await writeFileAtomic(join(runDir, 'docker.env'), `DOCKER_OPTS="${dockerOpts(env)}"\n`);
 }
 
 /** What an earlier run wrote, or null when there is no (readable) subnet.env. */
@@ -57,7 +58,3 @@ export async function readSubnetEnv(runDir: string): Promise<SubnetEnv | null> {
   }
 }
 
-async function writeAtomically(file: string, content: string): Promise<void> {
-  await writeFile(`${file}.tmp`, content);
-  await rename(`${file}.tmp`, file);
-}

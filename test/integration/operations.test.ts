@@ -128,7 +128,7 @@ describe('stop and restart leave nothing behind', () => {
       await lab.exec(host.ns, process.execPath, [TSOVERLAY_BIN, 'stop', '--api', daemon.apiSocket]);
       await eventually(async () => expect(() => process.kill(pid, 0)).toThrow(), 10_000);
       const links = await lab.exec(host.ns, 'ip', ['-o', 'link', 'show']);
-      expect(links).not.toMatch(/tso0|tsobr/);
+      expect(links, `round ${round}; daemon log:\n${daemon.log}`).not.toMatch(/tso0|tsobr/);
       expect(await lab.exec(host.ns, 'ip', ['route', 'show'])).not.toMatch(/10\.32\./);
       if (round === 0) await daemon.start(30_000);
     }
