@@ -6,7 +6,7 @@
 import { printStatus } from '../cli/printStatus.js';
 import { Lab, type LabHost } from './lab.js';
 import { TSOVERLAY_BIN } from './labDaemon.js';
-import { addMeshContainer, blockLink, meshArgs, type MeshSide } from './meshHosts.js';
+import { onlyLinks, startMesh } from './meshHosts.js';
 
 export async function runDemo(count = 3, keep = false): Promise<number> {
   const say = (line: string) => process.stdout.write(line + '\n');
@@ -18,14 +18,11 @@ export async function runDemo(count = 3, keep = false): Promise<number> {
     for (let i = 0; i < count; i++) hosts.push(await lab.addHost(String.fromCharCode(97 + i)));
     say(`Creating ${count} hosts (network namespaces on one underlay, 10.201.0.0/24), wired as a line: ${hosts.map((h) => h.name).join(' - ')}.`);
     say('Each host reaches only its neighbours (iptables drops the rest).');
-    for (const x of hosts) for (const y of hosts) if (Math.abs(x.name.charCodeAt(0) - y.name.charCodeAt(0)) > 1) await blockLink(lab, x, y);
+    await onlyLinks(lab, hosts, hosts.slice(1).map((h, i) => `${hosts[i].name}-${h.name}`));
 
     say('\nLaunching tsoverlay on each host, in mesh mode, each told only of the previous host...');
-    const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, i > 0 ? [hosts[i - 1]] : []), 60_000)));
-    const sides: MeshSide[] = [];
-    for (let i = 0; i < count; i++) {
-      const side = await addMeshContainer(lab, hosts[i], daemons[i]);
-      sides.push(side);
+    const sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), [], 60_000);
+    for (const side of sides) {
       const name = `box-${side.host.name}`;
       await lab.exec(side.host.ns, process.execPath, [TSOVERLAY_BIN, 'dns-add', side.container.ip, name, '--api', side.daemon.apiSocket]);
       lab.setResolver(side.container.ns, side.subnet.replace(/0\/24$/, '1'), 'weave.local');
@@ -48,7 +45,7 @@ export async function runDemo(count = 3, keep = false): Promise<number> {
     if (keep) {
       kept = true;
       say(`\nLeft running (--keep). Namespaces: ip netns list | grep ${lab.id}; a daemon's API: tsoverlay status --api ${first.daemon.apiSocket}`);
-      say(`Remove everything with: kill ${daemons.map((d) => d.pid).join(' ')}; for ns in $(ip netns list | awk '/${lab.id}/{print $1}'); do ip netns del $ns; done; rm -rf /etc/netns/${lab.id}-* ${lab.dir}`);
+      say(`Remove everything with: kill ${sides.map((s) => s.daemon.pid).join(' ')}; for ns in $(ip netns list | awk '/${lab.id}/{print $1}'); do ip netns del $ns; done; rm -rf /etc/netns/${lab.id}-* ${lab.dir}`);
       return 0;
     }
     return 0;

@@ -25,6 +25,14 @@ export async function addMeshContainer(lab: Lab, host: LabHost, daemon: LabDaemo
   return { host, daemon, subnet: status.subnet, container };
 }
 
+/** Starts tsoverlay on every host at once (host i told of `seeds(i)`), then puts a container behind each. */
+export async function startMesh(lab: Lab, hosts: LabHost[], seeds: (i: number) => LabHost[], extra: string[] = [], timeoutMs = 40_000): Promise<MeshSide[]> {
+  const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, seeds(i), extra), timeoutMs)));
+  const sides: MeshSide[] = [];
+  for (let i = 0; i < hosts.length; i++) sides.push(await addMeshContainer(lab, hosts[i], daemons[i]));
+  return sides;
+}
+
 /** Blocks a host from reaching others on the underlay (both directions), leaving its other links alone. */
 export async function blockLink(lab: Lab, a: LabHost, b: LabHost): Promise<void> {
   await lab.exec(a.ns, 'iptables', ['-A', 'INPUT', '-s', b.ip, '-j', 'DROP']);
@@ -34,4 +42,13 @@ export async function blockLink(lab: Lab, a: LabHost, b: LabHost): Promise<void>
 export async function unblockLink(lab: Lab, a: LabHost, b: LabHost): Promise<void> {
   await lab.exec(a.ns, 'iptables', ['-D', 'INPUT', '-s', b.ip, '-j', 'DROP']);
   await lab.exec(a.ns, 'iptables', ['-D', 'OUTPUT', '-d', b.ip, '-j', 'DROP']);
+}
+
+/** Cuts every pair of hosts off from each other except the `allowed` links ("a-b": both ways). */
+export async function onlyLinks(lab: Lab, hosts: LabHost[], allowed: string[]): Promise<void> {
+  for (const x of hosts) {
+    for (const y of hosts) {
+      if (x !== y && !allowed.includes(`${x.name}-${y.name}`) && !allowed.includes(`${y.name}-${x.name}`)) await blockLink(lab, x, y);
+    }
+  }
 }

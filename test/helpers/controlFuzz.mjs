@@ -4,17 +4,11 @@
 // changed, cut or extended, or plain random bytes — then hanging up after 200 ms.
 // Prints {"streams": n}.
 import { connect } from 'node:net';
+import { frame } from './controlFrames.mjs';
 import { randomBytes, randomInt } from 'node:crypto';
 
 const [host, port, countText] = process.argv.slice(2);
 const count = Number(countText);
-const frame = (type, payload) => {
-  const b = Buffer.alloc(5 + payload.length);
-  b.writeUInt32BE(1 + payload.length, 0);
-  b[4] = type;
-  payload.copy(b, 5);
-  return b;
-};
 const valid = Buffer.concat([
   frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 1, maxVersion: 1, name: 'fuzzer', nickname: 'f', backend: 'vxlan', features: [] }))),
   frame(3, Buffer.from(JSON.stringify({ t: 'gossip', peers: [{ name: 'ghost', version: 3, nickname: 'g', publicIp: '10.201.0.99', controlPort: 6783, dataPort: 8472, vtepMac: null, subnet: null, connections: ['fuzzer'], departed: false }], ring: null }))),

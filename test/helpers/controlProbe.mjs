@@ -3,16 +3,10 @@
 // bad (MODE), and prints {"closed": bool, "refusal": string|null} once the
 // daemon has hung up (or after 6 s).
 import { connect } from 'node:net';
+import { frame } from './controlFrames.mjs';
 import { randomBytes } from 'node:crypto';
 
 const [host, port, mode] = process.argv.slice(2);
-const frame = (type, payload) => {
-  const b = Buffer.alloc(5 + payload.length);
-  b.writeUInt32BE(1 + payload.length, 0);
-  b[4] = type;
-  payload.copy(b, 5);
-  return b;
-};
 const hello = (over = {}) => frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 1, maxVersion: 1, name: `probe-${process.pid}`, nickname: 'probe', backend: 'udp', features: [], ...over })));
 const payloads = {
   garbage: () => [randomBytes(4096)],

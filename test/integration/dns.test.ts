@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
-import { addMeshContainer, blockLink, meshArgs, type MeshSide } from '../../src/lab/meshHosts.js';
+import { blockLink, type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
 import { eventually } from '../helpers/eventually.js';
 
 const STUB = fileURLToPath(new URL('../helpers/dnsStub.mjs', import.meta.url));
@@ -30,12 +30,8 @@ describe('weave.local across a line A-B-C (only neighbours reach each other)', (
     await new Promise((resolve) => stub.stdout!.once('data', resolve));
     resolvConf = join(lab.dir, 'resolv-upstream.conf');
     writeFileSync(resolvConf, `nameserver ${upstream.ip}\n`);
-    const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, i > 0 ? [hosts[i - 1]] : [], ['--resolv-conf', resolvConf]), 40_000)));
-    sides = [];
-    for (let i = 0; i < 3; i++) {
-      sides.push(await addMeshContainer(lab, hosts[i], daemons[i]));
-      lab.setResolver(sides[i].container.ns, gateway(sides[i]), 'weave.local');
-    }
+    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--resolv-conf', resolvConf]);
+    for (const side of sides) lab.setResolver(side.container.ns, gateway(side), 'weave.local');
   }, 90_000);
   afterAll(async () => {
     await lab?.cleanup();

@@ -1,18 +1,11 @@
 // Mesh mode across partially connected hosts: relays along a line, and rerouting when a relay dies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
-import { addMeshContainer, blockLink, meshArgs, type MeshSide } from '../../src/lab/meshHosts.js';
+import { type MeshSide, onlyLinks, startMesh } from '../../src/lab/meshHosts.js';
 import { eventually } from '../helpers/eventually.js';
 import { ping, transfer } from '../helpers/traffic.js';
 
 const MB = 1 << 20;
-
-/** Cuts every pair of hosts not in `allowed` ("a-b" pairs) off from each other. */
-async function onlyLinks(lab: Lab, hosts: LabHost[], allowed: string[]): Promise<void> {
-  for (const x of hosts) for (const y of hosts) {
-    if (x !== y && !allowed.includes(`${x.name}-${y.name}`) && !allowed.includes(`${y.name}-${x.name}`)) await blockLink(lab, x, y);
-  }
-}
 
 describe.each(['udp', 'vxlan'] as const)('a line A-B-C-D where only neighbours reach each other (%s)', (backend) => {
   let lab: Lab;
@@ -23,9 +16,7 @@ describe.each(['udp', 'vxlan'] as const)('a line A-B-C-D where only neighbours r
     const hosts: LabHost[] = [];
     for (const n of ['a', 'b', 'c', 'd']) hosts.push(await lab.addHost(n));
     await onlyLinks(lab, hosts, ['a-b', 'b-c', 'c-d']);
-    const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, i > 0 ? [hosts[i - 1]] : [], ['--backend', backend]), 40_000)));
-    sides = [];
-    for (let i = 0; i < 4; i++) sides.push(await addMeshContainer(lab, hosts[i], daemons[i]));
+    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--backend', backend]);
   }, 90_000);
   afterAll(async () => {
     await lab?.cleanup();
@@ -65,9 +56,8 @@ describe('a triangle A-B-C, and D reachable only through B or C', () => {
     const hosts: LabHost[] = [];
     for (const n of ['a', 'b', 'c', 'd']) hosts.push(await lab.addHost(n));
     await onlyLinks(lab, hosts, ['a-b', 'a-c', 'b-c', 'b-d', 'c-d']);
-    const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, i > 0 ? [hosts[0], hosts[1]].filter((p) => p !== h && !(h.name === 'd' && p.name === 'a')) : []), 40_000)));
-    sides = [];
-    for (let i = 0; i < 4; i++) sides.push(await addMeshContainer(lab, hosts[i], daemons[i]));
+    // b, c and d are told of a and b (as far as they can reach them).
+    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[0], hosts[1]].filter((p) => p !== hosts[i] && !(hosts[i].name === 'd' && p.name === 'a')) : []));
   }, 90_000);
   afterAll(async () => {
     await lab?.cleanup();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import type { LabDaemon } from '../../src/lab/labDaemon.js';
 import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
-import { addMeshContainer, blockLink, meshArgs, type MeshSide } from '../../src/lab/meshHosts.js';
+import { blockLink, meshArgs, type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
 import { eventually } from '../helpers/eventually.js';
 import { ping } from '../helpers/traffic.js';
 
@@ -30,9 +30,7 @@ describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
     hosts = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')];
     await blockLink(lab, hosts[0], hosts[2]);
     await blockLink(lab, hosts[2], hosts[0]);
-    const daemons = await Promise.all(hosts.map((h, i) => lab.startDaemon(h, meshArgs(h, i > 0 ? [hosts[i - 1]] : []), 40_000)));
-    sides = [];
-    for (let i = 0; i < 3; i++) sides.push(await addMeshContainer(lab, hosts[i], daemons[i]));
+    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []));
   }, 90_000);
   afterAll(async () => {
     await lab?.cleanup();
