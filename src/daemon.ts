@@ -4,7 +4,7 @@ import { createMetrics } from './api/metrics.js';
 import { buildStatus } from './api/status.js';
 import { formatApiAddress } from './config/apiAddress.js';
 import type { LaunchConfig } from './config/launchConfig.js';
-import { Dataplane } from './dataplane/dataplane.js';
+import { Dataplane, type Encapsulation } from './dataplane/dataplane.js';
 import { HostSetupError } from './host/ipCommand.js';
 import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from './host/links.js';
 import { configureLog, log } from './log.js';
@@ -61,11 +61,12 @@ export async function runDaemon(config: LaunchConfig): Promise<void> {
 
 async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<string, Handler> = {}): Promise<void> {
   const underlay = await findUnderlay(plan.publicIp);
-  const mtu = config.mtu ?? underlay.mtu - plan.backend.overhead;
+  const sealed = config.password !== null;
+  const mtu = config.mtu ?? underlay.mtu - plan.backend.overhead(sealed);
   await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: false });
 
-  const codec = plan.backend.codec({ vni: plan.vni, vtepMac: plan.vtepMac });
-  const dataplane = openDataplane(config, plan, codec, mtu);
+  const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu: underlay.mtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
+  const dataplane = openDataplane(config, plan, encap, mtu);
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
   const status = () => ({ ...buildStatus(plan, dataplane, mtu), dns: dns?.status() ?? null });
@@ -155,9 +156,9 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-function openDataplane(config: LaunchConfig, plan: HostPlan, codec: ReturnType<HostPlan['backend']['codec']>, mtu: number): Dataplane {
+function openDataplane(config: LaunchConfig, plan: HostPlan, encap: Encapsulation, mtu: number): Dataplane {
   try {
-    return new Dataplane({ tunName: config.tun, codec, listenAddress: config.listen, port: plan.port, localSubnet: plan.subnet, mtu, relay: plan.relay });
+    return new Dataplane({ tunName: config.tun, encap, listenAddress: config.listen, port: plan.port, localSubnet: plan.subnet, mtu, relay: plan.relay });
   } catch (error) {
     const message = (error as Error).message;
     if (message.startsWith('open /dev/net/tun') || message.startsWith('TUNSETIFF')) {

@@ -28,6 +28,8 @@ export interface Status {
   mtu: number;
   routes: RouteStatus[];
   counters: DataplaneCounters;
+  /** null: datagrams go in the clear. */
+  encryption: { cipher: string; neighbours: { publicIp: string; txEpoch: number; txCounter: number; rxEpoch: number }[] } | null;
   etcd?: { endpoint: string; prefix: string; state: string; leaseId: string | null };
   mesh?: MeshStatus;
 }
@@ -55,6 +57,10 @@ export function buildStatus(plan: HostPlan, dataplane: Dataplane, mtu: number): 
       vtepMac: r.target.vtepMac ? formatMac(r.target.vtepMac) : null,
     })),
     counters: dataplane.counters,
+    encryption: dataplane.keys === null ? null : {
+      cipher: 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys',
+      neighbours: [...dataplane.keys].map(([addr, k]) => ({ publicIp: formatIPv4(addr), txEpoch: k.txEpoch, txCounter: k.txCounter, rxEpoch: k.rx.epoch })),
+    },
     ...plan.routes.status(),
   };
 }

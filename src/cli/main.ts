@@ -11,12 +11,12 @@ import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
 
 const usage = `usage: tsoverlay <command> [options]
 
-  launch [--name N] [--ipalloc-range 10.32.0.0/12] [--subnet-len 24] [--backend udp|vxlan]
-         [--public-ip IP] [--bridge NAME] [--reclaim-after S] [PEER[:PORT] ...]
+  launch [--name N] [--ipalloc-range 10.32.0.0/12] [--subnet-len 24] [--backend sleeve|udp|vxlan]
+         [--password-file F | --password S] [--public-ip IP] [--bridge NAME] [--reclaim-after S] [PEER[:PORT] ...]
                         mesh mode (default): subnets agreed with the peers, no store
   connect PEER[:PORT] | forget PEER[:PORT] [--api ADDR]
                         add or drop a peer to keep connected to (mesh mode)
-  launch --network CIDR --subnet CIDR --subnet CIDR --public-ip IP [--backend udp|vxlan]
+  launch --network CIDR --subnet CIDR --public-ip IP [--backend udp|vxlan|sleeve]
          [--route SUBNET=IP[@VTEP_MAC]]... [--port N] [--vni N] [--tun NAME]
          [--bridge NAME] [--mtu N] [--run-dir DIR] [--api ADDR] [--listen IP]
                         run the daemon in the foreground (static routes)
@@ -42,7 +42,10 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'launch': {
-      await runDaemon(parseLaunchConfig(parseArgs(rest, launchFlags)));
+      const config = parseLaunchConfig(parseArgs(rest, launchFlags));
+      // A password on the command line would show in ps and /proc/PID/cmdline: overwrite them.
+      if (config.password !== null) process.title = 'tsoverlay launch';
+      await runDaemon(config);
       return -1; // keeps running until a signal
     }
     case 'status': {

@@ -44,7 +44,7 @@ export function printStatus(s: FullStatus): string {
     `           Mode: ${s.mode}`,
     ...(s.etcd ? [`           etcd: ${s.etcd.state} (${s.etcd.endpoint}, prefix ${s.etcd.prefix}, lease ${s.etcd.leaseId})`] : []),
     `        Backend: ${s.backend}${s.vni === null ? '' : ` (VNI ${s.vni})`} on UDP port ${s.port}`,
-    `     Encryption: none`,
+    `     Encryption: ${s.encryption ? `${s.encryption.cipher}; ${s.encryption.neighbours.length} neighbour(s) keyed` : 'none'}`,
     `        Network: ${s.network}`,
     `         Subnet: ${s.subnet} (bridge address ${s.bridgeAddress})`,
     `      Public IP: ${s.publicIp}`,

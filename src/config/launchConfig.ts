@@ -1,5 +1,6 @@
 // `tsoverlay launch` options, parsed once into a typed configuration.
 // Every error names the option and the problem in one line.
+import { readFileSync } from 'node:fs';
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import { flag, flagBool, flagList, type ParsedArgs } from '../cli/args.js';
@@ -65,6 +66,10 @@ export interface LaunchConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** auto: readable lines at a terminal, JSON otherwise. */
   logFormat: 'auto' | 'json' | 'text';
+  /** Mesh secret (--password, --password-file, TSOVERLAY_PASSWORD); null: no encryption. */
+  password: Buffer | null;
+  /** Sealed datagrams per data key before it is renewed; null: the default (2^32). */
+  rekeyAfter: number | null;
 }
 
 export interface DnsConfig {
@@ -81,6 +86,7 @@ export const launchFlags = {
     'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
     'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after', 'conn-limit',
     'dns-listen', 'dns-domain', 'dns-ttl', 'resolv-conf', 'log-level', 'log-format',
+    'password', 'password-file', 'rekey-after',
   ],
   boolean: ['etcd-no-wait', 'no-dns'],
   repeatable: ['route'],
@@ -88,7 +94,9 @@ export const launchFlags = {
 
 const DAY = 24 * 3600;
 
-export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
+export const PASSWORD_ENV = 'TSOVERLAY_PASSWORD';
+
+export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): LaunchConfig {
   const publicIp = flag(args, 'public-ip') ?? null;
   if (publicIp !== null) guard('--public-ip', () => parseIPv4(publicIp));
   const tun = flag(args, 'tun') ?? 'tso0';
@@ -105,6 +113,11 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
   if (source.kind !== 'mesh' && args.positionals.length > 0) {
     throw new ConfigError(`peer addresses (${args.positionals.join(' ')}) are for mesh mode, not with --${source.kind === 'etcd' ? 'etcd-endpoints' : 'subnet'}`);
   }
+  const password = parsePassword(args, env);
+  if (password !== null) {
+    if (source.kind !== 'mesh') throw new ConfigError(`a password needs mesh mode: the keys are agreed over the mesh's control connections, and ${source.kind} mode has none`);
+    if (!source.backend.encrypts) throw new ConfigError(`a password cannot be used with --backend ${source.backend.name}: its format carries no encryption (use --backend sleeve)`);
+  }
   return {
     source,
     port: flag(args, 'port') === undefined ? null : intOption(args, 'port', 0, 1, 65535),
@@ -120,7 +133,29 @@ export function parseLaunchConfig(args: ParsedArgs): LaunchConfig {
     dns: flagBool(args, 'no-dns') ? null : parseDns(args),
     logLevel: oneOf(args, 'log-level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     logFormat: oneOf(args, 'log-format', ['auto', 'json', 'text'] as const, 'auto'),
+    password,
+    rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 0, 16, 2 ** 48),
   };
+}
+
+/** One source only: two that disagree would be a silent surprise. */
+function parsePassword(args: ParsedArgs, env: NodeJS.ProcessEnv): Buffer | null {
+  const given = flag(args, 'password');
+  const file = flag(args, 'password-file');
+  const fromEnv = env[PASSWORD_ENV];
+  const sources = [given !== undefined && '--password', file !== undefined && '--password-file', fromEnv !== undefined && fromEnv !== '' && PASSWORD_ENV].filter(Boolean);
+  if (sources.length > 1) throw new ConfigError(`give the password one way, not ${sources.join(' and ')}`);
+  let text: string | undefined = given ?? (fromEnv === '' ? undefined : fromEnv);
+  if (file !== undefined) {
+    try {
+      text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`--password-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+  }
+  if (text === undefined) return null;
+  if (text.length === 0) throw new ConfigError('the password is empty');
+  return Buffer.from(text, 'utf8');
 }
 
 function parseDns(args: ParsedArgs): DnsConfig {
@@ -166,7 +201,7 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
   for (const name of ['network', 'route']) {
     if (args.flags.has(name)) throw new ConfigError(`--${name} is for static routes (with --subnet); mesh mode takes --ipalloc-range`);
   }
-  const backendName = flag(args, 'backend') ?? 'udp';
+  const backendName = flag(args, 'backend') ?? 'sleeve';
   const backend = backends[backendName];
   if (!backend) throw new ConfigError(`unknown backend ${JSON.stringify(backendName)} (choose ${backendNames.join(' or ')})`);
   const ipallocRange = guard('--ipalloc-range', () => parseCidr(flag(args, 'ipalloc-range') ?? '10.32.0.0/12'));

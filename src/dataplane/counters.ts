@@ -13,6 +13,10 @@ export const dropReasons = [
   'tun_write', // the kernel refused a TUN write (queue full or device down)
   'udp_send', // the kernel refused a datagram (send buffer full, no route)
   'io_error', // a read of the TUN or the socket failed
+  'replay', // sealed datagram seen before, older than the replay window, or of an unknown key epoch
+  'bad_seal', // sealed datagram that did not authenticate (forged, altered, or another password)
+  'no_key', // sleeve datagram to or from a neighbour with no agreed keys, or plain where sealed is required
+  'too_big', // packet larger than the path takes (an ICMP fragmentation-needed goes back)
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number];

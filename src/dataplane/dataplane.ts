@@ -2,11 +2,17 @@
 // packet path, and the state they read (routes, peers). The control plane
 // changes that state through setRoute/deleteRoute; it never calls into a loop.
 import type { Cidr } from '../net/ipv4.js';
+import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { newCounters, newPeerCounters, type PeerCounters } from './counters.js';
 import type { HopAddress, NextHop } from './nextHop.js';
 import { PeersToTun } from './peersToTun.js';
 import { RouteTable } from './routeTable.js';
+import { DatagramAssembler } from './sleeve/datagramAssembler.js';
+import { DEFAULT_REKEY_AFTER, PeerCrypto } from './sleeve/peerCrypto.js';
+import { SleeveToTun } from './sleeve/sleeveToTun.js';
+import { TunToSleeve } from './sleeve/tunToSleeve.js';
+import { TooBigReplies } from './tooBigReplies.js';
 import { TunDevice } from './tunDevice.js';
 import { TunToPeers } from './tunToPeers.js';
 import { UdpEndpoint } from './udpEndpoint.js';
@@ -15,9 +21,24 @@ import { UdpEndpoint } from './udpEndpoint.js';
 const HEADROOM = 64;
 const BATCH_SIZE = 128;
 
+/** A header per packet (udp, vxlan), or packets packed into sleeve datagrams. */
+export type Encapsulation =
+  | { kind: 'codec'; codec: EncapCodec }
+  | {
+      kind: 'sleeve';
+      /** Datagrams sealed with per-neighbour keys (a password is set). */
+      sealed: boolean;
+      /** UDP payload bytes a datagram may take on the underlay. */
+      datagramMax: number;
+      rekeyAfter?: number;
+    };
+
+/** Datagrams sent out of one readiness callback before they go to the kernel. */
+const SLEEVE_DATAGRAMS = 64;
+
 export interface DataplaneOptions {
   tunName: string;
-  codec: EncapCodec;
+  encap: Encapsulation;
   listenAddress: string;
   port: number;
   localSubnet: Cidr;
@@ -35,12 +56,16 @@ export class Dataplane {
   readonly counters = newCounters();
   readonly tun: TunDevice;
   readonly udp: UdpEndpoint;
-  private readonly outbound: TunToPeers;
-  private readonly inbound: PeersToTun;
+  /** Sealed sleeve: data keys by neighbour address, set as control connections agree them. */
+  readonly keys: Map<number, PeerCrypto> | null;
+  private readonly outbound: { drain(): void };
+  private readonly inbound: { drain(): void };
+  private readonly rekeyAfter: number;
 
   constructor(readonly options: DataplaneOptions) {
-    // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
-    const slotSize = align(HEADROOM + options.mtu + options.codec.overhead + 64, 64);
+    const encap = options.encap;
+    this.keys = encap.kind === 'sleeve' && encap.sealed ? new Map() : null;
+    this.rekeyAfter = (encap.kind === 'sleeve' && encap.rekeyAfter) || DEFAULT_REKEY_AFTER;
     this.tun = new TunDevice(options.tunName);
     try {
       this.udp = new UdpEndpoint(options.listenAddress, options.port);
@@ -48,8 +73,31 @@ export class Dataplane {
       this.tun.close();
       throw error;
     }
-    this.outbound = new TunToPeers(this.tun, this.udp, options.codec, this.routes, this.counters, BATCH_SIZE, slotSize, HEADROOM);
-    this.inbound = new PeersToTun(this.udp, this.tun, options.codec, this.peers, options.localSubnet, this.counters, options.relay ? this.routes : null, BATCH_SIZE, slotSize);
+    const relayRoutes = options.relay ? this.routes : null;
+    if (encap.kind === 'codec') {
+      // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
+      const slotSize = align(HEADROOM + options.mtu + encap.codec.overhead + 64, 64);
+      this.outbound = new TunToPeers(this.tun, this.udp, encap.codec, this.routes, this.counters, BATCH_SIZE, slotSize, HEADROOM);
+      this.inbound = new PeersToTun(this.udp, this.tun, encap.codec, this.peers, options.localSubnet, this.counters, relayRoutes, BATCH_SIZE, slotSize);
+    } else {
+      // TUN slots take what the device MTU lets in; receive slots the largest datagram a peer may send.
+      const tunSlot = align(options.mtu + 64, 64);
+      const udpSlot = align(Math.max(encap.datagramMax, options.mtu) + 64, 64);
+      const assembler = (role: 'tx' | 'relay') => new DatagramAssembler(this.udp, this.counters, role, this.keys, SLEEVE_DATAGRAMS, encap.datagramMax);
+      const tooBig = new TooBigReplies(this.tun, this.counters.drops);
+      this.outbound = new TunToSleeve(this.tun, assembler('tx'), tooBig, this.routes, this.counters, BATCH_SIZE, tunSlot);
+      this.inbound = new SleeveToTun(this.udp, this.tun, this.peers, this.keys, options.localSubnet, this.counters, relayRoutes, assembler('relay'), tooBig, BATCH_SIZE, udpSlot);
+    }
+  }
+
+  /**
+   * Sets the data keys of every neighbour by address. Keys already installed
+   * keep their state: starting their counters again would reuse nonces.
+   */
+  replaceKeys(keys: ReadonlyMap<number, DirectionKeys>): void {
+    if (this.keys === null) return;
+    for (const [addr, crypto] of this.keys) if (keys.get(addr) !== crypto.base) this.keys.delete(addr);
+    for (const [addr, k] of keys) if (!this.keys.has(addr)) this.keys.set(addr, new PeerCrypto(k, this.rekeyAfter));
   }
 
   start(): void {

@@ -7,6 +7,8 @@ export const FrameType = {
   heartbeat: 2,
   message: 3,
   refuse: 4,
+  /** Another frame's type and payload, sealed with the connection's key (a password is set). */
+  sealed: 5,
 } as const;
 
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
@@ -44,7 +46,7 @@ export class FrameReader {
       if (this.pendingBytes < 4 + length) break;
       const whole = this.take(4 + length);
       const type = whole[4];
-      if (type < FrameType.hello || type > FrameType.refuse) throw new FrameError(`unknown frame type ${type}`);
+      if (type < FrameType.hello || type > FrameType.sealed) throw new FrameError(`unknown frame type ${type}`);
       frames.push({ type, payload: whole.subarray(5) });
     }
     return frames;

@@ -14,6 +14,8 @@ export interface Hello {
   /** Data-plane encapsulation; peers must agree on it. */
   backend: string;
   features: string[];
+  /** Ephemeral Curve25519 key (base64) when this peer has a password; absent otherwise. */
+  publicKey?: string;
 }
 
 export type Verdict = { ok: true; version: number } | { ok: false; reason: string };
@@ -25,7 +27,8 @@ export function isHello(v: unknown): v is Hello {
     Number.isInteger(h.minVersion) && Number.isInteger(h.maxVersion) &&
     typeof h.name === 'string' && h.name.length > 0 && h.name.length <= 64 &&
     typeof h.nickname === 'string' && h.nickname.length <= 64 &&
-    typeof h.backend === 'string' && Array.isArray(h.features)
+    typeof h.backend === 'string' && Array.isArray(h.features) &&
+    (h.publicKey === undefined || (typeof h.publicKey === 'string' && h.publicKey.length <= 64))
   );
 }
 
@@ -37,5 +40,7 @@ export function judgeHello(ours: Hello, theirs: Hello): Verdict {
   }
   if (theirs.name === ours.name) return { ok: false, reason: 'connected to ourselves' };
   if (theirs.backend !== ours.backend) return { ok: false, reason: `backend mismatch: we run ${ours.backend}, peer ${theirs.name} runs ${theirs.backend}` };
+  if (ours.publicKey && !theirs.publicKey) return { ok: false, reason: `peer ${theirs.name} has no password, and this peer requires one` };
+  if (!ours.publicKey && theirs.publicKey) return { ok: false, reason: `peer ${theirs.name} uses a password, and this peer has none` };
   return { ok: true, version };
 }

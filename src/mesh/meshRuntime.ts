@@ -2,6 +2,7 @@
 // block, and the routes it hands the data plane.
 import { hostname } from 'node:os';
 import type { MeshSource, LaunchConfig } from '../config/launchConfig.js';
+import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HopAddress } from '../dataplane/nextHop.js';
 import { blockCidr } from '../ipam/blocks.js';
@@ -31,17 +32,25 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   const persisted = usable(await loadIpam(config.runDir), space.blockLen - space.range.len);
   const dataPort = config.port ?? source.backend.defaultPort;
 
-  const tcp = new TcpMesh(
-    { protocol: PROTOCOL, minVersion: MIN_VERSION, maxVersion: MAX_VERSION, name, nickname, backend: source.backend.name, features: [] },
-    '0.0.0.0',
-    source.controlPort,
-    TICK_MS,
-    source.connLimit,
-    (level, message, fields) => log[level](message, fields),
-  );
+  let dataplane: Dataplane | null = null;
+  /** Data keys agreed on each neighbour's control connection (password set). */
+  const neighbourKeys = new Map<string, DirectionKeys>();
+  const tcp = new TcpMesh({
+    hello: { protocol: PROTOCOL, minVersion: MIN_VERSION, maxVersion: MAX_VERSION, name, nickname, backend: source.backend.name, features: [] },
+    listenAddress: '0.0.0.0',
+    port: source.controlPort,
+    tickMs: TICK_MS,
+    connLimit: source.connLimit,
+    password: config.password,
+    log: (level, message, fields) => log[level](message, fields),
+    keysChanged: (peer, keys) => {
+      if (keys) neighbourKeys.set(peer, keys);
+      else neighbourKeys.delete(peer);
+      if (dataplane) applyRoutes(node, dataplane, neighbourKeys);
+    },
+  });
   await tcp.listen();
 
-  let dataplane: Dataplane | null = null;
   let dnsStore: RecordStore | null = null;
   let saveQueued = false;
   let gotBlock: (block: number) => void = () => {};
@@ -55,7 +64,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     { space, batchMs: 5, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
     {
       routesChanged: () => {
-        if (dataplane) applyRoutes(node, dataplane);
+        if (dataplane) applyRoutes(node, dataplane, neighbourKeys);
         dnsStore?.setOthers(node.peerDns());
         save();
       },
@@ -109,7 +118,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     routes: {
       async attach(dp) {
         dataplane = dp;
-        applyRoutes(node, dp);
+        applyRoutes(node, dp, neighbourKeys);
       },
       async close() {
         node.depart();
@@ -148,7 +157,7 @@ export function parsePeer(text: string): { address: string; port: number } {
   return { address, port };
 }
 
-function applyRoutes(node: MeshNode, dataplane: Dataplane): void {
+function applyRoutes(node: MeshNode, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>): void {
   const routes: { cidr: Cidr; hop: HopAddress }[] = [];
   const addrs: number[] = [];
   const own = node.info.subnet;
@@ -160,6 +169,13 @@ function applyRoutes(node: MeshNode, dataplane: Dataplane): void {
     routes.push({ cidr: parseCidr(peer.subnet), hop: { addr: parseIPv4(via.publicIp), port: via.dataPort, vtepMac: via.vtepMac ? parseMac(via.vtepMac) : null } });
   }
   dataplane.replaceRoutes(routes, addrs);
+  // Neighbours are keyed by the address their datagrams come from: the one in their info.
+  const keys = new Map<number, DirectionKeys>();
+  for (const [peer, k] of neighbourKeys) {
+    const info = node.topology.peers.get(peer);
+    if (info) keys.set(parseIPv4(info.publicIp), k);
+  }
+  dataplane.replaceKeys(keys);
 }
 
 /** A saved ring is used only if it was made for the same number of blocks. */

@@ -3,6 +3,7 @@
 // and passes messages between the sockets and the MeshNode.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { ControlConnection } from './controlConnection.js';
+import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Hello } from './handshake.js';
 import type { MeshMessage } from './messages.js';
 import type { MeshNode, MeshTransport } from './meshNode.js';
@@ -30,6 +31,20 @@ export interface TcpMeshLog {
   (level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
 }
 
+export interface TcpMeshOptions {
+  hello: Hello;
+  listenAddress: string;
+  port: number;
+  tickMs: number;
+  /** Peers learned by gossip are dialled only while fewer connections than this are up. */
+  connLimit: number;
+  /** The mesh secret; null: no encryption. */
+  password: Buffer | null;
+  log: TcpMeshLog;
+  /** The data keys agreed with a neighbour, or null when its connection is gone (password set). */
+  keysChanged?(peer: string, keys: DirectionKeys | null): void;
+}
+
 export class TcpMesh implements MeshTransport {
   private node: MeshNode | null = null;
   private readonly server: Server;
@@ -40,24 +55,21 @@ export class TcpMesh implements MeshTransport {
   /** Connections that ended before their handshake completed (refusals, garbage). */
   refused = 0;
 
-  constructor(
-    private readonly hello: Hello,
-    private readonly listenAddress: string,
-    private readonly port: number,
-    private readonly tickMs: number,
-    /** Peers learned by gossip are dialled only while fewer connections than this are up. */
-    private readonly connLimit: number,
-    private readonly log: TcpMeshLog,
-  ) {
+  private readonly hello: Hello;
+  private readonly log: TcpMeshLog;
+
+  constructor(private readonly options: TcpMeshOptions) {
+    this.hello = options.hello;
+    this.log = options.log;
     this.server = createServer((socket) => this.adopt(socket, false, `${socket.remoteAddress}:${socket.remotePort}`));
   }
 
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(new Error(`cannot listen for peers on TCP ${this.listenAddress}:${this.port}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`));
+        reject(new Error(`cannot listen for peers on TCP ${this.options.listenAddress}:${this.options.port}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`));
       });
-      this.server.listen(this.port, this.listenAddress, resolve);
+      this.server.listen(this.options.port, this.options.listenAddress, resolve);
     });
   }
 
@@ -72,7 +84,7 @@ export class TcpMesh implements MeshTransport {
         this.log('warn', 'mesh tick failed', { error: (error as Error).message });
       }
     };
-    this.tickTimer = setInterval(tick, this.tickMs);
+    this.tickTimer = setInterval(tick, this.options.tickMs);
     tick();
   }
 
@@ -101,8 +113,8 @@ export class TcpMesh implements MeshTransport {
     return [...this.targets.values()];
   }
 
-  connectionList(): { name: string; nickname: string; address: string; outbound: boolean; version: number }[] {
-    return [...this.connections.values()].map((c) => ({ name: c.peer!.name, nickname: c.peer!.nickname, address: c.address, outbound: c.outbound, version: c.version }));
+  connectionList(): { name: string; nickname: string; address: string; outbound: boolean; version: number; encrypted: boolean }[] {
+    return [...this.connections.values()].map((c) => ({ name: c.peer!.name, nickname: c.peer!.nickname, address: c.address, outbound: c.outbound, version: c.version, encrypted: c.encrypted }));
   }
 
   async close(): Promise<void> {
@@ -127,7 +139,7 @@ export class TcpMesh implements MeshTransport {
   }
 
   private underLimit(target: Target): boolean {
-    return !target.learned || this.connections.size < this.connLimit;
+    return !target.learned || this.connections.size < this.options.connLimit;
   }
 
   private dialDue(): void {
@@ -167,7 +179,7 @@ export class TcpMesh implements MeshTransport {
   }
 
   private adopt(socket: Socket, outbound: boolean, address: string): ControlConnection {
-    return new ControlConnection(socket, outbound, address, this.hello, {
+    return new ControlConnection(socket, outbound, address, this.hello, this.options.password, {
       established: (c) => this.onEstablished(c),
       message: (c, m) => {
         try {
@@ -189,7 +201,9 @@ export class TcpMesh implements MeshTransport {
       if (!keepNew) return c.close('duplicate connection', true);
       this.connections.set(name, c);
       existing.close('duplicate connection', true);
+      if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
     } else {
+      if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
       this.connections.set(name, c);
       this.log('info', 'connected to peer', { peer: name, nickname: c.peer!.nickname, address: c.address, direction: c.outbound ? 'out' : 'in' });
     }
@@ -208,6 +222,7 @@ export class TcpMesh implements MeshTransport {
     const name = c.peer?.name;
     if (name && this.connections.get(name) === c) {
       this.connections.delete(name);
+      if (c.dataKeys) this.options.keysChanged?.(name, null);
       this.log('info', 'lost peer', { peer: name, address: c.address, reason });
       for (const t of this.targets.values()) if (t.peer === name && t.state === 'connected') this.retryLater(t, reason);
       this.node?.neighbourDown(name);

@@ -7,7 +7,13 @@ import { ping, transfer } from '../helpers/traffic.js';
 
 const MB = 1 << 20;
 
-describe.each(['udp', 'vxlan'] as const)('a line A-B-C-D where only neighbours reach each other (%s)', (backend) => {
+const variants: [string, string[]][] = [
+  ['sleeve, encrypted', ['--backend', 'sleeve', '--password', 'line secret']],
+  ['udp', ['--backend', 'udp']],
+  ['vxlan', ['--backend', 'vxlan']],
+];
+
+describe.each(variants)('a line A-B-C-D where only neighbours reach each other (%s)', (variant, args) => {
   let lab: Lab;
   let sides: MeshSide[];
 
@@ -16,7 +22,7 @@ describe.each(['udp', 'vxlan'] as const)('a line A-B-C-D where only neighbours r
     const hosts: LabHost[] = [];
     for (const n of ['a', 'b', 'c', 'd']) hosts.push(await lab.addHost(n));
     await onlyLinks(lab, hosts, ['a-b', 'b-c', 'c-d']);
-    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--backend', backend]);
+    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), args);
   }, 90_000);
   afterAll(async () => {
     await lab?.cleanup();
@@ -37,6 +43,11 @@ describe.each(['udp', 'vxlan'] as const)('a line A-B-C-D where only neighbours r
     expect(r.received).toEqual(r.sent);
     expect((await sides[1].daemon.status()).counters.relayed).toBeGreaterThan(10_000);
     expect((await sides[2].daemon.status()).counters.relayed).toBeGreaterThan(10_000);
+    if (variant.includes('encrypted')) {
+      const b = await sides[1].daemon.status();
+      expect(b.encryption?.neighbours.map((n) => n.publicIp).sort()).toEqual([sides[0].host.ip, sides[2].host.ip].sort());
+      expect(b.mesh!.connections.every((c) => c.encrypted)).toBe(true);
+    }
   });
 
   it('shows the unreachable peers as targets it keeps retrying', async () => {

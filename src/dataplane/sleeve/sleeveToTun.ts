@@ -1,0 +1,151 @@
+// The inbound sleeve path: recvmmsg batch in -> source check -> open (with a
+// password) -> each framed packet checked and written to the TUN in place, or
+// packed for the next hop when it is for another subnet (mesh relay).
+import type { Cidr } from '../../net/ipv4.js';
+import type { DataplaneCounters, PeerCounters } from '../counters.js';
+import type { NextHop } from '../nextHop.js';
+import { PacketBatch, sumLengths } from '../packetBatch.js';
+import type { RouteTable } from '../routeTable.js';
+import type { TooBigReplies } from '../tooBigReplies.js';
+import type { TunDevice } from '../tunDevice.js';
+import type { UdpEndpoint } from '../udpEndpoint.js';
+import type { DatagramAssembler } from './datagramAssembler.js';
+import type { PeerCrypto } from './peerCrypto.js';
+import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
+import { openDatagram } from './sleeveSeal.js';
+
+const ROUNDS_PER_WAKEUP = 4;
+/** Packets handed to one TUN write call; a batch of datagrams can hold many more. */
+const TUN_BATCH = 256;
+
+export class SleeveToTun {
+  private readonly batch: PacketBatch;
+  /** Columns for the TUN writes, pointing into the receive slab. */
+  private readonly toTun: PacketBatch;
+  private pending = 0;
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly udp: UdpEndpoint,
+    private readonly tun: TunDevice,
+    /** Underlay addresses we accept datagrams from, with their counters. */
+    private readonly peers: ReadonlyMap<number, PeerCounters>,
+    /** Keys by neighbour address; null: plain datagrams. */
+    private readonly keys: ReadonlyMap<number, PeerCrypto> | null,
+    private readonly localSubnet: Cidr,
+    private readonly counters: DataplaneCounters,
+    /** Where packets for other subnets go (mesh mode relays); null: dropped. */
+    private readonly relayRoutes: RouteTable<NextHop> | null,
+    private readonly relay: DatagramAssembler,
+    private readonly tooBig: TooBigReplies,
+    batchSize: number,
+    slotSize: number,
+  ) {
+    this.batch = new PacketBatch(batchSize, slotSize, 0);
+    this.toTun = new PacketBatch(TUN_BATCH, 0, 0, this.batch.slab);
+  }
+
+  readonly drain = (): void => {
+    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
+      const n = this.udp.receive(this.batch);
+      if (n < 0) this.counters.drops.io_error++;
+      if (n <= 0) return;
+      this.deliver(n);
+      if (n < this.batch.size) return;
+    }
+  };
+
+  private deliver(n: number): void {
+    const { batch, counters, peers, keys } = this;
+    const { slab: buf, lengths, addrs } = batch;
+    const drops = counters.drops;
+    const capacity = batch.capacity;
+    for (let i = 0; i < n; i++) {
+      const start = batch.offset(i);
+      const length = lengths[i];
+      if (length > capacity) {
+        drops.oversize++;
+        continue;
+      }
+      const from = addrs[i];
+      const peer = peers.get(from);
+      if (peer === undefined) {
+        drops.unknown_peer++;
+        continue;
+      }
+      let frames: number;
+      if (keys === null) {
+        if (length < PLAIN_HEADER || buf.readUInt32BE(start) !== KIND_PLAIN << 24) {
+          drops.bad_header++;
+          continue;
+        }
+        frames = start + PLAIN_HEADER;
+      } else {
+        const crypto = keys.get(from);
+        if (crypto === undefined) {
+          drops.no_key++;
+          continue;
+        }
+        frames = openDatagram(buf, start, length, crypto, drops);
+        if (frames < 0) continue;
+      }
+      this.unpack(buf, frames, start + length, from, peer);
+    }
+    this.flushTun();
+    this.relay.flush();
+    this.tooBig.flush();
+    counters.rx.batches++;
+  }
+
+  /** Each frame: a 16-bit length and an IPv4 packet whose own total length fits it. */
+  private unpack(buf: Buffer, at: number, end: number, from: number, peer: PeerCounters): void {
+    const drops = this.counters.drops;
+    const subnetAddr = this.localSubnet.addr;
+    const subnetMask = this.localSubnet.mask;
+    while (at < end) {
+      if (end - at < FRAME_PREFIX + 20) {
+        drops.bad_header++;
+        return;
+      }
+      const frameLength = buf.readUInt16BE(at);
+      const inner = at + FRAME_PREFIX;
+      at = inner + frameLength;
+      const headerLength = (buf[inner] & 15) << 2;
+      const total = buf.readUInt16BE(inner + 2);
+      if (at > end || frameLength < 20 || buf[inner] >> 4 !== 4 || headerLength < 20 || total < headerLength || total > frameLength) {
+        drops.bad_header++;
+        return;
+      }
+      peer.rxPackets++;
+      peer.rxBytes += total;
+      const dst = buf.readUInt32BE(inner + 16);
+      if (((dst & subnetMask) >>> 0) !== subnetAddr) {
+        const hop = this.relayRoutes?.lookup(dst);
+        if (hop === undefined || hop.addr === from) {
+          drops.not_local++;
+        } else if (total > this.relay.packetMax) {
+          this.tooBig.add(buf, inner, total, this.relay.packetMax);
+        } else {
+          this.relay.append(hop, buf, inner, total);
+        }
+        continue;
+      }
+      if (this.pending === TUN_BATCH) this.flushTun();
+      this.toTun.outOffsets[this.pending] = inner;
+      this.toTun.outLengths[this.pending] = total;
+      this.pending++;
+      this.pendingBytes += total;
+    }
+  }
+
+  private flushTun(): void {
+    const { pending, counters } = this;
+    if (pending === 0) return;
+    const written = this.tun.write(this.toTun, pending);
+    counters.drops.tun_write += pending - written;
+    counters.rx.packets += written;
+    counters.rx.bytes += written === pending ? this.pendingBytes : sumLengths(this.toTun.outLengths, written);
+    this.pending = 0;
+    this.pendingBytes = 0;
+  }
+}

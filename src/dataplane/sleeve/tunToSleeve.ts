@@ -1,0 +1,64 @@
+// The outbound sleeve path: TUN batch in -> route lookup -> packets packed
+// into one datagram per next hop (sealed with a password) -> sendmmsg out.
+import type { DataplaneCounters } from '../counters.js';
+import type { NextHop } from '../nextHop.js';
+import { PacketBatch } from '../packetBatch.js';
+import type { RouteTable } from '../routeTable.js';
+import type { TooBigReplies } from '../tooBigReplies.js';
+import type { TunDevice } from '../tunDevice.js';
+import type { DatagramAssembler } from './datagramAssembler.js';
+
+const ROUNDS_PER_WAKEUP = 4;
+
+export class TunToSleeve {
+  private readonly batch: PacketBatch;
+
+  constructor(
+    private readonly tun: TunDevice,
+    private readonly assembler: DatagramAssembler,
+    private readonly tooBig: TooBigReplies,
+    private readonly routes: RouteTable<NextHop>,
+    private readonly counters: DataplaneCounters,
+    batchSize: number,
+    slotSize: number,
+  ) {
+    this.batch = new PacketBatch(batchSize, slotSize, 0);
+  }
+
+  readonly drain = (): void => {
+    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
+      const n = this.tun.read(this.batch);
+      if (n < 0) this.counters.drops.io_error++;
+      if (n <= 0) return;
+      this.forward(n);
+      if (n < this.batch.size) return;
+    }
+  };
+
+  private forward(n: number): void {
+    const { batch, assembler, routes } = this;
+    const { slab: buf, lengths } = batch;
+    const drops = this.counters.drops;
+    const packetMax = assembler.packetMax;
+    for (let i = 0; i < n; i++) {
+      const start = batch.offset(i);
+      const length = lengths[i];
+      if (length < 20 || buf[start] >> 4 !== 4) {
+        drops.not_ip++;
+        continue;
+      }
+      const hop = routes.lookup(buf.readUInt32BE(start + 16));
+      if (hop === undefined) {
+        drops.no_route++;
+        continue;
+      }
+      if (length > packetMax) {
+        this.tooBig.add(buf, start, length, packetMax);
+        continue;
+      }
+      assembler.append(hop, buf, start, length);
+    }
+    assembler.flush();
+    this.tooBig.flush();
+  }
+}

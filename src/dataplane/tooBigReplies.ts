@@ -1,0 +1,38 @@
+// Packets too big for the path: dropped and counted, and for DF packets an
+// ICMP fragmentation-needed written back into the TUN, so the sender's
+// kernel learns the path MTU (TCP then sends smaller segments).
+import type { DropCounters } from './counters.js';
+import { PacketBatch } from './packetBatch.js';
+import { dontFragment, fragmentationNeeded } from '../net/icmp.js';
+import type { TunDevice } from './tunDevice.js';
+
+/** Replies per batch: a burst of big packets needs one answer, not one each. */
+const MAX_REPLIES = 8;
+const REPLY_SLOT = 128;
+
+export class TooBigReplies {
+  private readonly replies = new PacketBatch(MAX_REPLIES, REPLY_SLOT, 0);
+  private pending = 0;
+
+  constructor(
+    private readonly tun: TunDevice,
+    private readonly drops: DropCounters,
+  ) {}
+
+  /** The packet at buf[start, start + length) exceeds `mtu`. */
+  add(buf: Buffer, start: number, length: number, mtu: number): void {
+    this.drops.too_big++;
+    if (!dontFragment(buf, start) || this.pending === MAX_REPLIES) return;
+    const at = this.pending * REPLY_SLOT;
+    const slot = this.replies.slab.subarray(at, at + REPLY_SLOT);
+    this.replies.outOffsets[this.pending] = at;
+    this.replies.outLengths[this.pending] = fragmentationNeeded(slot, buf, start, length, mtu);
+    this.pending++;
+  }
+
+  flush(): void {
+    if (this.pending === 0) return;
+    this.tun.write(this.replies, this.pending);
+    this.pending = 0;
+  }
+}
