@@ -18,7 +18,7 @@ export interface MeshStatus {
   nickname: string;
   controlPort: number;
   peers: MeshPeerStatus[];
-  connections: { name: string; nickname: string; address: string; outbound: boolean; version: number }[];
+  connections: { name: string; nickname: string; address: string; outbound: boolean; version: number; encrypted: boolean }[];
   targets: Pick<Target, 'address' | 'port' | 'learned' | 'state' | 'peer' | 'lastError'>[];
   refusedConnections: number;
   ipam: { range: string; blockLen: number; founder: string | null; block: string | null; owned: string[] };

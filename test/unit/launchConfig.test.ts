@@ -3,6 +3,9 @@ import { parseArgs } from '../../src/cli/args.js';
 import { ConfigError, type EtcdSource, launchFlags, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { formatCidr } from '../../src/net/ipv4.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const parse = (...argv: string[]) => parseLaunchConfig(parseArgs(argv, launchFlags));
 const staticSource = (...argv: string[]) => parse(...argv).source as StaticSource;
@@ -60,5 +63,23 @@ describe('launch configuration', () => {
   it('reads unix-socket API addresses', () => {
     expect(parseApiAddress('/run/tsoverlay/api.sock')).toEqual({ kind: 'unix', path: '/run/tsoverlay/api.sock' });
     expect(parseApiAddress('unix:/tmp/x')).toEqual({ kind: 'unix', path: '/tmp/x' });
+  });
+
+  it('takes the password from one place only, and only where it can be honoured', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tso-pw-'));
+    const file = join(dir, 'password');
+    writeFileSync(file, 'from a file\n');
+    expect(parse('--password-file', file).password?.toString()).toBe('from a file');
+    expect(parseLaunchConfig(parseArgs([], launchFlags), { TSOVERLAY_PASSWORD: 'from env' }).password?.toString()).toBe('from env');
+    expect(parse().password).toBeNull();
+    expect(parse().source).toMatchObject({ kind: 'mesh', backend: { name: 'sleeve' } });
+    expect(() => parseLaunchConfig(parseArgs(['--password', 'x'], launchFlags), { TSOVERLAY_PASSWORD: 'y' })).toThrow(/one way, not --password and TSOVERLAY_PASSWORD/);
+    expect(() => parse('--password', 'x', '--backend', 'udp')).toThrow(/cannot be used with --backend udp: its format carries no encryption/);
+    expect(() => parse('--password', 'x', '--backend', 'vxlan')).toThrow(/--backend vxlan/);
+    expect(() => parse(...base, '--password', 'x')).toThrow(/needs mesh mode/);
+    expect(() => parse('--password-file', join(dir, 'missing'))).toThrow(/--password-file .*: no such file/);
+    writeFileSync(file, '\n');
+    expect(() => parse('--password-file', file)).toThrow(/password is empty/);
+    rmSync(dir, { recursive: true });
   });
 });

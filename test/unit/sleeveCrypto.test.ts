@@ -55,6 +55,26 @@ describe('libsodium against tweetnacl', () => {
   });
 });
 
+describe('sealed control channel', () => {
+  it('opens frames in order only: a replayed, dropped or altered frame fails', () => {
+    const k1 = bytes(32);
+    const k2 = bytes(32);
+    const a = new SealedChannel({ send: k1, receive: k2 });
+    const b = new SealedChannel({ send: k2, receive: k1 });
+    const f1 = a.seal(Buffer.from('one'));
+    const f2 = a.seal(Buffer.from('two'));
+    const f3 = a.seal(Buffer.from('three'));
+    expect(b.open(f1)?.toString()).toBe('one');
+    expect(b.open(f1)).toBeNull(); // replayed
+    expect(b.open(f3)).toBeNull(); // f2 skipped
+    const altered = Buffer.from(f2);
+    altered[altered.length - 1] ^= 1;
+    expect(b.open(altered)).toBeNull();
+    expect(b.open(f2)?.toString()).toBe('two');
+    expect(b.open(Buffer.alloc(5))).toBeNull();
+  });
+});
+
 describe('replay window', () => {
   it('takes each counter once, in any order inside the window, none older', () => {
     const w = new ReplayWindow();
