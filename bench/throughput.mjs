@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Throughput and packet rate through tsoverlay (udp, vxlan) beside a kernel
-// VXLAN pair on the same namespaces, in the same run, printed as ratios.
-//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--markdown FILE]
-// Needs root, iperf3, and a built tree (scripts/setup).
+// Throughput and packet rate through tsoverlay (udp, vxlan, sleeve plain and
+// encrypted) beside a kernel VXLAN pair and wireguard-go on the same kind of
+// namespaces, in the same run, printed as ratios to the kernel.
+//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--only a,b] [--markdown FILE]
+// Needs root, iperf3, wireguard-go, wg, and a built tree (scripts/setup).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Lab } from '../dist/lab/lab.js';
 import { twoHosts } from '../dist/lab/twoHosts.js';
+import { startMesh } from '../dist/lab/meshHosts.js';
+import { wireguardPair } from './wireguardPair.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -15,6 +18,24 @@ const arg = (name, fallback) => {
 const tcpSeconds = Number(arg('seconds', 10));
 const udpSeconds = Number(arg('udp-seconds', 5));
 const markdownFile = arg('markdown', null);
+const only = arg('only', null)?.split(',');
+
+/** Each path: two hosts with a container behind each; `daemons` are the tsoverlay processes, if any. */
+const setups = {
+  'kernel-vxlan': (lab) => twoHosts(lab, 'kernel-vxlan', 'kernel-vxlan', { kernelChecksumOffload: true }).then(withDaemons),
+  udp: (lab) => twoHosts(lab, 'udp').then(withDaemons),
+  vxlan: (lab) => twoHosts(lab, 'vxlan').then(withDaemons),
+  sleeve: (lab) => twoHosts(lab, 'sleeve').then(withDaemons),
+  'sleeve+NaCl': async (lab) => {
+    const hosts = [await lab.addHost('a'), await lab.addHost('b')];
+    const [a, b] = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[0]] : []), ['--password', 'bench']);
+    return { a: a.container, b: b.container, daemons: [a.daemon, b.daemon] };
+  },
+  'wireguard-go': (lab) => wireguardPair(lab),
+};
+function withDaemons({ a, b }) {
+  return { a: a.container, b: b.container, daemons: [a.daemon, b.daemon].filter(Boolean) };
+}
 
 const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on Linux
 /** [user, system] CPU seconds of a process. */
@@ -26,18 +47,18 @@ const cpuTimes = (pid) => {
 async function measure(overlay) {
   const lab = await Lab.create();
   try {
-    const { a, b } = await twoHosts(lab, overlay, overlay, { kernelChecksumOffload: true });
-    const server = lab.track(spawn('ip', ['netns', 'exec', b.container.ns, 'iperf3', '-s'], { stdio: 'ignore' }));
+    const { a, b, daemons } = await setups[overlay](lab);
+    const server = lab.track(spawn('ip', ['netns', 'exec', b.ns, 'iperf3', '-s'], { stdio: 'ignore' }));
     await new Promise((r) => setTimeout(r, 500));
-    const pids = [a.daemon?.pid, b.daemon?.pid].filter(Boolean);
+    const pids = daemons.map((d) => d.pid);
     const cpuBefore = pids.map(cpuTimes);
-    const packetsBefore = a.daemon ? (await a.daemon.status()).counters.tx.packets : 0;
+    const packetsBefore = daemons.length ? (await daemons[0].status()).counters.tx.packets : 0;
 
-    const tcp = JSON.parse(await lab.exec(a.container.ns, 'iperf3', ['-c', b.container.ip, '-t', String(tcpSeconds), '-J'], (tcpSeconds + 30) * 1000));
+    const tcp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-t', String(tcpSeconds), '-J'], (tcpSeconds + 30) * 1000));
     const cpuAfter = pids.map(cpuTimes);
-    const packets = a.daemon ? (await a.daemon.status()).counters.tx.packets - packetsBefore : 0;
+    const packets = daemons.length ? (await daemons[0].status()).counters.tx.packets - packetsBefore : 0;
 
-    const udp = JSON.parse(await lab.exec(a.container.ns, 'iperf3', ['-c', b.container.ip, '-u', '-b', '0', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
+    const udp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '0', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
     server.kill('SIGKILL');
     const u = udp.end.sum;
     return {
@@ -56,13 +77,13 @@ async function measure(overlay) {
 }
 
 const results = [];
-for (const overlay of ['kernel-vxlan', 'udp', 'vxlan']) {
+for (const overlay of Object.keys(setups).filter((o) => o === 'kernel-vxlan' || !only || only.includes(o))) {
   process.stderr.write(`bench: ${overlay}...\n`);
   results.push(await measure(overlay));
 }
 const ref = results[0];
 const rows = results.map((r) => [
-  r.overlay === 'kernel-vxlan' ? 'kernel VXLAN (reference)' : `tsoverlay ${r.overlay}`,
+  r.overlay === 'kernel-vxlan' ? 'kernel VXLAN (reference)' : r.overlay === 'wireguard-go' ? 'wireguard-go' : `tsoverlay ${r.overlay}`,
   r.gbps.toFixed(2),
   (r.gbps / ref.gbps).toFixed(3),
   String(r.retransmits),

@@ -2,6 +2,7 @@
  * Each TUN read or write is one packet per system call (the kernel has no
  * batched TUN read); the batching here saves the JS<->C crossings. */
 #include "addon.h"
+#include "offload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,11 +10,15 @@
 #include <linux/if_tun.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Option bits passed from TypeScript (src/dataplane/native.ts). */
 #define TSO_TUN_VNET_HDR 1
 #define TSO_TUN_MULTI_QUEUE 2
+/* With VNET_HDR: ask for TCP super-packets and partial checksums (TUNSETOFFLOAD). */
+#define TSO_TUN_OFFLOAD 4
+#define VNET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
 /* tunOpen(name, options) -> { fd, name } */
 napi_value tso_tun_open(napi_env env, napi_callback_info info) {
@@ -40,6 +45,14 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info) {
     int err = errno;
     close(fd);
     return tso_throw_errno(env, "TUNSETIFF", err);
+  }
+  if (options & TSO_TUN_OFFLOAD) {
+    unsigned int offloads = TUN_F_CSUM | TUN_F_TSO4;
+    if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+      int err = errno;
+      close(fd);
+      return tso_throw_errno(env, "TUNSETOFFLOAD", err);
+    }
   }
 
   napi_value out, fd_value, name_value;
@@ -109,6 +122,118 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
     while (r < 0 && errno == EINTR);
     if (r >= 0) written++;
     else if (errno == EAGAIN) break;
+  }
+  return tso_int(env, written);
+}
+
+/* tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths) -> slots filled | -errno
+ * Reads [virtio_net_hdr][packet] into staging (65,546 bytes or more) and
+ * lays the packet, or the segments of a TCP super-packet, into successive
+ * slots; finishes partial checksums. Stops before a read whose segments might
+ * not fit the free slots (a super-packet is at most 64 KiB / 536-byte MSS). */
+#define MAX_SEGMENTS 128
+napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  int32_t fd;
+  uint8_t *staging, *slab;
+  size_t staging_len, slab_len, lengths_len;
+  uint32_t slot, headroom, max;
+  uint32_t* lengths;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &staging, &staging_len) ||
+      !tso_arg_buffer(env, argv[2], &slab, &slab_len) || !tso_arg_u32(env, argv[3], &slot) ||
+      !tso_arg_u32(env, argv[4], &headroom) || !tso_arg_u32(env, argv[5], &max) ||
+      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&lengths, &lengths_len))
+    return tso_throw_range(env, "tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths)");
+  if (headroom >= slot || max > lengths_len || (size_t)max * slot > slab_len || staging_len < 65536 + VNET_HDR_LEN)
+    return tso_throw_range(env, "tunReadVnet: batch does not fit the slab");
+
+  uint32_t n = 0;
+  uint32_t room = slot - headroom;
+  while (n < max && (n == 0 || max - n >= MAX_SEGMENTS)) {
+    ssize_t r = read(fd, staging, staging_len);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || n > 0) break;
+      return tso_int(env, -errno);
+    }
+    if ((size_t)r < VNET_HDR_LEN) continue;
+    struct virtio_net_hdr h;
+    memcpy(&h, staging, sizeof h);
+    uint8_t* pkt = staging + VNET_HDR_LEN;
+    uint32_t len = (uint32_t)r - VNET_HDR_LEN;
+    uint8_t* out = slab + (size_t)n * slot + headroom;
+    if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4) {
+      int segments = tso_segment_count(pkt, len, h.gso_size);
+      if (segments < 0 || (uint32_t)segments > max - n || h.gso_size + 60u > room) continue; /* cannot cut: lost, as a bad NIC would */
+      n += tso_segment(pkt, len, h.gso_size, out, slot, lengths + n);
+      continue;
+    }
+    if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || len > room) continue;
+    if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tso_finish_checksum(pkt, len, h.csum_start, h.csum_offset) < 0) continue;
+    memcpy(out, pkt, len);
+    lengths[n++] = len;
+  }
+  return tso_int(env, n);
+}
+
+/* tunWriteVnet(fd, slab, offsets, lengths, count) -> packets written
+ * Runs of consecutive segments of one TCP flow go out as one super-packet
+ * (a virtio_net_hdr asking for TCPV4 segmentation, writev of the pieces);
+ * everything else one by one behind an empty header. */
+napi_value tso_tun_write_vnet(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, offsets_len, lengths_len;
+  uint32_t *offsets, *lengths, count;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
+      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_u32(env, argv[4], &count))
+    return tso_throw_range(env, "tunWriteVnet(fd, slab, offsets, lengths, count)");
+  if (count > offsets_len || count > lengths_len || count > 4096) return tso_throw_range(env, "tunWriteVnet: count exceeds arrays");
+
+  uint8_t* pkts[4096];
+  for (uint32_t i = 0; i < count; i++) {
+    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "tunWriteVnet: packet outside slab");
+    pkts[i] = slab + offsets[i];
+  }
+  uint32_t written = 0;
+  struct iovec iov[MAX_SEGMENTS + 2];
+  for (uint32_t i = 0; i < count;) {
+    uint32_t limit = count - i < MAX_SEGMENTS ? count - i : MAX_SEGMENTS;
+    uint32_t run = tso_coalesce_run(pkts + i, lengths + i, limit, 65535);
+    struct virtio_net_hdr h;
+    memset(&h, 0, sizeof h);
+    int iovs = 2;
+    iov[0].iov_base = &h;
+    iov[0].iov_len = sizeof h;
+    if (run > 1) {
+      uint32_t hlen = 20 + (uint32_t)(pkts[i][32] >> 4) * 4;
+      uint32_t total = lengths[i];
+      for (uint32_t k = 1; k < run; k++) total += lengths[i + k] - hlen;
+      tso_coalesce_header(pkts[i], lengths[i], total, pkts[i + run - 1][33], &h);
+      iov[1].iov_base = pkts[i];
+      iov[1].iov_len = lengths[i];
+      for (uint32_t k = 1; k < run; k++) {
+        iov[iovs].iov_base = pkts[i + k] + hlen;
+        iov[iovs].iov_len = lengths[i + k] - hlen;
+        iovs++;
+      }
+    } else {
+      iov[1].iov_base = pkts[i];
+      iov[1].iov_len = lengths[i];
+    }
+    ssize_t r;
+    do r = writev(fd, iov, iovs);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) written += run;
+    else if (errno == EAGAIN) break;
+    i += run;
   }
   return tso_int(env, written);
 }

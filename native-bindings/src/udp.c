@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,19 +18,30 @@ static void set_buffer(int fd, int force_opt, int opt, int bytes) {
     setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
 }
 
-/* udpOpen(address, port, rcvbuf, sndbuf) -> fd */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+/* The kernel's UDP_MAX_SEGMENTS on older kernels; newer ones take 128. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+
+/* udpOpen(address, port, rcvbuf, sndbuf[, gro]) -> fd */
 napi_value tso_udp_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   char address[64] = {0};
   size_t address_len;
-  uint32_t port;
+  uint32_t port, gro = 0;
   int32_t rcvbuf, sndbuf;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4 || napi_get_value_string_utf8(env, argv[0], address, sizeof address, &address_len) != napi_ok ||
       !tso_arg_u32(env, argv[1], &port) || port > 65535 || !tso_arg_i32(env, argv[2], &rcvbuf) ||
       !tso_arg_i32(env, argv[3], &sndbuf))
     return tso_throw_range(env, "udpOpen(address, port, rcvbuf, sndbuf)");
+  if (argc >= 5 && !tso_arg_u32(env, argv[4], &gro)) return tso_throw_range(env, "udpOpen: gro");
 
   struct sockaddr_in sin;
   memset(&sin, 0, sizeof sin);
@@ -41,6 +53,12 @@ napi_value tso_udp_open(napi_env env, napi_callback_info info) {
   if (fd < 0) return tso_throw_errno(env, "socket", errno);
   set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf);
   set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf);
+  int on = 1;
+  if (gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on) < 0) {
+    int err = errno;
+    close(fd);
+    return tso_throw_errno(env, "setsockopt UDP_GRO", err);
+  }
   if (bind(fd, (struct sockaddr*)&sin, sizeof sin) < 0) {
     int err = errno;
     close(fd);
@@ -163,6 +181,166 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
       break;
     } else {
       i++; /* the datagram at i failed on its own: skip it, keep the batch going */
+    }
+  }
+  return tso_int(env, sent);
+}
+
+/* udpRecvGro(fd, slab, msgSize, msgs, offsets, lengths, addrs, ports) -> datagrams | -errno
+ * recvmmsg into msgs regions of msgSize bytes; a region the kernel filled
+ * with several coalesced datagrams (UDP_GRO) is reported as those datagrams:
+ * offsets[i] and lengths[i] into the slab. A cut region is one entry whose
+ * length exceeds msgSize. */
+napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len;
+  uint32_t msg_size, max;
+  uint32_t *offsets, *lengths, *addrs;
+  uint16_t* ports;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 8 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_u32(env, argv[2], &msg_size) || !tso_arg_u32(env, argv[3], &max) ||
+      !tso_arg_typed(env, argv[4], napi_uint32_array, (void**)&offsets, &offsets_len) ||
+      !tso_arg_typed(env, argv[5], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&addrs, &addrs_len) ||
+      !tso_arg_typed(env, argv[7], napi_uint16_array, (void**)&ports, &ports_len))
+    return tso_throw_range(env, "udpRecvGro(fd, slab, msgSize, msgs, offsets, lengths, addrs, ports)");
+  if (max > TSO_MAX_BATCH) max = TSO_MAX_BATCH;
+  size_t out_max = offsets_len < lengths_len ? offsets_len : lengths_len;
+  if (addrs_len < out_max) out_max = addrs_len;
+  if (ports_len < out_max) out_max = ports_len;
+  if ((size_t)max * msg_size > slab_len || out_max < (size_t)max * GSO_MAX_SEGMENTS * 2)
+    return tso_throw_range(env, "udpRecvGro: batch does not fit the slab or the arrays");
+
+  struct mmsghdr msgs[TSO_MAX_BATCH];
+  struct iovec iov[TSO_MAX_BATCH];
+  struct sockaddr_in from[TSO_MAX_BATCH];
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control[TSO_MAX_BATCH];
+  for (uint32_t i = 0; i < max; i++) {
+    iov[i].iov_base = slab + (size_t)i * msg_size;
+    iov[i].iov_len = msg_size;
+    memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    msgs[i].msg_hdr.msg_control = control[i].buf;
+    msgs[i].msg_hdr.msg_controllen = sizeof control[i].buf;
+  }
+  int n;
+  do n = recvmmsg(fd, msgs, max, MSG_DONTWAIT | MSG_TRUNC, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return tso_int(env, errno == EAGAIN ? 0 : -errno);
+  uint32_t out = 0;
+  for (int i = 0; i < n; i++) {
+    uint32_t len = msgs[i].msg_len;
+    uint32_t seg = len;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+        int v;
+        memcpy(&v, CMSG_DATA(c), sizeof v);
+        if (v > 0) seg = (uint32_t)v;
+      }
+    }
+    uint32_t addr = ntohl(from[i].sin_addr.s_addr);
+    uint16_t port = ntohs(from[i].sin_port);
+    size_t base = (size_t)i * msg_size;
+    if (len > msg_size || seg == 0 || len / seg >= GSO_MAX_SEGMENTS * 2) seg = len; /* cut, or not ours to split */
+    for (uint32_t at = 0; at < len || at == 0; at += seg) {
+      offsets[out] = (uint32_t)(base + at);
+      lengths[out] = len - at < seg ? len - at : seg;
+      addrs[out] = addr;
+      ports[out] = port;
+      out++;
+      if (len == 0) break;
+    }
+  }
+  return tso_int(env, out);
+}
+
+/* udpSendGso(fd, slab, offsets, lengths, addrs, ports, count) -> datagrams sent
+ * Like udpSend, but each run of consecutive datagrams to one peer with one
+ * length (the last may be shorter) leaves as a single UDP_SEGMENT send: the
+ * kernel cuts it, or hands it whole to a peer that takes UDP_GRO. */
+napi_value tso_udp_send_gso(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len;
+  uint32_t *offsets, *lengths, *addrs, count;
+  uint16_t* ports;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
+      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_typed(env, argv[4], napi_uint32_array, (void**)&addrs, &addrs_len) ||
+      !tso_arg_typed(env, argv[5], napi_uint16_array, (void**)&ports, &ports_len) ||
+      !tso_arg_u32(env, argv[6], &count))
+    return tso_throw_range(env, "udpSendGso(fd, slab, offsets, lengths, addrs, ports, count)");
+  if (count > 4096 || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len)
+    return tso_throw_range(env, "udpSendGso: count exceeds arrays");
+
+  struct iovec iov[4096];
+  for (uint32_t i = 0; i < count; i++) {
+    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "udpSendGso: datagram outside slab");
+    iov[i].iov_base = slab + offsets[i];
+    iov[i].iov_len = lengths[i];
+  }
+  struct mmsghdr msgs[TSO_MAX_BATCH];
+  struct sockaddr_in to[TSO_MAX_BATCH];
+  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[TSO_MAX_BATCH];
+  uint32_t first[TSO_MAX_BATCH + 1];
+  uint32_t sent = 0, i = 0;
+  while (i < count) {
+    /* Up to TSO_MAX_BATCH runs per sendmmsg. */
+    uint32_t m = 0;
+    while (i < count && m < TSO_MAX_BATCH) {
+      uint32_t seg = lengths[i], j = i + 1, total = seg;
+      while (j < count && j - i < GSO_MAX_SEGMENTS && addrs[j] == addrs[i] && ports[j] == ports[i] &&
+             lengths[j] <= seg && lengths[j - 1] == seg && total + lengths[j] <= GSO_MAX_BYTES) {
+        total += lengths[j];
+        j++;
+      }
+      memset(&to[m], 0, sizeof to[m]);
+      to[m].sin_family = AF_INET;
+      to[m].sin_addr.s_addr = htonl(addrs[i]);
+      to[m].sin_port = htons(ports[i]);
+      memset(&msgs[m].msg_hdr, 0, sizeof msgs[m].msg_hdr);
+      msgs[m].msg_hdr.msg_iov = &iov[i];
+      msgs[m].msg_hdr.msg_iovlen = j - i;
+      msgs[m].msg_hdr.msg_name = &to[m];
+      msgs[m].msg_hdr.msg_namelen = sizeof to[m];
+      if (j - i > 1) {
+        msgs[m].msg_hdr.msg_control = control[m].buf;
+        msgs[m].msg_hdr.msg_controllen = sizeof control[m].buf;
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t s16 = (uint16_t)seg;
+        memcpy(CMSG_DATA(c), &s16, sizeof s16);
+      }
+      first[m++] = i;
+      i = j;
+    }
+    first[m] = i;
+    uint32_t k = 0;
+    while (k < m) {
+      int r = sendmmsg(fd, msgs + k, m - k, MSG_DONTWAIT);
+      if (r > 0) {
+        sent += first[k + (uint32_t)r] - first[k];
+        k += (uint32_t)r;
+      } else if (r < 0 && errno == EINTR) {
+        continue;
+      } else if (r < 0 && errno == EAGAIN) {
+        return tso_int(env, sent);
+      } else {
+        k++; /* that run failed on its own (no route, say): skip it */
+      }
     }
   }
   return tso_int(env, sent);

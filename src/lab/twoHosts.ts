@@ -18,7 +18,7 @@ export interface Side {
   container: LabContainer;
 }
 
-export type Overlay = 'udp' | 'vxlan' | 'kernel-vxlan';
+export type Overlay = 'udp' | 'vxlan' | 'sleeve' | 'kernel-vxlan';
 
 export interface TwoHosts {
   a: Side;

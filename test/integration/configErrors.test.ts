@@ -34,7 +34,7 @@ describe('launch refuses a bad configuration with one clear line', () => {
     ['a bad CIDR', () => base({ network: '10.40.0.0/33' }), /--network: bad prefix length/],
     ['host bits in a CIDR', () => base({ subnet: '10.40.1.7/24' }), /--subnet: 10\.40\.1\.7\/24 has host bits set/],
     ['a subnet outside the network', () => base({ subnet: '10.50.1.0/24' }), /--subnet 10\.50\.1\.0\/24 is not inside --network 10\.40\.0\.0\/16/],
-    ['an unknown backend', () => base({ backend: 'carrier-pigeon' }), /unknown backend "carrier-pigeon" \(choose udp or vxlan\)/],
+    ['an unknown backend', () => base({ backend: 'carrier-pigeon' }), /unknown backend "carrier-pigeon" \(choose udp or vxlan or sleeve\)/],
     ['a vxlan route without a VTEP MAC', () => [...base({ backend: 'vxlan' }), '--route', '10.40.2.0/24=10.201.0.2'], /needs the peer's VTEP MAC/],
     ['a route overlapping the own subnet', () => [...base(), '--route', '10.40.1.0/25=10.201.0.2'], /overlaps this host's subnet/],
     ['a public IP this host does not have', () => base({ 'public-ip': '10.201.0.77' }), /no interface on this host has the public IP 10\.201\.0\.77/],

@@ -6,7 +6,7 @@ import { ping, transfer } from '../helpers/traffic.js';
 
 const MB = 1 << 20;
 
-describe.each(['udp', 'vxlan'] as const)('%s backend between two tsoverlay hosts', (backend) => {
+describe.each(['udp', 'vxlan', 'sleeve'] as const)('%s backend between two tsoverlay hosts', (backend) => {
   let lab: Lab;
   let net: TwoHosts;
 
@@ -36,12 +36,13 @@ describe.each(['udp', 'vxlan'] as const)('%s backend between two tsoverlay hosts
     expect(status.backend).toBe(backend);
     expect(status.subnet).toBe(net.a.subnet);
     expect(status.vtepMac).toBe(net.a.vtepMac);
-    expect(status.mtu).toBe(backend === 'udp' ? 1472 : 1450);
+    expect(status.mtu).toBe({ udp: 1472, vxlan: 1450, sleeve: 1466 }[backend]);
     expect(status.routes).toEqual([
-      { subnet: net.b.subnet, publicIp: net.b.host.ip, port: backend === 'udp' ? 8285 : 8472, vtepMac: backend === 'vxlan' ? net.b.vtepMac : null },
+      { subnet: net.b.subnet, publicIp: net.b.host.ip, port: { udp: 8285, vxlan: 8472, sleeve: 6784 }[backend], vtepMac: backend === 'vxlan' ? net.b.vtepMac : null },
     ]);
     expect(status.counters.tx.packets).toBeGreaterThan(30_000);
     expect(status.counters.rx.bytes).toBeGreaterThan(50 * MB);
     expect(status.counters.drops.bad_header).toBe(0);
+    expect(status.encryption).toBeNull();
   });
 });

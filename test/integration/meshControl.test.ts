@@ -63,8 +63,8 @@ describe('the control port', () => {
     const dx = await lab.startDaemon(x, meshArgs(x, [a], ['--backend', 'vxlan']), 5_000).catch((e: Error) => e);
     // x cannot get a block from anyone (it never joins), so it does not become ready; its log says why.
     expect(dx).toBeInstanceOf(Error);
-    expect((dx as Error).message).toMatch(/backend mismatch: we run vxlan, peer a runs udp/);
-    expect(da.log).toMatch(/backend mismatch: we run udp, peer x runs vxlan/);
+    expect((dx as Error).message).toMatch(/backend mismatch: we run vxlan, peer a runs sleeve/);
+    expect(da.log).toMatch(/backend mismatch: we run sleeve, peer x runs vxlan/);
   });
 });
 

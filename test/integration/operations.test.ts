@@ -42,7 +42,7 @@ describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
     const [a, b, c] = sides;
     await eventually(async () => expect((await a.daemon.status()).mesh!.peers.filter((p) => p.reachable)).toHaveLength(2), 15_000);
     const s = await a.daemon.status();
-    expect(s).toMatchObject({ version: '0.1.0', mode: 'mesh', backend: 'udp', subnet: a.subnet, network: '10.32.0.0/12' });
+    expect(s).toMatchObject({ version: '0.1.0', mode: 'mesh', backend: 'sleeve', subnet: a.subnet, network: '10.32.0.0/12' });
     expect(s.mesh).toMatchObject({ name: 'a', controlPort: 6783, ipam: { range: '10.32.0.0/12', blockLen: 24, founder: 'a', block: a.subnet } });
     expect(s.mesh!.connections.map((x) => x.name)).toEqual(['b']);
     expect(s.mesh!.peers.find((p) => p.name === 'c')).toMatchObject({ reachable: true, nextHop: 'b', hops: 2, subnet: c.subnet });
@@ -54,7 +54,7 @@ describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
     expect(human).toMatch(/Peers: 2 known, 2 reachable, 1 connected/);
     expect(human).toMatch(new RegExp(`c \\(.*\\) 10\\.201\\.0\\.3 ${c.subnet.replace(/\./g, '\\.').replace('/', '\\/')} via b, 2 hops`));
     expect(JSON.parse(await cli(a, 'status', 'peers', '--json')).map((p: { name: string }) => p.name).sort()).toEqual(['b', 'c']);
-    expect(await cli(a, 'status', 'routes')).toContain(`${c.subnet} via ${hosts[1].ip}:8285`);
+    expect(await cli(a, 'status', 'routes')).toContain(`${c.subnet} via ${hosts[1].ip}:6784`);
     expect(await cli(a, 'status', 'connections')).toMatch(/established in b\(/); // b dialled a
     expect(await cli(a, 'status', 'ipam')).toMatch(/founder a/);
     const dot = await cli(a, 'status', '--dot');
@@ -68,8 +68,8 @@ describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
     expect(await ping(lab, a.container, c.container.ip, 5)).toMatch(/5 received/);
     await ping(lab, a.container, '10.47.0.1', 2).catch(() => '');
     const after = [await metrics(a.daemon), await metrics(b.daemon)];
-    const tx = /tsoverlay_packets_total\{direction="tx",backend="udp"\} (\d+)/;
-    const relayed = /tsoverlay_packets_total\{direction="relayed",backend="udp"\} (\d+)/;
+    const tx = /tsoverlay_packets_total\{direction="tx",backend="sleeve"\} (\d+)/;
+    const relayed = /tsoverlay_packets_total\{direction="relayed",backend="sleeve"\} (\d+)/;
     const noRoute = /tsoverlay_drops_total\{reason="no_route"\} (\d+)/;
     const toB = new RegExp(`tsoverlay_peer_packets_total\\{peer="${hosts[1].ip.replace(/\./g, '\\.')}",direction="tx"\\} (\\d+)`);
     expect(metric(after[0], tx) - metric(before[0], tx)).toBeGreaterThanOrEqual(5);
