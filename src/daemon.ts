@@ -158,7 +158,7 @@ async function start(config: LaunchConfig, plan: HostPlan, apiRoutes: Record<str
 
 function openDataplane(config: LaunchConfig, plan: HostPlan, encap: Encapsulation, mtu: number): Dataplane {
   try {
-    return new Dataplane({ tunName: config.tun, encap, listenAddress: config.listen, port: plan.port, localSubnet: plan.subnet, mtu, relay: plan.relay });
+    return new Dataplane({ tunName: config.tun, encap, listenAddress: config.listen, port: plan.port, localSubnet: plan.subnet, mtu, relay: plan.relay, offload: config.offload });
   } catch (error) {
     const message = (error as Error).message;
     if (message.startsWith('open /dev/net/tun') || message.startsWith('TUNSETIFF')) {

@@ -26,6 +26,8 @@ export interface Status {
   vtepMac: string;
   tun: string;
   mtu: number;
+  /** TUN TSO/checksum offload with UDP GSO/GRO in use. */
+  offload: boolean;
   routes: RouteStatus[];
   counters: DataplaneCounters;
   /** null: datagrams go in the clear. */
@@ -50,6 +52,7 @@ export function buildStatus(plan: HostPlan, dataplane: Dataplane, mtu: number): 
     vtepMac: formatMac(plan.vtepMac),
     tun: dataplane.tun.name,
     mtu,
+    offload: dataplane.tun.offload,
     routes: [...dataplane.routes.entries()].map((r) => ({
       subnet: formatCidr(r.cidr),
       publicIp: formatIPv4(r.target.addr),

@@ -70,6 +70,8 @@ export interface LaunchConfig {
   password: Buffer | null;
   /** Sealed datagrams per data key before it is renewed; null: the default (2^32). */
   rekeyAfter: number | null;
+  /** TUN TSO/checksum offload and UDP GSO/GRO (--no-offload turns them off). */
+  offload: boolean;
 }
 
 export interface DnsConfig {
@@ -88,7 +90,7 @@ export const launchFlags = {
     'dns-listen', 'dns-domain', 'dns-ttl', 'resolv-conf', 'log-level', 'log-format',
     'password', 'password-file', 'rekey-after',
   ],
-  boolean: ['etcd-no-wait', 'no-dns'],
+  boolean: ['etcd-no-wait', 'no-dns', 'no-offload'],
   repeatable: ['route'],
 } as const;
 
@@ -135,6 +137,7 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     logFormat: oneOf(args, 'log-format', ['auto', 'json', 'text'] as const, 'auto'),
     password,
     rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 0, 16, 2 ** 48),
+    offload: !flagBool(args, 'no-offload'),
   };
 }
 

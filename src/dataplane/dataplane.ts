@@ -20,6 +20,8 @@ import { UdpEndpoint } from './udpEndpoint.js';
 /** Room kept before every TUN packet for headers written in place. */
 const HEADROOM = 64;
 const BATCH_SIZE = 128;
+/** With offloads a TUN read may bring a super-packet of up to 128 segments: room for one and more. */
+const OFFLOAD_BATCH_SIZE = 256;
 
 /** A header per packet (udp, vxlan), or packets packed into sleeve datagrams. */
 export type Encapsulation =
@@ -45,6 +47,8 @@ export interface DataplaneOptions {
   mtu: number;
   /** Pass packets for other subnets on along the routes (mesh mode). */
   relay: boolean;
+  /** TUN TSO/checksum offload with virtio-net headers, UDP GSO and GRO. */
+  offload: boolean;
 }
 
 export class Dataplane {
@@ -66,27 +70,28 @@ export class Dataplane {
     const encap = options.encap;
     this.keys = encap.kind === 'sleeve' && encap.sealed ? new Map() : null;
     this.rekeyAfter = (encap.kind === 'sleeve' && encap.rekeyAfter) || DEFAULT_REKEY_AFTER;
-    this.tun = new TunDevice(options.tunName);
+    this.tun = new TunDevice(options.tunName, { offload: options.offload });
     try {
-      this.udp = new UdpEndpoint(options.listenAddress, options.port);
+      this.udp = new UdpEndpoint(options.listenAddress, options.port, options.offload);
     } catch (error) {
       this.tun.close();
       throw error;
     }
     const relayRoutes = options.relay ? this.routes : null;
+    const batchSize = options.offload ? OFFLOAD_BATCH_SIZE : BATCH_SIZE;
     if (encap.kind === 'codec') {
       // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
       const slotSize = align(HEADROOM + options.mtu + encap.codec.overhead + 64, 64);
-      this.outbound = new TunToPeers(this.tun, this.udp, encap.codec, this.routes, this.counters, BATCH_SIZE, slotSize, HEADROOM);
-      this.inbound = new PeersToTun(this.udp, this.tun, encap.codec, this.peers, options.localSubnet, this.counters, relayRoutes, BATCH_SIZE, slotSize);
+      this.outbound = new TunToPeers(this.tun, this.udp, encap.codec, this.routes, this.counters, batchSize, slotSize, HEADROOM);
+      this.inbound = new PeersToTun(this.udp, this.tun, encap.codec, this.peers, options.localSubnet, this.counters, relayRoutes, batchSize, slotSize);
     } else {
       // TUN slots take what the device MTU lets in; receive slots the largest datagram a peer may send.
       const tunSlot = align(options.mtu + 64, 64);
       const udpSlot = align(Math.max(encap.datagramMax, options.mtu) + 64, 64);
       const assembler = (role: 'tx' | 'relay') => new DatagramAssembler(this.udp, this.counters, role, this.keys, SLEEVE_DATAGRAMS, encap.datagramMax);
       const tooBig = new TooBigReplies(this.tun, this.counters.drops);
-      this.outbound = new TunToSleeve(this.tun, assembler('tx'), tooBig, this.routes, this.counters, BATCH_SIZE, tunSlot);
-      this.inbound = new SleeveToTun(this.udp, this.tun, this.peers, this.keys, options.localSubnet, this.counters, relayRoutes, assembler('relay'), tooBig, BATCH_SIZE, udpSlot);
+      this.outbound = new TunToSleeve(this.tun, assembler('tx'), tooBig, this.routes, this.counters, batchSize, tunSlot);
+      this.inbound = new SleeveToTun(this.udp, this.tun, this.peers, this.keys, options.localSubnet, this.counters, relayRoutes, assembler('relay'), tooBig, batchSize, udpSlot);
     }
   }
 

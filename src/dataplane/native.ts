@@ -9,7 +9,7 @@ export interface NativeAddon {
   /** Packets land at slab[i*slot + headroom]; returns count, or -errno. */
   tunRead(fd: number, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
   tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
-  udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number): number;
+  udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number, gro?: number): number;
   udpLocalPort(fd: number): number;
   /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
   udpRecv(
@@ -20,6 +20,20 @@ export interface NativeAddon {
     fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
     addrs: Uint32Array, ports: Uint16Array, count: number,
   ): number;
+  /** IFF_VNET_HDR reads: super-packets cut into segments, partial checksums finished; staging holds one read. */
+  tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
+  /** IFF_VNET_HDR writes: runs of one TCP flow glued into super-packets. */
+  tunWriteVnet(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** UDP_GRO receive into `msgs` regions of `msgSize`; one entry per datagram (offsets, lengths). */
+  udpRecvGro(
+    fd: number, slab: Buffer, msgSize: number, msgs: number,
+    offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
+  ): number;
+  /** udpSend with runs of equal datagrams to one peer sent as one UDP_SEGMENT (GSO) send. */
+  udpSendGso(
+    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
+    addrs: Uint32Array, ports: Uint16Array, count: number,
+  ): number;
   close(fd: number): void;
   pollStart(fd: number, onReadable: (events: number) => void): object;
   pollStop(handle: object): void;
@@ -27,6 +41,8 @@ export interface NativeAddon {
 
 export const TUN_VNET_HDR = 1;
 export const TUN_MULTI_QUEUE = 2;
+/** With TUN_VNET_HDR: TUNSETOFFLOAD csum + tso4. */
+export const TUN_OFFLOAD = 4;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const addonPath = join(here, '..', '..', 'native-bindings', 'build', 'Release', 'tsoverlay_native.node');

@@ -11,30 +11,40 @@ export class PacketBatch {
   /** Where each outgoing packet starts in the slab, and how long it is. */
   readonly outOffsets: Uint32Array;
   readonly outLengths: Uint32Array;
+  /**
+   * Where each packet read starts: slot i's, or with UDP_GRO, wherever the
+   * kernel's coalesced datagrams put it (several to a slot).
+   */
+  readonly inOffsets: Uint32Array;
 
   constructor(
+    /** Slots in the slab. */
     readonly size: number,
     readonly slotSize: number,
     /** Bytes kept free before each packet so headers can be written in place. */
     readonly headroom: number,
     slab?: Buffer,
+    /** Packets the columns hold: more than the slots when one slot holds several (UDP_GRO). */
+    readonly columns = size,
   ) {
     this.slab = slab ?? Buffer.allocUnsafeSlow(size * slotSize);
-    this.lengths = new Uint32Array(size);
-    this.addrs = new Uint32Array(size);
-    this.ports = new Uint16Array(size);
-    this.outOffsets = new Uint32Array(size);
-    this.outLengths = new Uint32Array(size);
+    this.lengths = new Uint32Array(columns);
+    this.addrs = new Uint32Array(columns);
+    this.ports = new Uint16Array(columns);
+    this.outOffsets = new Uint32Array(columns);
+    this.outLengths = new Uint32Array(columns);
+    this.inOffsets = new Uint32Array(columns);
+    for (let i = 0; i < size; i++) this.inOffsets[i] = i * slotSize + headroom;
   }
 
   /** Another set of columns over the same packets (to send some of them elsewhere). */
   sharingSlab(): PacketBatch {
-    return new PacketBatch(this.size, this.slotSize, this.headroom, this.slab);
+    return new PacketBatch(this.size, this.slotSize, this.headroom, this.slab, this.columns);
   }
 
   /** Where packet i starts, as read. */
   offset(i: number): number {
-    return i * this.slotSize + this.headroom;
+    return this.inOffsets[i];
   }
 
   get capacity(): number {

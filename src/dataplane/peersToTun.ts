@@ -3,7 +3,7 @@ import type { Cidr } from '../net/ipv4.js';
 import type { EncapCodec } from './codecs/codec.js';
 import type { DataplaneCounters, PeerCounters } from './counters.js';
 import type { NextHop } from './nextHop.js';
-import { PacketBatch, sumLengths } from './packetBatch.js';
+import { type PacketBatch, sumLengths } from './packetBatch.js';
 import type { RouteTable } from './routeTable.js';
 import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
@@ -28,7 +28,7 @@ export class PeersToTun {
     batchSize: number,
     slotSize: number,
   ) {
-    this.batch = new PacketBatch(batchSize, slotSize, 0);
+    this.batch = udp.receiveBatch(batchSize, slotSize);
     this.relayed = this.batch.sharingSlab();
   }
 

@@ -1,32 +1,43 @@
 // A TUN device opened by the addon: batch reads into a PacketBatch, batch writes out of one.
-import { native, TUN_MULTI_QUEUE, TUN_VNET_HDR } from './native.js';
+import { native, TUN_MULTI_QUEUE, TUN_OFFLOAD, TUN_VNET_HDR } from './native.js';
 import type { PacketBatch } from './packetBatch.js';
 
 export interface TunOptions {
-  vnetHeader?: boolean;
+  /** Virtio-net headers with TSO4 and checksum offload: TCP super-packets in, glued runs out. */
+  offload?: boolean;
   multiQueue?: boolean;
 }
+
+/** One read: a virtio-net header and a packet of up to 64 KiB. */
+const STAGING = 65536 + 64;
 
 export class TunDevice {
   readonly fd: number;
   readonly name: string;
+  readonly offload: boolean;
   private poller: object | null = null;
+  private readonly staging: Buffer | null;
 
   constructor(name: string, options: TunOptions = {}) {
-    const bits = (options.vnetHeader ? TUN_VNET_HDR : 0) | (options.multiQueue ? TUN_MULTI_QUEUE : 0);
+    this.offload = options.offload ?? false;
+    const bits = (this.offload ? TUN_VNET_HDR | TUN_OFFLOAD : 0) | (options.multiQueue ? TUN_MULTI_QUEUE : 0);
     const opened = native.tunOpen(name, bits);
     this.fd = opened.fd;
     this.name = opened.name;
+    this.staging = this.offload ? Buffer.allocUnsafeSlow(STAGING) : null;
   }
 
-  /** Reads up to `max` packets into batch slots; returns the count, or -errno. */
+  /** Reads packets (or segments of super-packets) into batch slots; returns the count, or -errno. */
   read(batch: PacketBatch, max = batch.size): number {
+    if (this.staging) return native.tunReadVnet(this.fd, this.staging, batch.slab, batch.slotSize, batch.headroom, max, batch.lengths);
     return native.tunRead(this.fd, batch.slab, batch.slotSize, batch.headroom, max, batch.lengths);
   }
 
   /** Writes the batch's first `count` outgoing packets; returns how many the kernel took. */
   write(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, count);
+    if (count === 0) return 0;
+    if (this.offload) return native.tunWriteVnet(this.fd, batch.slab, batch.outOffsets, batch.outLengths, count);
+    return native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, count);
   }
 
   onReadable(handler: () => void): void {

@@ -1,30 +1,48 @@
 // The underlay UDP socket: recvmmsg/sendmmsg batches through the addon.
 import { native } from './native.js';
-import type { PacketBatch } from './packetBatch.js';
+import { PacketBatch } from './packetBatch.js';
 
 // Bursts arrive faster than one event-loop turn drains them; a small buffer
 // overflows and TCP over the overlay collapses into retransmits.
 const RECEIVE_BUFFER = 8 << 20;
 const SEND_BUFFER = 4 << 20;
+/** With GRO: regions per receive call, each one coalesced read of up to 64 KiB. */
+const GRO_REGIONS = 32;
+const GRO_REGION = 65536;
+/** Datagrams the addon may report per region (it splits at most 128). */
+const GRO_SEGMENTS = 128;
 
 export class UdpEndpoint {
   readonly fd: number;
   readonly port: number;
   private poller: object | null = null;
 
-  constructor(address: string, port: number) {
-    this.fd = native.udpOpen(address, port, RECEIVE_BUFFER, SEND_BUFFER);
+  constructor(
+    address: string,
+    port: number,
+    /** UDP_GRO on receive and UDP_SEGMENT on send. */
+    readonly offload = false,
+  ) {
+    this.fd = native.udpOpen(address, port, RECEIVE_BUFFER, SEND_BUFFER, offload ? 1 : 0);
     this.port = native.udpLocalPort(this.fd);
   }
 
-  /** Receives up to batch.size datagrams; fills lengths, addrs, ports. Returns count or -errno. */
+  /** A receive batch shaped for this socket: with GRO, 64 KiB regions each holding many datagrams. */
+  receiveBatch(batchSize: number, slotSize: number): PacketBatch {
+    return this.offload ? new PacketBatch(GRO_REGIONS, GRO_REGION, 0, undefined, GRO_REGIONS * GRO_SEGMENTS) : new PacketBatch(batchSize, slotSize, 0);
+  }
+
+  /** Receives datagrams; fills inOffsets (with GRO), lengths, addrs, ports. Returns count or -errno. */
   receive(batch: PacketBatch): number {
+    if (this.offload) return native.udpRecvGro(this.fd, batch.slab, batch.slotSize, batch.size, batch.inOffsets, batch.lengths, batch.addrs, batch.ports);
     return native.udpRecv(this.fd, batch.slab, batch.slotSize, batch.headroom, batch.size, batch.lengths, batch.addrs, batch.ports);
   }
 
   /** Sends the batch's first `count` outgoing datagrams; returns how many left. */
   send(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count);
+    if (count === 0) return 0;
+    if (this.offload) return native.udpSendGso(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count);
+    return native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count);
   }
 
   onReadable(handler: () => void): void {

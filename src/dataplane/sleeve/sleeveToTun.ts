@@ -41,7 +41,7 @@ export class SleeveToTun {
     batchSize: number,
     slotSize: number,
   ) {
-    this.batch = new PacketBatch(batchSize, slotSize, 0);
+    this.batch = udp.receiveBatch(batchSize, slotSize);
     this.toTun = new PacketBatch(TUN_BATCH, 0, 0, this.batch.slab);
   }
 
