@@ -26,9 +26,10 @@ export class PeersToTun {
     /** Where packets for other subnets go (mesh mode relays); null: such packets are dropped. */
     private readonly relayRoutes: RouteTable<NextHop> | null,
     batchSize: number,
-    slotSize: number,
+    /** The largest datagram a peer may send us: anything longer is an `oversize` drop. */
+    private readonly maxDatagram: number,
   ) {
-    this.batch = udp.receiveBatch(batchSize, slotSize);
+    this.batch = udp.receiveBatch(batchSize, maxDatagram);
     this.relayed = this.batch.sharingSlab();
   }
 
@@ -46,7 +47,7 @@ export class PeersToTun {
     const { batch, codec, counters, peers } = this;
     const { slab: buf, lengths, addrs, outOffsets, outLengths } = batch;
     const drops = counters.drops;
-    const capacity = batch.capacity;
+    const capacity = this.maxDatagram;
     const subnetAddr = this.localSubnet.addr;
     const subnetMask = this.localSubnet.mask;
     let out = 0;

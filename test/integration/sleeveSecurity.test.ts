@@ -144,8 +144,9 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
       const r = await transfer(lab, a.container, b.container, 20 * MB);
       expect(r.received).toEqual(r.sent);
       const seen = await impaired.counts();
-      expect(seen.dropped).toBeGreaterThan(100);
-      expect(seen.delayed).toBeGreaterThan(500);
+      // Counted per socket buffer: with UDP GSO one may hold dozens of datagrams.
+      expect(seen.dropped).toBeGreaterThan(10);
+      expect(seen.delayed).toBeGreaterThan(50);
     } finally {
       await impaired.remove();
     }

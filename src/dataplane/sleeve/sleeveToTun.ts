@@ -39,9 +39,10 @@ export class SleeveToTun {
     private readonly relay: DatagramAssembler,
     private readonly tooBig: TooBigReplies,
     batchSize: number,
-    slotSize: number,
+    /** The largest datagram a peer may send us: anything longer is an `oversize` drop. */
+    private readonly maxDatagram: number,
   ) {
-    this.batch = udp.receiveBatch(batchSize, slotSize);
+    this.batch = udp.receiveBatch(batchSize, maxDatagram);
     this.toTun = new PacketBatch(TUN_BATCH, 0, 0, this.batch.slab);
   }
 
@@ -59,7 +60,7 @@ export class SleeveToTun {
     const { batch, counters, peers, keys } = this;
     const { slab: buf, lengths, addrs } = batch;
     const drops = counters.drops;
-    const capacity = batch.capacity;
+    const capacity = this.maxDatagram;
     for (let i = 0; i < n; i++) {
       const start = batch.offset(i);
       const length = lengths[i];
