@@ -2,7 +2,7 @@
 // Throughput and packet rate through tsoverlay (udp, vxlan, sleeve plain and
 // encrypted) beside a kernel VXLAN pair and wireguard-go on the same kind of
 // namespaces, in the same run, printed as ratios to the kernel.
-//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--only a,b] [--markdown FILE]
+//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--only a,b] [--daemon-args=--no-offload] [--markdown FILE]
 // Needs root, iperf3, wireguard-go, wg, and a built tree (scripts/setup).
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -19,16 +19,18 @@ const tcpSeconds = Number(arg('seconds', 10));
 const udpSeconds = Number(arg('udp-seconds', 5));
 const markdownFile = arg('markdown', null);
 const only = arg('only', null)?.split(',');
+/** More `launch` flags for every tsoverlay daemon, e.g. --daemon-args=--no-offload to measure without offloads. */
+const daemonArgs = (arg('daemon-args', null) ?? process.argv.find((a) => a.startsWith('--daemon-args='))?.slice(14) ?? '').split(' ').filter(Boolean);
 
 /** Each path: two hosts with a container behind each; `daemons` are the tsoverlay processes, if any. */
 const setups = {
   'kernel-vxlan': (lab) => twoHosts(lab, 'kernel-vxlan', 'kernel-vxlan', { kernelChecksumOffload: true }).then(withDaemons),
-  udp: (lab) => twoHosts(lab, 'udp').then(withDaemons),
-  vxlan: (lab) => twoHosts(lab, 'vxlan').then(withDaemons),
-  sleeve: (lab) => twoHosts(lab, 'sleeve').then(withDaemons),
+  udp: (lab) => twoHosts(lab, 'udp', 'udp', { extraArgs: daemonArgs }).then(withDaemons),
+  vxlan: (lab) => twoHosts(lab, 'vxlan', 'vxlan', { extraArgs: daemonArgs }).then(withDaemons),
+  sleeve: (lab) => twoHosts(lab, 'sleeve', 'sleeve', { extraArgs: daemonArgs }).then(withDaemons),
   'sleeve+NaCl': async (lab) => {
     const hosts = [await lab.addHost('a'), await lab.addHost('b')];
-    const [a, b] = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[0]] : []), ['--password', 'bench']);
+    const [a, b] = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[0]] : []), ['--password', 'bench', ...daemonArgs]);
     return { a: a.container, b: b.container, daemons: [a.daemon, b.daemon] };
   },
   'wireguard-go': (lab) => wireguardPair(lab),
@@ -43,6 +45,18 @@ const cpuTimes = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return [Number(fields[11]) / TICKS, Number(fields[12]) / TICKS];
 };
+
+/** Resident memory of a process, MB. */
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+/** sockperf ping-pong, 64-byte messages: the median one-way latency (half a round trip), µs. */
+async function sockperfP50(lab, a, b) {
+  const server = lab.track(spawn('ip', ['netns', 'exec', b.ns, 'sockperf', 'server', '-i', b.ip, '-p', '11111'], { stdio: 'ignore' }));
+  await new Promise((r) => setTimeout(r, 500));
+  const out = await lab.exec(a.ns, 'sockperf', ['ping-pong', '-i', b.ip, '-p', '11111', '-t', String(udpSeconds), '--msg-size', '64'], (udpSeconds + 30) * 1000);
+  server.kill('SIGKILL');
+  return Number(/percentile 50\.000 =\s*([\d.]+)/.exec(out)[1]);
+}
 
 async function measure(overlay) {
   const lab = await Lab.create();
@@ -59,9 +73,16 @@ async function measure(overlay) {
     const packets = daemons.length ? (await daemons[0].status()).counters.tx.packets - packetsBefore : 0;
 
     const udp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '0', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
+    // 50,000 packets/s offered: 64 B × 8 × 50,000 = 25.6 Mbit/s.
+    const paced = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '25.6M', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
     server.kill('SIGKILL');
+    const pingPong = await sockperfP50(lab, a, b);
+    const rss = pids.map(rssMb);
     const u = udp.end.sum;
     return {
+      pacedLoss: paced.end.sum.lost_percent,
+      latency: pingPong,
+      rss,
       overlay,
       gbps: tcp.end.sum_received.bits_per_second / 1e9,
       retransmits: tcp.end.sum_sent.retransmits,
@@ -89,12 +110,15 @@ const rows = results.map((r) => [
   String(r.retransmits),
   Math.round(r.pps).toLocaleString('en'),
   (r.pps / ref.pps).toFixed(2),
-  r.udpLoss.toFixed(1),
+  r.pacedLoss.toFixed(2),
+  r.latency.toFixed(1),
+  (r.latency / ref.latency).toFixed(2),
   r.usPerPacket === null ? '-' : r.usPerPacket.map((u) => u.toFixed(2)).join(' + '),
   r.cpu === null ? '-' : r.cpu.map((c) => `${Math.round(c * 100)}%`).join(' / '),
+  r.rss.length ? r.rss.map((m) => m.toFixed(0)).join(' / ') : '-',
 ]);
-const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', '64 B UDP pkt/s delivered', 'x kernel', 'UDP loss %', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b'];
+const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', '64 B UDP pkt/s delivered (-b 0)', 'x kernel', 'loss % at 50k pkt/s', 'sockperf p50 µs', 'x kernel', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b', 'daemon RSS MB a / b'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-const text = `Single-stream TCP: iperf3 -t ${tcpSeconds}; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
+const text = `Single-stream TCP: iperf3 -t ${tcpSeconds}; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
 process.stdout.write(text);
 if (markdownFile) writeFileSync(markdownFile, text);

@@ -1,6 +1,8 @@
 /* Module registration and the argument helpers shared by tun.c, udp.c, poll.c. */
 #include "addon.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +73,10 @@ napi_value tso_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  if (sodium_init() < 0) {
+    napi_throw_error(env, NULL, "libsodium failed to initialise");
+    return NULL;
+  }
   napi_property_descriptor props[] = {
     {"tunOpen", NULL, tso_tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunRead", NULL, tso_tun_read, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -83,6 +89,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"tunWriteVnet", NULL, tso_tun_write_vnet, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpRecvGro", NULL, tso_udp_recv_gro, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpSendGso", NULL, tso_udp_send_gso, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"sealBatch", NULL, tso_seal_batch, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openBatch", NULL, tso_open_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, tso_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStart", NULL, tso_poll_start, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStop", NULL, tso_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},

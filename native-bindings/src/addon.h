@@ -41,6 +41,8 @@ napi_value tso_udp_open(napi_env env, napi_callback_info info);
 napi_value tso_udp_local_port(napi_env env, napi_callback_info info);
 napi_value tso_udp_recv(napi_env env, napi_callback_info info);
 napi_value tso_udp_send(napi_env env, napi_callback_info info);
+napi_value tso_seal_batch(napi_env env, napi_callback_info info);
+napi_value tso_open_batch(napi_env env, napi_callback_info info);
 napi_value tso_close(napi_env env, napi_callback_info info);
 napi_value tso_poll_start(napi_env env, napi_callback_info info);
 napi_value tso_poll_stop(napi_env env, napi_callback_info info);

@@ -5,6 +5,7 @@ import type { HostPlan } from '../subnet/hostPlan.js';
 import type { MeshStatus } from '../mesh/meshStatus.js';
 import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
 import { formatMac } from '../net/mac.js';
+import { processStatus, type ProcessStatus } from './processStatus.js';
 
 export interface RouteStatus {
   subnet: string;
@@ -30,6 +31,7 @@ export interface Status {
   offload: boolean;
   routes: RouteStatus[];
   counters: DataplaneCounters;
+  process: ProcessStatus;
   /** null: datagrams go in the clear. */
   encryption: { cipher: string; neighbours: { publicIp: string; txEpoch: number; txCounter: number; rxEpoch: number }[] } | null;
   etcd?: { endpoint: string; prefix: string; state: string; leaseId: string | null };
@@ -60,6 +62,7 @@ export function buildStatus(plan: HostPlan, dataplane: Dataplane, mtu: number): 
       vtepMac: r.target.vtepMac ? formatMac(r.target.vtepMac) : null,
     })),
     counters: dataplane.counters,
+    process: processStatus(),
     encryption: dataplane.keys === null ? null : {
       cipher: 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys',
       neighbours: [...dataplane.keys].map(([addr, k]) => ({ publicIp: formatIPv4(addr), txEpoch: k.txEpoch, txCounter: k.txCounter, rxEpoch: k.rx.epoch })),

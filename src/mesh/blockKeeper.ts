@@ -28,7 +28,7 @@ export interface BlockKeeperHost {
 export class BlockKeeper {
   ring: Ring | null = null;
   block: number | null = null;
-  private readonly unreachableSince = new Map<string, number>();
+  private readonly unreachable = new Map<string, number>();
   private request: { owner: string; deadline: number } | null = null;
   private readonly refusedBy = new Set<string>();
 
@@ -163,7 +163,7 @@ export class BlockKeeper {
     if (lowest !== this.host.name) return;
     for (const owner of this.ring.owners()) {
       if (owner === this.host.name || this.host.topology.reachable(owner)) continue;
-      const since = this.unreachableSince.get(owner) ?? now;
+      const since = this.unreachable.get(owner) ?? now;
       if (now - since < this.options.reclaimAfterMs) continue;
       const changed = this.ring.reassign(owner, this.host.name);
       this.events.log('warn', 'reclaimed the space of a peer gone too long', { peer: owner, goneForSeconds: Math.round((now - since) / 1000) });
@@ -171,12 +171,19 @@ export class BlockKeeper {
     }
   }
 
+  /** Since when a peer has been unreachable, or null if it is reachable (or unknown). */
+  unreachableSince(name: string): number | null {
+    return this.unreachable.get(name) ?? null;
+  }
+
   trackReachability(): void {
     const now = this.now();
     const candidates = new Set([...this.host.topology.peers.keys(), ...(this.ring?.owners() ?? [])]);
     for (const name of candidates) {
-      if (name === this.host.name || this.host.topology.reachable(name)) this.unreachableSince.delete(name);
-      else if (!this.unreachableSince.has(name)) this.unreachableSince.set(name, now);
+      if (name === this.host.name || this.host.topology.reachable(name)) this.unreachable.delete(name);
+      else if (!this.unreachable.has(name)) this.unreachable.set(name, now);
     }
+    // Peers neither known nor owning space any more (forgotten) need no clock.
+    for (const name of this.unreachable.keys()) if (!candidates.has(name)) this.unreachable.delete(name);
   }
 }

@@ -158,6 +158,24 @@ export class MeshNode {
     this.blocks.trackReachability();
     if (this.block === null) this.blocks.seekBlock();
     this.blocks.reclaim();
+    this.forgetGone();
+  }
+
+  /**
+   * Forgets the infos of peers unreachable for longer than reclaimAfterMs, so
+   * that peers gone for good (or invented by a forger) do not pile up; their
+   * space is reclaimed separately, from the ring.
+   */
+  private forgetGone(): void {
+    const now = this.now();
+    let forgot = false;
+    for (const name of [...this.topology.peers.keys()]) {
+      const since = this.blocks.unreachableSince(name);
+      if (name === this.me.name || since === null || now - since < this.options.reclaimAfterMs) continue;
+      this.topology.forget(name, now, now + this.options.reclaimAfterMs);
+      forgot = true;
+    }
+    if (forgot) this.topologyChanged();
   }
 
   persisted(): PersistedIpam | null {

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { blockCidr } from '../../src/ipam/blocks.js';
 import { MeshSimulation } from '../../src/mesh/simulation.js';
 import { formatCidr, parseCidr } from '../../src/net/ipv4.js';
+import type { PeerInfo } from '../../src/mesh/peerInfo.js';
+import { MAX_PEERS } from '../../src/mesh/topology.js';
 
 const space = { range: parseCidr('10.32.0.0/12'), blockLen: 24 };
 
@@ -113,5 +115,40 @@ describe('reclaiming the space of a dead peer', () => {
     expect(sim.nodes.get('a')!.ring!.ownerOf(deadBlock)).toBe('c');
     expect(sim.runUntil(() => sim.alive().every((n) => n.ring!.ownerOf(deadBlock) === 'a'), 15_000)).toBe(true);
     expect(sim.alive().every((n) => !n.ring!.owners().has('c'))).toBe(true);
+  });
+
+  it('forgets peers unreachable for longer than reclaimAfter, forged ones included, and does not take them back', () => {
+    const sim = new MeshSimulation({ space, reclaimAfterMs: 5_000 });
+    for (const n of ['a', 'b']) sim.addNode(n);
+    sim.connect('a', 'b');
+    expect(sim.runUntil(() => blocksDistinct(sim) && converged(sim), 30_000)).toBe(true);
+    const a = sim.nodes.get('a')!;
+    const forged = (i: number, version: number): PeerInfo => ({
+      name: `forged-${i}`, version, nickname: 'x', publicIp: '10.9.9.9', controlPort: 6783, dataPort: 6784,
+      vtepMac: null, subnet: null, connections: ['nobody'], departed: false,
+    });
+    a.receive('b', { t: 'gossip', peers: Array.from({ length: 100 }, (_, i) => forged(i, 3)), ring: null });
+    expect(a.topology.peers.size).toBe(102);
+    expect(sim.runUntil(() => a.topology.peers.size === 2, 10_000)).toBe(true);
+    expect([...a.topology.peers.keys()].sort()).toEqual(['a', 'b']);
+    a.receive('b', { t: 'gossip', peers: [forged(1, 3), forged(2, 2)], ring: null });
+    expect(a.topology.peers.size).toBe(2); // the versions forgotten are not taken back
+    a.receive('b', { t: 'gossip', peers: [forged(1, 4)], ring: null });
+    expect(a.topology.peers.has('forged-1')).toBe(true); // a newer story is news
+    // b, reachable throughout, is never forgotten; and the mesh still works.
+    expect(sim.runUntil(() => !a.topology.peers.has('forged-1'), 10_000)).toBe(true);
+    expect(a.topology.reachable('b')).toBe(true);
+  });
+
+  it('caps the peers it holds, whatever gossip claims', () => {
+    const sim = new MeshSimulation({ space });
+    sim.addNode('a', true);
+    const a = sim.nodes.get('a')!;
+    const peers: PeerInfo[] = Array.from({ length: MAX_PEERS + 100 }, (_, i) => ({
+      name: `f${i}`, version: 1, nickname: '', publicIp: '10.9.9.9', controlPort: 6783, dataPort: 6784, vtepMac: null, subnet: null, connections: [], departed: false,
+    }));
+    a.receive('x', { t: 'gossip', peers, ring: null });
+    expect(a.topology.peers.size).toBe(MAX_PEERS);
+    expect(a.topology.refusedFull).toBe(101);
   });
 });

@@ -131,6 +131,16 @@ describe('sealed sleeve datagrams', () => {
     return { text: at < 0 ? null : copy.subarray(at).toString(), drops };
   };
 
+  it('seals in the addon (libsodium) exactly as the tweetnacl secretbox does', () => {
+    const { a } = pair();
+    for (const text of ['', 'x', 'a'.repeat(1400), 'odd-length-payload']) {
+      const d = datagram(a, text);
+      const nonce = Buffer.concat([d.subarray(4, 16), Buffer.alloc(12)]);
+      const reference = Buffer.from(nacl.secretbox(Buffer.from(text), nonce, a.txKey));
+      expect(d.subarray(SEALED_HEADER).equals(reference)).toBe(true);
+    }
+  });
+
   it('opens what the peer sealed; the plain text is not on the wire', () => {
     const { a, b } = pair();
     const d = datagram(a, 'marker-1234567890');

@@ -7,7 +7,7 @@ import { PacketBatch } from '../packetBatch.js';
 import type { UdpEndpoint } from '../udpEndpoint.js';
 import type { PeerCrypto } from './peerCrypto.js';
 import { FRAME_PREFIX, KIND_PLAIN, sleeveHeaderBytes } from './sleeveFormat.js';
-import { sealDatagram } from './sleeveSeal.js';
+import { Sealer } from './sleeveSeal.js';
 
 export class DatagramAssembler {
   private readonly out: PacketBatch;
@@ -18,6 +18,7 @@ export class DatagramAssembler {
   private readonly bytes: Uint32Array;
   private used = 0;
   private readonly headerBytes: number;
+  private readonly sealer: Sealer;
 
   constructor(
     private readonly udp: UdpEndpoint,
@@ -36,6 +37,7 @@ export class DatagramAssembler {
     this.packets = new Uint32Array(slots);
     this.bytes = new Uint32Array(slots);
     this.headerBytes = sleeveHeaderBytes(keys !== null);
+    this.sealer = new Sealer(slots);
   }
 
   /** The largest inner packet a datagram can carry. */
@@ -93,7 +95,7 @@ export class DatagramAssembler {
           counters.drops.no_key += packets[k];
           continue;
         }
-        length = sealDatagram(buf, base, fill[k], crypto);
+        length = this.sealer.add(buf, base, fill[k], crypto);
       }
       out.outOffsets[n] = base;
       out.outLengths[n] = length;
@@ -104,6 +106,7 @@ export class DatagramAssembler {
       n++;
     }
     this.used = 0;
+    this.sealer.run(buf);
     const sent = this.udp.send(out, n);
     let sentPackets = 0;
     let sentBytes = 0;

@@ -12,7 +12,7 @@ import type { UdpEndpoint } from '../udpEndpoint.js';
 import type { DatagramAssembler } from './datagramAssembler.js';
 import type { PeerCrypto } from './peerCrypto.js';
 import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
-import { openDatagram } from './sleeveSeal.js';
+import { Opener } from './sleeveSeal.js';
 
 const ROUNDS_PER_WAKEUP = 4;
 /** Packets handed to one TUN write call; a batch of datagrams can hold many more. */
@@ -24,6 +24,11 @@ export class SleeveToTun {
   private readonly toTun: PacketBatch;
   private pending = 0;
   private pendingBytes = 0;
+  /** Sealed datagrams of this batch, opened together: where each ends, who sent it. */
+  private readonly opener: Opener;
+  private readonly ends: Uint32Array;
+  private readonly froms: Uint32Array;
+  private readonly senders: (PeerCounters | null)[];
 
   constructor(
     private readonly udp: UdpEndpoint,
@@ -44,6 +49,11 @@ export class SleeveToTun {
   ) {
     this.batch = udp.receiveBatch(batchSize, maxDatagram);
     this.toTun = new PacketBatch(TUN_BATCH, 0, 0, this.batch.slab);
+    const columns = this.batch.columns;
+    this.opener = new Opener(columns);
+    this.ends = new Uint32Array(columns);
+    this.froms = new Uint32Array(columns);
+    this.senders = new Array<PeerCounters | null>(columns).fill(null);
   }
 
   readonly drain = (): void => {
@@ -74,28 +84,44 @@ export class SleeveToTun {
         drops.unknown_peer++;
         continue;
       }
-      let frames: number;
       if (keys === null) {
         if (length < PLAIN_HEADER || buf.readUInt32BE(start) !== KIND_PLAIN << 24) {
           drops.bad_header++;
           continue;
         }
-        frames = start + PLAIN_HEADER;
-      } else {
-        const crypto = keys.get(from);
-        if (crypto === undefined) {
-          drops.no_key++;
-          continue;
-        }
-        frames = openDatagram(buf, start, length, crypto, drops);
-        if (frames < 0) continue;
+        this.unpack(buf, start + PLAIN_HEADER, start + length, from, peer);
+        continue;
       }
-      this.unpack(buf, frames, start + length, from, peer);
+      const crypto = keys.get(from);
+      if (crypto === undefined) {
+        drops.no_key++;
+        continue;
+      }
+      const k = this.opener.add(buf, start, length, crypto, drops);
+      if (k < 0) continue;
+      this.ends[k] = start + length;
+      this.froms[k] = from;
+      this.senders[k] = peer;
+      if (this.opener.full) this.openQueued(buf);
     }
+    this.openQueued(buf);
     this.flushTun();
     this.relay.flush();
     this.tooBig.flush();
     counters.rx.batches++;
+  }
+
+  /** Opens the queued sealed datagrams in one call, then unpacks those that authenticated. */
+  private openQueued(buf: Buffer): void {
+    const { opener } = this;
+    if (opener.count === 0) return;
+    opener.run(buf);
+    const drops = this.counters.drops;
+    for (let k = 0; k < opener.count; k++) {
+      if (opener.accept(k, drops)) this.unpack(buf, opener.textStarts[k], this.ends[k], this.froms[k], this.senders[k]!);
+      this.senders[k] = null;
+    }
+    opener.reset();
   }
 
   /** Each frame: a 16-bit length and an IPv4 packet whose own total length fits it. */
