@@ -19,7 +19,7 @@ export function printView(s: FullStatus, view: string, json: boolean): string {
   const lines: string[] = [];
   if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop} hops ${p.hops}` : p.departed ? 'departed' : 'unreachable'} connections: ${p.connections.join(',')}`);
   if (view === 'connections') {
-    for (const c of s.mesh?.connections ?? []) lines.push(`-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend} mtu=${s.mtu}`);
+    for (const c of s.mesh?.connections ?? []) lines.push(`-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend}${c.encrypted ? ' encrypted' : ''} mtu=${s.mtu}`);
     for (const t of s.mesh?.targets ?? []) if (t.state !== 'connected') lines.push(`-> ${t.address}:${t.port} ${t.state}${t.lastError ? ` ${t.lastError}` : ''}`);
   }
   if (view === 'routes') for (const r of s.routes) lines.push(`${r.subnet} via ${r.publicIp}:${r.port}${r.vtepMac ? ` ${r.vtepMac}` : ''}`);

@@ -75,4 +75,36 @@ describe('etcd outage', () => {
     expect(b.daemon.log).toMatch(/lease expired; taking the subnet again/);
     await eventually(async () => expect(await ping(lab, a.container, b.container.ip)).toMatch(/3 received/), 15_000);
   }, 90_000);
+
+  it('rides out etcd killed (SIGKILL) and restarted three times during traffic', async () => {
+    const subnets = [(await a.daemon.status()).subnet, (await b.daemon.status()).subnet];
+    const pids = [a.daemon.pid, b.daemon.pid];
+    const server = lab.track(spawn('ip', ['netns', 'exec', b.container.ns, 'iperf3', '-s', '-1'], { stdio: 'ignore' }));
+    await new Promise((r) => setTimeout(r, 500));
+    const seconds = 40;
+    const client = lab.exec(a.container.ns, 'iperf3', ['-c', b.container.ip, '-t', String(seconds), '-b', '50M', '-J'], (seconds + 30) * 1000);
+    for (let round = 1; round <= 3; round++) {
+      await new Promise((r) => setTimeout(r, 4000));
+      await etcd.kill();
+      await new Promise((r) => setTimeout(r, 4000));
+      await etcd.start();
+      // Something changes while the daemons are still reconnecting.
+      await etcd.ctl('put', `${PREFIX}/subnets/10.55.${210 + round}.0-24`, JSON.stringify({ PublicIP: `10.201.0.${80 + round}`, BackendType: 'udp' }));
+    }
+    const report = JSON.parse(await client);
+    server.kill();
+    const intervals: { sum: { bytes: number } }[] = report.intervals;
+    expect(intervals.length).toBeGreaterThanOrEqual(seconds - 1);
+    expect(intervals.filter((i) => i.sum.bytes === 0)).toHaveLength(0);
+    await eventually(async () => {
+      for (const [i, side] of [a, b].entries()) {
+        const status = await side.daemon.status();
+        expect(status.etcd!.state).toBe('connected');
+        expect(status.subnet).toBe(subnets[i]);
+        expect(status.routes.map((r) => r.subnet)).toEqual(expect.arrayContaining(['10.55.211.0/24', '10.55.212.0/24', '10.55.213.0/24']));
+      }
+    }, 30_000);
+    expect([a.daemon.pid, b.daemon.pid]).toEqual(pids); // nobody restarted
+    for (const side of [a, b]) expect((await side.daemon.status()).process.fds).toBeLessThan(60);
+  }, 150_000);
 });

@@ -8,6 +8,14 @@ import { DnsFormatError, parseQuery } from '../../src/dns/dnsMessage.js';
 import { FrameError, FrameReader } from '../../src/mesh/frames.js';
 import { MessageError, parseMessage } from '../../src/mesh/messages.js';
 import { parseCidr } from '../../src/net/ipv4.js';
+import { udpCodec } from '../../src/dataplane/codecs/udpCodec.js';
+import { PeerCrypto } from '../../src/dataplane/sleeve/peerCrypto.js';
+import { MAC_BYTES, SEALED_HEADER } from '../../src/dataplane/sleeve/sleeveFormat.js';
+import { openDatagram, sealDatagram } from '../../src/dataplane/sleeve/sleeveSeal.js';
+import { SealedChannel } from '../../src/crypto/sealedChannel.js';
+import { isHello, judgeHello, type Hello } from '../../src/mesh/handshake.js';
+import { parseArgs, UsageError } from '../../src/cli/args.js';
+import { ConfigError, launchFlags, parseLaunchConfig } from '../../src/config/launchConfig.js';
 import { decodeLease, LeaseRecordError } from '../../src/subnet/leaseRecord.js';
 import { NetworkConfigError, parseNetworkConfig } from '../../src/subnet/networkConfig.js';
 
@@ -95,6 +103,76 @@ describe('decoders under arbitrary input', () => {
         expect(cfg.subnetMin).toBeLessThanOrEqual(cfg.subnetMax);
         return true;
       }),
+      RUNS,
+    );
+  });
+
+  it('udp decap: the datagram is the packet, never a drop of its own', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const drops = newCounters().drops;
+        const buf = Buffer.from(bytes);
+        return udpCodec.decap(buf, 0, buf.length, drops) === 0;
+      }),
+      RUNS,
+    );
+  });
+
+  it('sealed sleeve datagrams: random or mutated bytes open to nothing, with exactly one drop; the real one re-opens identically', () => {
+    const key = Buffer.alloc(32, 7);
+    const sender = new PeerCrypto({ send: key, receive: Buffer.alloc(32, 8) });
+    const plain = Buffer.from('00140000450000140000000040110000' + '0a280102' + '0a280202', 'hex');
+    const real = Buffer.alloc(SEALED_HEADER + MAC_BYTES + plain.length);
+    plain.copy(real, SEALED_HEADER + MAC_BYTES);
+    sealDatagram(real, 0, plain.length, sender);
+    const mutated = fc.tuple(fc.nat(real.length - 1), fc.integer({ min: 1, max: 255 })).map(([at, x]) => {
+      const copy = Buffer.from(real);
+      copy[at] ^= x;
+      return new Uint8Array(copy);
+    });
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutated), (bytes) => {
+        const receiver = new PeerCrypto({ send: Buffer.alloc(32, 8), receive: key });
+        const drops = newCounters().drops;
+        const buf = Buffer.from(bytes);
+        const at = openDatagram(buf, 0, buf.length, receiver, drops);
+        const counted = Object.values(drops).reduce((a, b) => a + b, 0);
+        return at === -1 && counted === 1;
+      }),
+      RUNS,
+    );
+    const receiver = new PeerCrypto({ send: Buffer.alloc(32, 8), receive: key });
+    const copy = Buffer.from(real);
+    const at = openDatagram(copy, 0, copy.length, receiver, newCounters().drops);
+    expect(copy.subarray(at).equals(plain)).toBe(true);
+  });
+
+  it('sealed control frames: anything but the next frame opens to null', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => new SealedChannel({ send: Buffer.alloc(32, 1), receive: Buffer.alloc(32, 2) }).open(Buffer.from(bytes)) === null),
+      RUNS,
+    );
+  });
+
+  it('hellos: anything JSON gives a verdict, never an exception', () => {
+    const ours: Hello = { protocol: 'tsoverlay', minVersion: 1, maxVersion: 1, name: 'a', nickname: '', backend: 'sleeve', features: [], publicKey: 'x'.repeat(44) };
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.record({ protocol: fc.string(), minVersion: fc.integer(), maxVersion: fc.integer(), name: fc.string(), nickname: fc.string(), backend: fc.string(), features: fc.array(fc.string()), publicKey: fc.option(fc.string(), { nil: undefined }) })), (value) => {
+        if (!isHello(value)) return true;
+        const verdict = judgeHello(ours, value);
+        return typeof verdict.ok === 'boolean';
+      }),
+      RUNS,
+    );
+  });
+
+  it('launch options: any command line gives a configuration, or a usage or configuration error', () => {
+    const word = fc.oneof(
+      fc.constantFrom(...launchFlags.values.map((f) => `--${f}`), ...launchFlags.boolean.map((f) => `--${f}`), '--route', '10.40.0.0/16', '10.40.1.0/24', '10.201.0.1', 'udp', 'vxlan', 'sleeve', '1500', '0', '-1', 'x'),
+      fc.string({ maxLength: 20 }),
+    );
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 12 }), (argv) => decodesOrRefuses(() => parseLaunchConfig(parseArgs(argv, launchFlags), {}), ConfigError, UsageError)),
       RUNS,
     );
   });
