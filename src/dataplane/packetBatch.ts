@@ -46,10 +46,6 @@ export class PacketBatch {
   offset(i: number): number {
     return this.inOffsets[i];
   }
-
-  get capacity(): number {
-    return this.slotSize - this.headroom;
-  }
 }
 
 /** Sum of the first n lengths; only for the rare batch the kernel took in part. */

@@ -87,7 +87,7 @@ export class LocalDns {
       listen: `${this.listen.host}:${this.listen.port}`,
       upstream: this.upstream.servers,
       entries: this.store.all(),
-      counters: this.server.counters,
+      counters: { ...this.server.counters, forwardsRefused: this.upstream.refused },
     };
   }
 

@@ -7,9 +7,18 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { connect } from 'node:net';
 
 const TIMEOUT_MS = 2000;
+/**
+ * Forwards in flight at once, each holding a socket for up to 2 s: a flood of
+ * names from outside our domain would otherwise hold a descriptor per query.
+ * Past it, queries get SERVFAIL at once (counted as `refused`).
+ */
+export const MAX_IN_FLIGHT = 256;
 
 export class Upstream {
   servers: string[] = [];
+  private inFlight = 0;
+  /** Queries answered SERVFAIL because MAX_IN_FLIGHT forwards were already waiting. */
+  refused = 0;
 
   constructor(
     private readonly resolvConf: string,
@@ -38,6 +47,19 @@ export class Upstream {
 
   /** The first answer from the servers in turn, or null when all fail. */
   async forward(query: Buffer): Promise<Buffer | null> {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.refused++;
+      return null;
+    }
+    this.inFlight++;
+    try {
+      return await this.ask(query);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async ask(query: Buffer): Promise<Buffer | null> {
     for (const server of this.servers) {
       const answer = await udpExchange(server, query).catch(() => null);
       if (!answer) continue;

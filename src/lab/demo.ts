@@ -3,6 +3,9 @@
 // middle; tsoverlay in mesh mode on each, a container behind each, DNS names
 // registered; a ping by name from the first host's container to the last
 // one's, across the relay; status printed; everything removed (unless --keep).
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { printStatus } from '../cli/printStatus.js';
 import { Lab, type LabHost } from './lab.js';
 import { TSOVERLAY_BIN } from './labDaemon.js';
@@ -20,8 +23,11 @@ export async function runDemo(count = 3, keep = false): Promise<number> {
     say('Each host reaches only its neighbours (iptables drops the rest).');
     await onlyLinks(lab, hosts, hosts.slice(1).map((h, i) => `${hosts[i].name}-${h.name}`));
 
-    say('\nLaunching tsoverlay on each host, in mesh mode, each told only of the previous host...');
-    const sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), [], 60_000);
+    say('\nLaunching tsoverlay on each host, in mesh mode, each told only of the previous host,');
+    say('with a shared password: sleeve datagrams and control frames sealed with NaCl...');
+    const passwordFile = join(lab.dir, 'password');
+    writeFileSync(passwordFile, `${randomBytes(18).toString('base64')}\n`, { mode: 0o600 });
+    const sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--password-file', passwordFile], 60_000);
     for (const side of sides) {
       const name = `box-${side.host.name}`;
       await lab.exec(side.host.ns, process.execPath, [TSOVERLAY_BIN, 'dns-add', side.container.ip, name, '--api', side.daemon.apiSocket]);

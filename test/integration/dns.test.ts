@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
 import { blockLink, type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
+import { MAX_IN_FLIGHT } from '../../src/dns/upstream.js';
 import { eventually } from '../helpers/eventually.js';
 
 const STUB = fileURLToPath(new URL('../helpers/dnsStub.mjs', import.meta.url));
 const PROBE = fileURLToPath(new URL('../helpers/dnsProbe.mjs', import.meta.url));
+const FUZZ = fileURLToPath(new URL('../helpers/udpFuzz.mjs', import.meta.url));
 
 describe('weave.local across a line A-B-C (only neighbours reach each other)', () => {
   let lab: Lab;
@@ -121,4 +123,44 @@ describe('weave.local across a line A-B-C (only neighbours reach each other)', (
     expect(reply.rcode).toBe(rcode);
     expect(await dig(b, 'multi.weave.local')).toMatch(/status: NOERROR/);
   });
+
+  it('takes 200,000 random and mutated queries at its port: every one answered or counted, memory flat, names still served', async () => {
+    const [, b] = sides;
+    const status = async () => (await b.daemon.status()) as unknown as { dns: { counters: Record<string, number> }; process: { rssMb: number; fds: number } };
+    // A valid query for multi.weave.local (A), to mutate.
+    const name = Buffer.concat(['multi', 'weave', 'local'].map((l) => Buffer.concat([Buffer.of(l.length), Buffer.from(l)])));
+    const seed = Buffer.concat([Buffer.from('123401000001000000000000', 'hex'), name, Buffer.from('0000010001', 'hex')]);
+    // Mutated names fall outside weave.local and are forwarded: each forward holds a socket until
+    // answered, so make the upstream one that never answers (no host holds that lab address) and
+    // watch the descriptors.
+    writeFileSync(resolvConf, 'nameserver 10.201.0.250\n');
+    await eventually(async () => expect(((await b.daemon.status()) as unknown as { dns: { upstream: string[] } }).dns.upstream).toEqual(['10.201.0.250']), 10_000);
+    const before = await status();
+    let peakFds = before.process.fds;
+    let flooding = true;
+    const watch = (async () => {
+      while (flooding) {
+        peakFds = Math.max(peakFds, (await status()).process.fds);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const out = await lab.exec(b.container.ns, process.execPath, [FUZZ, gateway(b), '53', '200000', seed.toString('hex')], 90_000);
+    flooding = false;
+    await watch;
+    expect(JSON.parse(out).sent).toBe(200_000);
+    expect(peakFds - before.process.fds).toBeLessThanOrEqual(MAX_IN_FLIGHT + 10);
+    await new Promise((r) => setTimeout(r, 2500)); // the forwards in flight time out
+    writeFileSync(resolvConf, `nameserver ${upstream.ip}\n`);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await status();
+    const counted = (k: string) => after.dns.counters[k] - before.dns.counters[k];
+    // The kernel may drop some under the flood before the server sees them; what it saw, it accounted for.
+    expect(counted('queries')).toBeGreaterThan(20_000);
+    expect(counted('formerr') + counted('dropped')).toBeGreaterThan(2_000);
+    expect(after.process.rssMb - before.process.rssMb).toBeLessThan(30);
+    expect(counted('forwardsRefused')).toBeGreaterThan(0);
+    expect(after.process.fds - before.process.fds).toBeLessThan(5);
+    expect(await dig(b, 'multi.weave.local')).toMatch(/status: NOERROR/);
+    process.stdout.write(`DNS fuzz: 200000 sent, ${counted('queries')} seen, ${counted('formerr')} FORMERR, ${counted('dropped')} dropped, ${counted('local')} answered locally, ${counted('forwarded')} forwarded, ${counted('forwardsRefused')} forwards refused, fds ${before.process.fds} -> peak ${peakFds}, RSS ${before.process.rssMb} -> ${after.process.rssMb} MB\n`);
+  }, 120_000);
 });
