@@ -86,9 +86,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"udpRecv", NULL, tso_udp_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpSend", NULL, tso_udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunReadVnet", NULL, tso_tun_read_vnet, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"tunWriteVnet", NULL, tso_tun_write_vnet, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpRecvGro", NULL, tso_udp_recv_gro, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"udpSendGso", NULL, tso_udp_send_gso, NULL, NULL, NULL, napi_enumerable, NULL},
+
     {"sealBatch", NULL, tso_seal_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openBatch", NULL, tso_open_batch, NULL, NULL, NULL, napi_enumerable, NULL},
     {"close", NULL, tso_close, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -10,6 +10,8 @@
 
 /* Upper bound of one batch: the mmsghdr arrays live on the C stack. */
 #define TSO_MAX_BATCH 256
+/* Upper bound of packets handed to one send or TUN write (GRO batches hold many per slot). */
+#define TSO_MAX_SEND 4096
 
 #define TSO_CALL(env, call)                                   \
   do {                                                        \
@@ -34,9 +36,8 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info);
 napi_value tso_tun_read(napi_env env, napi_callback_info info);
 napi_value tso_tun_write(napi_env env, napi_callback_info info);
 napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info);
-napi_value tso_tun_write_vnet(napi_env env, napi_callback_info info);
 napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info);
-napi_value tso_udp_send_gso(napi_env env, napi_callback_info info);
+
 napi_value tso_udp_open(napi_env env, napi_callback_info info);
 napi_value tso_udp_local_port(napi_env env, napi_callback_info info);
 napi_value tso_udp_recv(napi_env env, napi_callback_info info);

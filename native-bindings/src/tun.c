@@ -96,36 +96,6 @@ napi_value tso_tun_read(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
-/* tunWrite(fd, slab, offsets, lengths, count) -> packets written
- * A packet the kernel refuses is skipped (the caller counts count - written
- * as drops); EAGAIN ends the batch, since the queue is full. */
-napi_value tso_tun_write(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  int32_t fd;
-  uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len;
-  uint32_t *offsets, *lengths, count;
-  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
-      !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
-      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_u32(env, argv[4], &count))
-    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, count)");
-  if (count > offsets_len || count > lengths_len) return tso_throw_range(env, "tunWrite: count exceeds arrays");
-
-  uint32_t written = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "tunWrite: packet outside slab");
-    ssize_t r;
-    do r = write(fd, slab + offsets[i], lengths[i]);
-    while (r < 0 && errno == EINTR);
-    if (r >= 0) written++;
-    else if (errno == EAGAIN) break;
-  }
-  return tso_int(env, written);
-}
-
 /* tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths) -> slots filled | -errno
  * Reads [virtio_net_hdr][packet] into staging (65,546 bytes or more) and
  * lays the packet, or the segments of a TCP super-packet, into successive
@@ -178,35 +148,38 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
-/* tunWriteVnet(fd, slab, offsets, lengths, count) -> packets written
- * Runs of consecutive segments of one TCP flow go out as one super-packet
- * (a virtio_net_hdr asking for TCPV4 segmentation, writev of the pieces);
- * everything else one by one behind an empty header. */
-napi_value tso_tun_write_vnet(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+/* tunWrite(fd, slab, offsets, lengths, count, vnet) -> packets written
+ * With vnet (the device has IFF_VNET_HDR), runs of consecutive segments of
+ * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4
+ * segmentation, writev of the pieces), everything else one by one behind an
+ * empty header; without, one write per packet. A packet the kernel refuses
+ * is skipped (the caller counts count - written as drops); EAGAIN ends the
+ * batch, since the queue is full. */
+napi_value tso_tun_write(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
   int32_t fd;
   uint8_t* slab;
   size_t slab_len, offsets_len, lengths_len;
-  uint32_t *offsets, *lengths, count;
+  uint32_t *offsets, *lengths, count, vnet;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  if (argc < 6 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_u32(env, argv[4], &count))
-    return tso_throw_range(env, "tunWriteVnet(fd, slab, offsets, lengths, count)");
-  if (count > offsets_len || count > lengths_len || count > 4096) return tso_throw_range(env, "tunWriteVnet: count exceeds arrays");
+      !tso_arg_u32(env, argv[4], &count) || !tso_arg_u32(env, argv[5], &vnet))
+    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, count, vnet)");
+  if (count > offsets_len || count > lengths_len || count > TSO_MAX_SEND) return tso_throw_range(env, "tunWrite: count exceeds arrays");
 
-  uint8_t* pkts[4096];
+  uint8_t* pkts[TSO_MAX_SEND];
   for (uint32_t i = 0; i < count; i++) {
-    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "tunWriteVnet: packet outside slab");
+    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "tunWrite: packet outside slab");
     pkts[i] = slab + offsets[i];
   }
   uint32_t written = 0;
   struct iovec iov[MAX_SEGMENTS + 2];
   for (uint32_t i = 0; i < count;) {
     uint32_t limit = count - i < MAX_SEGMENTS ? count - i : MAX_SEGMENTS;
-    uint32_t run = tso_coalesce_run(pkts + i, lengths + i, limit, 65535);
+    uint32_t run = vnet ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535) : 1;
     struct virtio_net_hdr h;
     memset(&h, 0, sizeof h);
     int iovs = 2;
@@ -229,7 +202,7 @@ napi_value tso_tun_write_vnet(napi_env env, napi_callback_info info) {
       iov[1].iov_len = lengths[i];
     }
     ssize_t r;
-    do r = writev(fd, iov, iovs);
+    do r = vnet ? writev(fd, iov, iovs) : write(fd, pkts[i], lengths[i]);
     while (r < 0 && errno == EINTR);
     if (r >= 0) written += run;
     else if (errno == EAGAIN) break;

@@ -129,63 +129,6 @@ napi_value tso_udp_recv(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
-/* udpSend(fd, slab, offsets, lengths, addrs, ports, count) -> datagrams sent
- * A datagram the kernel refuses (no route to the peer, say) is skipped;
- * EAGAIN (send buffer full) ends the batch. The caller counts the rest as drops. */
-napi_value tso_udp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  int32_t fd;
-  uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len;
-  uint32_t *offsets, *lengths, *addrs, count;
-  uint16_t* ports;
-  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
-      !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
-      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_typed(env, argv[4], napi_uint32_array, (void**)&addrs, &addrs_len) ||
-      !tso_arg_typed(env, argv[5], napi_uint16_array, (void**)&ports, &ports_len) ||
-      !tso_arg_u32(env, argv[6], &count))
-    return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, count)");
-  if (count > TSO_MAX_BATCH || count > offsets_len || count > lengths_len || count > addrs_len ||
-      count > ports_len)
-    return tso_throw_range(env, "udpSend: count exceeds arrays");
-
-  struct mmsghdr msgs[TSO_MAX_BATCH];
-  struct iovec iov[TSO_MAX_BATCH];
-  struct sockaddr_in to[TSO_MAX_BATCH];
-  for (uint32_t i = 0; i < count; i++) {
-    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "udpSend: datagram outside slab");
-    iov[i].iov_base = slab + offsets[i];
-    iov[i].iov_len = lengths[i];
-    memset(&to[i], 0, sizeof to[i]);
-    to[i].sin_family = AF_INET;
-    to[i].sin_addr.s_addr = htonl(addrs[i]);
-    to[i].sin_port = htons(ports[i]);
-    memset(&msgs[i].msg_hdr, 0, sizeof msgs[i].msg_hdr);
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &to[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof to[i];
-  }
-  uint32_t i = 0, sent = 0;
-  while (i < count) {
-    int r = sendmmsg(fd, msgs + i, count - i, MSG_DONTWAIT);
-    if (r > 0) {
-      i += (uint32_t)r;
-      sent += (uint32_t)r;
-    } else if (r < 0 && errno == EINTR) {
-      continue;
-    } else if (r < 0 && errno == EAGAIN) {
-      break;
-    } else {
-      i++; /* the datagram at i failed on its own: skip it, keep the batch going */
-    }
-  }
-  return tso_int(env, sent);
-}
-
 /* udpRecvGro(fd, slab, msgSize, msgs, offsets, lengths, addrs, ports) -> datagrams | -errno
  * recvmmsg into msgs regions of msgSize bytes; a region the kernel filled
  * with several coalesced datagrams (UDP_GRO) is reported as those datagrams:
@@ -261,32 +204,34 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
   return tso_int(env, out);
 }
 
-/* udpSendGso(fd, slab, offsets, lengths, addrs, ports, count) -> datagrams sent
- * Like udpSend, but each run of consecutive datagrams to one peer with one
- * length (the last may be shorter) leaves as a single UDP_SEGMENT send: the
- * kernel cuts it, or hands it whole to a peer that takes UDP_GRO. */
-napi_value tso_udp_send_gso(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+/* udpSend(fd, slab, offsets, lengths, addrs, ports, count, gso) -> datagrams sent
+ * With gso, each run of consecutive datagrams to one peer with one length
+ * (the last may be shorter) leaves as a single UDP_SEGMENT send: the kernel
+ * cuts it, or hands it whole to a peer that takes UDP_GRO. A datagram (or
+ * run) the kernel refuses — no route to the peer, say — is skipped; EAGAIN
+ * (send buffer full) ends the batch. The caller counts the rest as drops. */
+napi_value tso_udp_send(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
   int32_t fd;
   uint8_t* slab;
   size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len;
-  uint32_t *offsets, *lengths, *addrs, count;
+  uint32_t *offsets, *lengths, *addrs, count, gso;
   uint16_t* ports;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  if (argc < 8 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
       !tso_arg_typed(env, argv[4], napi_uint32_array, (void**)&addrs, &addrs_len) ||
       !tso_arg_typed(env, argv[5], napi_uint16_array, (void**)&ports, &ports_len) ||
-      !tso_arg_u32(env, argv[6], &count))
-    return tso_throw_range(env, "udpSendGso(fd, slab, offsets, lengths, addrs, ports, count)");
-  if (count > 4096 || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len)
-    return tso_throw_range(env, "udpSendGso: count exceeds arrays");
+      !tso_arg_u32(env, argv[6], &count) || !tso_arg_u32(env, argv[7], &gso))
+    return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, count, gso)");
+  if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len)
+    return tso_throw_range(env, "udpSend: count exceeds arrays");
 
-  struct iovec iov[4096];
+  struct iovec iov[TSO_MAX_SEND];
   for (uint32_t i = 0; i < count; i++) {
-    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "udpSendGso: datagram outside slab");
+    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "udpSend: datagram outside slab");
     iov[i].iov_base = slab + offsets[i];
     iov[i].iov_len = lengths[i];
   }
@@ -300,7 +245,7 @@ napi_value tso_udp_send_gso(napi_env env, napi_callback_info info) {
     uint32_t m = 0;
     while (i < count && m < TSO_MAX_BATCH) {
       uint32_t seg = lengths[i], j = i + 1, total = seg;
-      while (j < count && j - i < GSO_MAX_SEGMENTS && addrs[j] == addrs[i] && ports[j] == ports[i] &&
+      while (gso && j < count && j - i < GSO_MAX_SEGMENTS && addrs[j] == addrs[i] && ports[j] == ports[i] &&
              lengths[j] <= seg && lengths[j - 1] == seg && total + lengths[j] <= GSO_MAX_BYTES) {
         total += lengths[j];
         j++;

@@ -8,7 +8,8 @@ export interface NativeAddon {
   tunOpen(name: string, options: number): { fd: number; name: string };
   /** Packets land at slab[i*slot + headroom]; returns count, or -errno. */
   tunRead(fd: number, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
-  tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /** vnet = 1 (IFF_VNET_HDR): runs of one TCP flow glued into super-packets behind virtio-net headers. */
+  tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet: number): number;
   udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number, gro?: number): number;
   udpLocalPort(fd: number): number;
   /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
@@ -16,23 +17,17 @@ export interface NativeAddon {
     fd: number, slab: Buffer, slot: number, headroom: number, max: number,
     lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
   ): number;
+  /** gso = 1: runs of equal datagrams to one peer leave as one UDP_SEGMENT send. */
   udpSend(
     fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
-    addrs: Uint32Array, ports: Uint16Array, count: number,
+    addrs: Uint32Array, ports: Uint16Array, count: number, gso: number,
   ): number;
   /** IFF_VNET_HDR reads: super-packets cut into segments, partial checksums finished; staging holds one read. */
   tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
-  /** IFF_VNET_HDR writes: runs of one TCP flow glued into super-packets. */
-  tunWriteVnet(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   /** UDP_GRO receive into `msgs` regions of `msgSize`; one entry per datagram (offsets, lengths). */
   udpRecvGro(
     fd: number, slab: Buffer, msgSize: number, msgs: number,
     offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
-  ): number;
-  /** udpSend with runs of equal datagrams to one peer sent as one UDP_SEGMENT (GSO) send. */
-  udpSendGso(
-    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
-    addrs: Uint32Array, ports: Uint16Array, count: number,
   ): number;
   /** crypto_secretbox in place for each datagram: [4][nonce source 12][MAC 16][text]; 32 key bytes each. */
   sealBatch(slab: Buffer, starts: Uint32Array, textLengths: Uint32Array, keys: Buffer, count: number): number;

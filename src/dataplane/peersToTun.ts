@@ -7,8 +7,8 @@ import { type PacketBatch, sumLengths } from './packetBatch.js';
 import type { RouteTable } from './routeTable.js';
 import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
+import { drainRounds } from './drainRounds.js';
 
-const ROUNDS_PER_WAKEUP = 4;
 
 export class PeersToTun {
   private readonly batch: PacketBatch;
@@ -33,15 +33,9 @@ export class PeersToTun {
     this.relayed = this.batch.sharingSlab();
   }
 
-  readonly drain = (): void => {
-    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
-      const n = this.udp.receive(this.batch);
-      if (n < 0) this.counters.drops.io_error++;
-      if (n <= 0) return;
-      this.deliver(n);
-      if (n < this.batch.size) return;
-    }
-  };
+  private readonly readBatch = (): number => this.udp.receive(this.batch);
+  private readonly handleBatch = (n: number): void => this.deliver(n);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
 
   private deliver(n: number): void {
     const { batch, codec, counters, peers } = this;

@@ -35,9 +35,7 @@ export class TunDevice {
 
   /** Writes the batch's first `count` outgoing packets; returns how many the kernel took. */
   write(batch: PacketBatch, count: number): number {
-    if (count === 0) return 0;
-    if (this.offload) return native.tunWriteVnet(this.fd, batch.slab, batch.outOffsets, batch.outLengths, count);
-    return native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, count);
+    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, count, this.offload ? 1 : 0);
   }
 
   onReadable(handler: () => void): void {

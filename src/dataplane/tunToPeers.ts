@@ -6,9 +6,8 @@ import { PacketBatch, sumLengths } from './packetBatch.js';
 import type { RouteTable } from './routeTable.js';
 import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
+import { drainRounds } from './drainRounds.js';
 
-/** Batches drained per readiness callback before the other direction gets a turn. */
-const ROUNDS_PER_WAKEUP = 4;
 
 export class TunToPeers {
   private readonly batch: PacketBatch;
@@ -26,15 +25,9 @@ export class TunToPeers {
     this.batch = new PacketBatch(batchSize, slotSize, headroom);
   }
 
-  readonly drain = (): void => {
-    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
-      const n = this.tun.read(this.batch);
-      if (n < 0) this.counters.drops.io_error++;
-      if (n <= 0) return;
-      this.forward(n);
-      if (n < this.batch.size) return;
-    }
-  };
+  private readonly readBatch = (): number => this.tun.read(this.batch);
+  private readonly handleBatch = (n: number): void => this.forward(n);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
 
   private forward(n: number): void {
     const { batch, codec, routes, counters } = this;

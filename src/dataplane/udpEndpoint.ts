@@ -40,9 +40,7 @@ export class UdpEndpoint {
 
   /** Sends the batch's first `count` outgoing datagrams; returns how many left. */
   send(batch: PacketBatch, count: number): number {
-    if (count === 0) return 0;
-    if (this.offload) return native.udpSendGso(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count);
-    return native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count);
+    return count === 0 ? 0 : native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count, this.offload ? 1 : 0);
   }
 
   onReadable(handler: () => void): void {

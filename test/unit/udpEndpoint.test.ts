@@ -113,7 +113,13 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
     const a = endpoint();
     const small = Buffer.alloc(100);
     expect(() => native.udpRecv(a.fd, small, 64, 0, 4, new Uint32Array(4), new Uint32Array(4), new Uint16Array(4))).toThrow(RangeError);
-    expect(() => native.udpSend(a.fd, small, new Uint32Array([90]), new Uint32Array([20]), new Uint32Array([LOOPBACK]), new Uint16Array([9]), 1)).toThrow(RangeError);
+    for (const gso of [0, 1]) {
+      expect(() => native.udpSend(a.fd, small, new Uint32Array([90]), new Uint32Array([20]), new Uint32Array([LOOPBACK]), new Uint16Array([9]), 1, gso)).toThrow(RangeError);
+    }
+    expect(() => native.udpRecvGro(a.fd, small, 65536, 1, new Uint32Array(256), new Uint32Array(256), new Uint32Array(256), new Uint16Array(256))).toThrow(RangeError);
+    expect(() => native.tunWrite(-1, small, new Uint32Array([90]), new Uint32Array([20]), 1, 1)).toThrow(RangeError);
+    expect(() => native.sealBatch(small, new Uint32Array([80]), new Uint32Array([20]), Buffer.alloc(32), 1)).toThrow(RangeError);
+    expect(() => native.openBatch(small, new Uint32Array([0]), new Uint32Array([10]), Buffer.alloc(31), 1, new Uint8Array(1))).toThrow(RangeError);
   });
 
   it('names the error when the port is taken', () => {

@@ -13,8 +13,8 @@ import type { DatagramAssembler } from './datagramAssembler.js';
 import type { PeerCrypto } from './peerCrypto.js';
 import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
 import { Opener } from './sleeveSeal.js';
+import { drainRounds } from '../drainRounds.js';
 
-const ROUNDS_PER_WAKEUP = 4;
 /** Packets handed to one TUN write call; a batch of datagrams can hold many more. */
 const TUN_BATCH = 256;
 
@@ -56,15 +56,9 @@ export class SleeveToTun {
     this.senders = new Array<PeerCounters | null>(columns).fill(null);
   }
 
-  readonly drain = (): void => {
-    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
-      const n = this.udp.receive(this.batch);
-      if (n < 0) this.counters.drops.io_error++;
-      if (n <= 0) return;
-      this.deliver(n);
-      if (n < this.batch.size) return;
-    }
-  };
+  private readonly readBatch = (): number => this.udp.receive(this.batch);
+  private readonly handleBatch = (n: number): void => this.deliver(n);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
 
   private deliver(n: number): void {
     const { batch, counters, peers, keys } = this;

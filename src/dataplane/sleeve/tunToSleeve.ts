@@ -7,8 +7,8 @@ import type { RouteTable } from '../routeTable.js';
 import type { TooBigReplies } from '../tooBigReplies.js';
 import type { TunDevice } from '../tunDevice.js';
 import type { DatagramAssembler } from './datagramAssembler.js';
+import { drainRounds } from '../drainRounds.js';
 
-const ROUNDS_PER_WAKEUP = 4;
 
 export class TunToSleeve {
   private readonly batch: PacketBatch;
@@ -25,15 +25,9 @@ export class TunToSleeve {
     this.batch = new PacketBatch(batchSize, slotSize, 0);
   }
 
-  readonly drain = (): void => {
-    for (let round = 0; round < ROUNDS_PER_WAKEUP; round++) {
-      const n = this.tun.read(this.batch);
-      if (n < 0) this.counters.drops.io_error++;
-      if (n <= 0) return;
-      this.forward(n);
-      if (n < this.batch.size) return;
-    }
-  };
+  private readonly readBatch = (): number => this.tun.read(this.batch);
+  private readonly handleBatch = (n: number): void => this.forward(n);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
 
   private forward(n: number): void {
     const { batch, assembler, routes } = this;
