@@ -64,12 +64,12 @@ int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t off
   return 0;
 }
 
-int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size) {
+int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room) {
   if (len < 20 || (pkt[0] >> 4) != 4 || pkt[9] != 6 || gso_size == 0) return -1;
   uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
   if (ihl < 20 || ihl + 20 > len) return -1;
   uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;
-  if (thl < 20 || ihl + thl > len) return -1;
+  if (thl < 20 || ihl + thl > len || ihl + thl + gso_size > room) return -1;
   uint32_t payload = len - ihl - thl;
   return payload == 0 ? 1 : (int)((payload + gso_size - 1) / gso_size);
 }

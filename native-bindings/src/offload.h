@@ -7,8 +7,9 @@
 
 /* Completes the checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
 int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t offset);
-/* Segments a TCPV4 super-packet needs, or -1 if it is not one we can cut. */
-int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size);
+/* Segments a TCPV4 super-packet needs, or -1 if it is not one we can cut
+ * into segments of at most `room` bytes. */
+int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room);
 /* Cuts it into segments at out + i*stride, lengths[i]; returns the count. */
 uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_t* out, uint32_t stride,
                      uint32_t* lengths);

@@ -96,26 +96,29 @@ napi_value tso_tun_read(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
-/* tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths) -> slots filled | -errno
+/* tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths, unusable) -> slots filled | -errno
  * Reads [virtio_net_hdr][packet] into staging (65,546 bytes or more) and
  * lays the packet, or the segments of a TCP super-packet, into successive
  * slots; finishes partial checksums. Stops before a read whose segments might
- * not fit the free slots (a super-packet is at most 64 KiB / 536-byte MSS). */
+ * not fit the free slots (a super-packet is at most 64 KiB / 536-byte MSS).
+ * A read it cannot use (no header, a GSO type or headers it cannot cut, too
+ * long for a slot) adds one to unusable[0]. */
 #define MAX_SEGMENTS 128
 napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   int32_t fd;
   uint8_t *staging, *slab;
-  size_t staging_len, slab_len, lengths_len;
+  size_t staging_len, slab_len, lengths_len, unusable_len;
   uint32_t slot, headroom, max;
-  uint32_t* lengths;
+  uint32_t *lengths, *unusable;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &staging, &staging_len) ||
+  if (argc < 8 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &staging, &staging_len) ||
       !tso_arg_buffer(env, argv[2], &slab, &slab_len) || !tso_arg_u32(env, argv[3], &slot) ||
       !tso_arg_u32(env, argv[4], &headroom) || !tso_arg_u32(env, argv[5], &max) ||
-      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&lengths, &lengths_len))
-    return tso_throw_range(env, "tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths)");
+      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_typed(env, argv[7], napi_uint32_array, (void**)&unusable, &unusable_len) || unusable_len < 1)
+    return tso_throw_range(env, "tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths, unusable)");
   if (headroom >= slot || max > lengths_len || (size_t)max * slot > slab_len || staging_len < 65536 + VNET_HDR_LEN)
     return tso_throw_range(env, "tunReadVnet: batch does not fit the slab");
 
@@ -128,20 +131,29 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
       if (errno == EAGAIN || n > 0) break;
       return tso_int(env, -errno);
     }
-    if ((size_t)r < VNET_HDR_LEN) continue;
+    if ((size_t)r < VNET_HDR_LEN) {
+      unusable[0]++;
+      continue;
+    }
     struct virtio_net_hdr h;
     memcpy(&h, staging, sizeof h);
     uint8_t* pkt = staging + VNET_HDR_LEN;
     uint32_t len = (uint32_t)r - VNET_HDR_LEN;
     uint8_t* out = slab + (size_t)n * slot + headroom;
     if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4) {
-      int segments = tso_segment_count(pkt, len, h.gso_size);
-      if (segments < 0 || (uint32_t)segments > max - n || h.gso_size + 60u > room) continue; /* cannot cut: lost, as a bad NIC would */
+      int segments = tso_segment_count(pkt, len, h.gso_size, room);
+      if (segments < 0 || (uint32_t)segments > max - n) { /* cannot cut: lost, as with a bad NIC */
+        unusable[0]++;
+        continue;
+      }
       n += tso_segment(pkt, len, h.gso_size, out, slot, lengths + n);
       continue;
     }
-    if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || len > room) continue;
-    if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tso_finish_checksum(pkt, len, h.csum_start, h.csum_offset) < 0) continue;
+    if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || len > room ||
+        ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tso_finish_checksum(pkt, len, h.csum_start, h.csum_offset) < 0)) {
+      unusable[0]++;
+      continue;
+    }
     memcpy(out, pkt, len);
     lengths[n++] = len;
   }

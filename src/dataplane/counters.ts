@@ -17,6 +17,7 @@ export const dropReasons = [
   'bad_seal', // sealed datagram that did not authenticate (forged, altered, or another password)
   'no_key', // sleeve datagram to or from a neighbour with no agreed keys, or plain where sealed is required
   'too_big', // packet larger than the path takes (an ICMP fragmentation-needed goes back)
+  'tun_offload', // TUN read the addon could not use: a super-packet it cannot cut, an unknown GSO type
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number];

@@ -70,7 +70,7 @@ export class Dataplane {
     const encap = options.encap;
     this.keys = encap.kind === 'sleeve' && encap.sealed ? new Map() : null;
     this.rekeyAfter = (encap.kind === 'sleeve' && encap.rekeyAfter) || DEFAULT_REKEY_AFTER;
-    this.tun = new TunDevice(options.tunName, { offload: options.offload });
+    this.tun = new TunDevice(options.tunName, { offload: options.offload }, this.counters.drops);
     try {
       this.udp = new UdpEndpoint(options.listenAddress, options.port, options.offload);
     } catch (error) {

@@ -23,7 +23,7 @@ export interface NativeAddon {
     addrs: Uint32Array, ports: Uint16Array, count: number, gso: number,
   ): number;
   /** IFF_VNET_HDR reads: super-packets cut into segments, partial checksums finished; staging holds one read. */
-  tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
+  tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array, unusable: Uint32Array): number;
   /** UDP_GRO receive into `msgs` regions of `msgSize`; one entry per datagram (offsets, lengths). */
   udpRecvGro(
     fd: number, slab: Buffer, msgSize: number, msgs: number,

@@ -1,5 +1,6 @@
 // A TUN device opened by the addon: batch reads into a PacketBatch, batch writes out of one.
 import { native, TUN_MULTI_QUEUE, TUN_OFFLOAD, TUN_VNET_HDR } from './native.js';
+import type { DropCounters } from './counters.js';
 import type { PacketBatch } from './packetBatch.js';
 
 export interface TunOptions {
@@ -17,8 +18,14 @@ export class TunDevice {
   readonly offload: boolean;
   private poller: object | null = null;
   private readonly staging: Buffer | null;
+  private readonly unusable = new Uint32Array(1);
 
-  constructor(name: string, options: TunOptions = {}) {
+  constructor(
+    name: string,
+    options: TunOptions = {},
+    /** Where reads the addon could not use are counted (`tun_offload`). */
+    private readonly drops: DropCounters | null = null,
+  ) {
     this.offload = options.offload ?? false;
     const bits = (this.offload ? TUN_VNET_HDR | TUN_OFFLOAD : 0) | (options.multiQueue ? TUN_MULTI_QUEUE : 0);
     const opened = native.tunOpen(name, bits);
@@ -29,7 +36,14 @@ export class TunDevice {
 
   /** Reads packets (or segments of super-packets) into batch slots; returns the count, or -errno. */
   read(batch: PacketBatch, max = batch.size): number {
-    if (this.staging) return native.tunReadVnet(this.fd, this.staging, batch.slab, batch.slotSize, batch.headroom, max, batch.lengths);
+    if (this.staging) {
+      const n = native.tunReadVnet(this.fd, this.staging, batch.slab, batch.slotSize, batch.headroom, max, batch.lengths, this.unusable);
+      if (this.unusable[0] !== 0 && this.drops) {
+        this.drops.tun_offload += this.unusable[0];
+        this.unusable[0] = 0;
+      }
+      return n;
+    }
     return native.tunRead(this.fd, batch.slab, batch.slotSize, batch.headroom, max, batch.lengths);
   }
 

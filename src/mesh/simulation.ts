@@ -105,11 +105,14 @@ export class MeshSimulation {
     const end = this.now + limitMs;
     let nextCheck = this.now;
     while (this.queue.length > 0 && this.queue[0].at <= end) {
-      const next = this.pop();
-      if (next.at >= nextCheck) {
+      // Checked before the next event is taken off the queue: returning with it
+      // popped would lose it (a lost tick ends that node's tick loop for good).
+      const at = this.queue[0].at;
+      if (at >= nextCheck) {
         if (until()) return true;
-        nextCheck = next.at + checkEveryMs;
+        nextCheck = at + checkEveryMs;
       }
+      const next = this.pop();
       this.now = next.at;
       next.run();
     }
