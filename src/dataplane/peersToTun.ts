@@ -8,6 +8,7 @@ import type { RouteTable } from './routeTable.js';
 import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
 import { drainRounds } from './drainRounds.js';
+import { ipv4TotalLength } from '../net/ipv4Packet.js';
 
 
 export class PeersToTun {
@@ -61,16 +62,8 @@ export class PeersToTun {
       }
       const inner = codec.decap(buf, start, length, drops);
       if (inner < 0) continue;
-      const available = length - (inner - start);
-      // Inner IPv4 header: the total length must fit what arrived; the
-      // destination must be ours, or the kernel would route it straight back.
-      if (available < 20 || buf[inner] >> 4 !== 4) {
-        drops.bad_header++;
-        continue;
-      }
-      const headerLength = (buf[inner] & 15) << 2;
-      const total = buf.readUInt16BE(inner + 2);
-      if (headerLength < 20 || total < headerLength || total > available) {
+      const total = ipv4TotalLength(buf, inner, length - (inner - start));
+      if (total < 0) {
         drops.bad_header++;
         continue;
       }

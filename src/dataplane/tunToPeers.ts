@@ -7,6 +7,7 @@ import type { RouteTable } from './routeTable.js';
 import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
 import { drainRounds } from './drainRounds.js';
+import { outboundHop } from './outboundHop.js';
 
 
 export class TunToPeers {
@@ -39,15 +40,8 @@ export class TunToPeers {
     for (let i = 0; i < n; i++) {
       const start = batch.offset(i);
       const length = lengths[i];
-      if (length < 20 || buf[start] >> 4 !== 4) {
-        drops.not_ip++;
-        continue;
-      }
-      const hop = routes.lookup(buf.readUInt32BE(start + 16));
-      if (hop === undefined) {
-        drops.no_route++;
-        continue;
-      }
+      const hop = outboundHop(routes, buf, start, length, drops);
+      if (hop === undefined) continue;
       codec.encap(buf, start, length, hop);
       hop.counters.txPackets++;
       hop.counters.txBytes += length;

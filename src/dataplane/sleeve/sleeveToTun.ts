@@ -14,6 +14,7 @@ import type { PeerCrypto } from './peerCrypto.js';
 import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
 import { Opener } from './sleeveSeal.js';
 import { drainRounds } from '../drainRounds.js';
+import { ipv4TotalLength } from '../../net/ipv4Packet.js';
 
 /** Packets handed to one TUN write call; a batch of datagrams can hold many more. */
 const TUN_BATCH = 256;
@@ -131,9 +132,8 @@ export class SleeveToTun {
       const frameLength = buf.readUInt16BE(at);
       const inner = at + FRAME_PREFIX;
       at = inner + frameLength;
-      const headerLength = (buf[inner] & 15) << 2;
-      const total = buf.readUInt16BE(inner + 2);
-      if (at > end || frameLength < 20 || buf[inner] >> 4 !== 4 || headerLength < 20 || total < headerLength || total > frameLength) {
+      const total = at > end ? -1 : ipv4TotalLength(buf, inner, frameLength);
+      if (total < 0) {
         drops.bad_header++;
         return;
       }

@@ -8,6 +8,7 @@ import type { TooBigReplies } from '../tooBigReplies.js';
 import type { TunDevice } from '../tunDevice.js';
 import type { DatagramAssembler } from './datagramAssembler.js';
 import { drainRounds } from '../drainRounds.js';
+import { outboundHop } from '../outboundHop.js';
 
 
 export class TunToSleeve {
@@ -37,15 +38,8 @@ export class TunToSleeve {
     for (let i = 0; i < n; i++) {
       const start = batch.offset(i);
       const length = lengths[i];
-      if (length < 20 || buf[start] >> 4 !== 4) {
-        drops.not_ip++;
-        continue;
-      }
-      const hop = routes.lookup(buf.readUInt32BE(start + 16));
-      if (hop === undefined) {
-        drops.no_route++;
-        continue;
-      }
+      const hop = outboundHop(routes, buf, start, length, drops);
+      if (hop === undefined) continue;
       if (length > packetMax) {
         this.tooBig.add(buf, start, length, packetMax);
         continue;
