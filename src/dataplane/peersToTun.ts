@@ -9,6 +9,7 @@ import type { TunDevice } from './tunDevice.js';
 import type { UdpEndpoint } from './udpEndpoint.js';
 import { drainRounds } from './drainRounds.js';
 import { ipv4TotalLength } from '../net/ipv4Packet.js';
+import { relayHop } from './outboundHop.js';
 
 
 export class PeersToTun {
@@ -71,10 +72,9 @@ export class PeersToTun {
       peer.rxBytes += total;
       const dst = buf.readUInt32BE(inner + 16);
       if (((dst & subnetMask) >>> 0) !== subnetAddr) {
-        // Not ours: pass it on towards its subnet (the new header fits where the old one was),
-        // never back where it came from, or the kernel would route it straight back.
-        const hop = this.relayRoutes?.lookup(dst);
-        if (hop === undefined || hop.addr === addrs[i]) {
+        // Not ours: pass it on towards its subnet (the new header fits where the old one was).
+        const hop = relayHop(this.relayRoutes, dst, addrs[i]);
+        if (hop === undefined) {
           drops.not_local++;
           continue;
         }

@@ -7,14 +7,15 @@
 // The sealed header's epoch and counter, padded with zeros, are the 24-byte
 // nonce: each direction of each peer pair has its own key, so they never repeat.
 
+import { MAC_BYTES } from '../../crypto/nacl.js';
+
+export { MAC_BYTES };
 export const SLEEVE_DEFAULT_PORT = 6784;
 export const KIND_PLAIN = 0x11;
 export const KIND_SEALED = 0x12;
 export const PLAIN_HEADER = 4;
 /** kind, reserved, epoch, counter: the bytes the nonce is taken from start at 4. */
 export const SEALED_HEADER = 16;
-export const MAC_BYTES = 16;
-export const NONCE_BYTES = 24;
 export const FRAME_PREFIX = 2;
 
 /** Bytes in front of the first frame. */

@@ -1,13 +1,14 @@
 // Sealing and opening sleeve datagrams in place, a batch at a time: the
 // headers, keys and replay windows are decided here; the cipher runs in the
 // addon over the whole batch (one call, libsodium's crypto_secretbox).
+import { KEY_BYTES } from '../../crypto/nacl.js';
 import type { DropCounters } from '../counters.js';
 import { native } from '../native.js';
 import type { PeerCrypto } from './peerCrypto.js';
 import { KIND_SEALED, MAC_BYTES, SEALED_HEADER } from './sleeveFormat.js';
 
 const TWO_32 = 2 ** 32;
-const KEY = 32;
+const KEY = KEY_BYTES;
 const TEXT_AT = SEALED_HEADER + MAC_BYTES;
 
 /** Datagrams waiting to be sealed: where they are, how long their text is, and each one's key. */

@@ -15,6 +15,7 @@ import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
 import { Opener } from './sleeveSeal.js';
 import { drainRounds } from '../drainRounds.js';
 import { ipv4TotalLength } from '../../net/ipv4Packet.js';
+import { relayHop } from '../outboundHop.js';
 
 /** Packets handed to one TUN write call; a batch of datagrams can hold many more. */
 const TUN_BATCH = 256;
@@ -141,8 +142,8 @@ export class SleeveToTun {
       peer.rxBytes += total;
       const dst = buf.readUInt32BE(inner + 16);
       if (((dst & subnetMask) >>> 0) !== subnetAddr) {
-        const hop = this.relayRoutes?.lookup(dst);
-        if (hop === undefined || hop.addr === from) {
+        const hop = relayHop(this.relayRoutes, dst, from);
+        if (hop === undefined) {
           drops.not_local++;
         } else if (total > this.relay.packetMax) {
           this.tooBig.add(buf, inner, total, this.relay.packetMax);
