@@ -1,4 +1,6 @@
-/* Module registration and the argument helpers shared by tun.c, udp.c, poll.c. */
+/* Module registration, the constants TypeScript checks at load, and the
+ * argument helpers shared by tun.c, udp.c, poll.c, seal.c. */
+#define _GNU_SOURCE
 #include "addon.h"
 
 #include <sodium.h>
@@ -17,16 +19,26 @@ void tso_throw_last(napi_env env) {
   napi_throw_type_error(env, NULL, info && info->error_message ? info->error_message : "napi call failed");
 }
 
+/* An Error shaped like Node's system errors: message "what: strerror",
+ * code (ENOENT, EADDRINUSE...), errno, and syscall (what's first word), so
+ * that TypeScript sorts failures by fields, never by message text. */
 napi_value tso_throw_errno(napi_env env, const char* what, int err) {
   char msg[256];
-  char code[32];
+  char syscall[64];
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  snprintf(code, sizeof code, "E%d", err);
-  napi_value error, message, errno_value;
+  snprintf(syscall, sizeof syscall, "%s", what);
+  char* space = strchr(syscall, ' ');
+  if (space) *space = 0;
+  const char* code = strerrorname_np(err);
+  napi_value error, message, value;
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, NULL, message, &error);
-  napi_create_int32(env, err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
+  napi_create_int32(env, err, &value);
+  napi_set_named_property(env, error, "errno", value);
+  napi_create_string_utf8(env, code ? code : "EUNKNOWN", NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "code", value);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &value);
+  napi_set_named_property(env, error, "syscall", value);
   napi_throw(env, error);
   return NULL;
 }
@@ -94,9 +106,21 @@ static napi_value init(napi_env env, napi_value exports) {
     {"pollStart", NULL, tso_poll_start, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStop", NULL, tso_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_value maxBatch;
-  napi_create_uint32(env, TSO_MAX_BATCH, &maxBatch);
-  napi_set_named_property(env, exports, "MAX_BATCH", maxBatch);
+  /* One home for what both sides must agree on: TypeScript reads these, or checks its own against them. */
+  static const struct { const char* name; uint32_t value; } constants[] = {
+    {"TUN_VNET_HDR", TSO_TUN_VNET_HDR},
+    {"TUN_OFFLOAD", TSO_TUN_OFFLOAD},
+    {"SEAL_NONCE_AT", TSO_SEAL_NONCE_AT},
+    {"SEAL_NONCE_SOURCE", TSO_SEAL_NONCE_SOURCE},
+    {"SEAL_MAC_AT", TSO_SEAL_MAC_AT},
+    {"SEAL_TEXT_AT", TSO_SEAL_TEXT_AT},
+    {"SEAL_KEY_BYTES", crypto_secretbox_KEYBYTES},
+  };
+  for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
+    napi_value v;
+    napi_create_uint32(env, constants[i].value, &v);
+    napi_set_named_property(env, exports, constants[i].name, v);
+  }
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
 }

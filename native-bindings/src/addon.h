@@ -13,6 +13,17 @@
 /* Upper bound of packets handed to one send or TUN write (GRO batches hold many per slot). */
 #define TSO_MAX_SEND 4096
 
+/* tunOpen option bits. */
+#define TSO_TUN_VNET_HDR 1
+/* With VNET_HDR: ask for TCP super-packets and partial checksums (TUNSETOFFLOAD). */
+#define TSO_TUN_OFFLOAD 4
+
+/* A sealed sleeve datagram at its start: [4 bytes][nonce source 12][MAC 16][text]. */
+#define TSO_SEAL_NONCE_AT 4
+#define TSO_SEAL_NONCE_SOURCE 12
+#define TSO_SEAL_MAC_AT 16
+#define TSO_SEAL_TEXT_AT 32
+
 #define TSO_CALL(env, call)                                   \
   do {                                                        \
     if ((call) != napi_ok) {                                  \

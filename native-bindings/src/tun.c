@@ -13,11 +13,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Option bits passed from TypeScript (src/dataplane/native.ts). */
-#define TSO_TUN_VNET_HDR 1
-#define TSO_TUN_MULTI_QUEUE 2
-/* With VNET_HDR: ask for TCP super-packets and partial checksums (TUNSETOFFLOAD). */
-#define TSO_TUN_OFFLOAD 4
 #define VNET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
 /* tunOpen(name, options) -> { fd, name } */
@@ -39,7 +34,6 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info) {
   memset(&ifr, 0, sizeof ifr);
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   if (options & TSO_TUN_VNET_HDR) ifr.ifr_flags |= IFF_VNET_HDR;
-  if (options & TSO_TUN_MULTI_QUEUE) ifr.ifr_flags |= IFF_MULTI_QUEUE;
   memcpy(ifr.ifr_name, name, name_len < IFNAMSIZ - 1 ? name_len : IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -160,27 +154,31 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
-/* tunWrite(fd, slab, offsets, lengths, count, vnet) -> packets written
+/* tunWrite(fd, slab, offsets, lengths, status, count, vnet) -> packets written
  * With vnet (the device has IFF_VNET_HDR), runs of consecutive segments of
  * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4
  * segmentation, writev of the pieces), everything else one by one behind an
- * empty header; without, one write per packet. A packet the kernel refuses
- * is skipped (the caller counts count - written as drops); EAGAIN ends the
- * batch, since the queue is full. */
+ * empty header; without, one write per packet. status[i] is 0 for a packet
+ * written, else the errno of its write (every packet of a glued run shares
+ * one). After EAGAIN (the queue is full) nothing more is tried: the rest
+ * have EAGAIN. What to count is TypeScript's business. */
 napi_value tso_tun_write(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   int32_t fd;
   uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len;
+  size_t slab_len, offsets_len, lengths_len, status_len;
   uint32_t *offsets, *lengths, count, vnet;
+  int32_t* status;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 6 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_u32(env, argv[4], &count) || !tso_arg_u32(env, argv[5], &vnet))
-    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, count, vnet)");
-  if (count > offsets_len || count > lengths_len || count > TSO_MAX_SEND) return tso_throw_range(env, "tunWrite: count exceeds arrays");
+      !tso_arg_typed(env, argv[4], napi_int32_array, (void**)&status, &status_len) ||
+      !tso_arg_u32(env, argv[5], &count) || !tso_arg_u32(env, argv[6], &vnet))
+    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, status, count, vnet)");
+  if (count > offsets_len || count > lengths_len || count > status_len || count > TSO_MAX_SEND)
+    return tso_throw_range(env, "tunWrite: count exceeds arrays");
 
   uint8_t* pkts[TSO_MAX_SEND];
   for (uint32_t i = 0; i < count; i++) {
@@ -216,9 +214,14 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
     ssize_t r;
     do r = vnet ? writev(fd, iov, iovs) : write(fd, pkts[i], lengths[i]);
     while (r < 0 && errno == EINTR);
-    if (r >= 0) written += run;
-    else if (errno == EAGAIN) break;
+    int err = r >= 0 ? 0 : errno;
+    for (uint32_t k = 0; k < run; k++) status[i + k] = err;
     i += run;
+    if (err == 0) {
+      written += run;
+    } else if (err == EAGAIN) {
+      for (; i < count; i++) status[i] = EAGAIN;
+    }
   }
   return tso_int(env, written);
 }

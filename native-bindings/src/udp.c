@@ -204,29 +204,34 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
   return tso_int(env, out);
 }
 
-/* udpSend(fd, slab, offsets, lengths, addrs, ports, count, gso) -> datagrams sent
+/* udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso) -> datagrams sent
  * With gso, each run of consecutive datagrams to one peer with one length
  * (the last may be shorter) leaves as a single UDP_SEGMENT send: the kernel
- * cuts it, or hands it whole to a peer that takes UDP_GRO. A datagram (or
- * run) the kernel refuses — no route to the peer, say — is skipped; EAGAIN
- * (send buffer full) ends the batch. The caller counts the rest as drops. */
+ * cuts it, or hands it whole to a peer that takes UDP_GRO. status[i] is 0
+ * for a datagram sent, else the errno of its send (a run shares one): a
+ * refused run (no route to that peer, say) is passed over and the next one
+ * tried; after EAGAIN (send buffer full) nothing more is, and the rest have
+ * EAGAIN. What to count is TypeScript's business. */
 napi_value tso_udp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   int32_t fd;
   uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len;
+  size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len, status_len;
   uint32_t *offsets, *lengths, *addrs, count, gso;
   uint16_t* ports;
+  int32_t* status;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 8 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  if (argc < 9 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
       !tso_arg_typed(env, argv[4], napi_uint32_array, (void**)&addrs, &addrs_len) ||
       !tso_arg_typed(env, argv[5], napi_uint16_array, (void**)&ports, &ports_len) ||
-      !tso_arg_u32(env, argv[6], &count) || !tso_arg_u32(env, argv[7], &gso))
-    return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, count, gso)");
-  if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len)
+      !tso_arg_typed(env, argv[6], napi_int32_array, (void**)&status, &status_len) ||
+      !tso_arg_u32(env, argv[7], &count) || !tso_arg_u32(env, argv[8], &gso))
+    return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso)");
+  if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len ||
+      count > status_len)
     return tso_throw_range(env, "udpSend: count exceeds arrays");
 
   struct iovec iov[TSO_MAX_SEND];
@@ -277,14 +282,19 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
     while (k < m) {
       int r = sendmmsg(fd, msgs + k, m - k, MSG_DONTWAIT);
       if (r > 0) {
+        for (uint32_t d = first[k]; d < first[k + (uint32_t)r]; d++) status[d] = 0;
         sent += first[k + (uint32_t)r] - first[k];
         k += (uint32_t)r;
       } else if (r < 0 && errno == EINTR) {
         continue;
       } else if (r < 0 && errno == EAGAIN) {
+        for (uint32_t d = first[k]; d < count; d++) status[d] = EAGAIN;
         return tso_int(env, sent);
       } else {
-        k++; /* that run failed on its own (no route, say): skip it */
+        /* sendmmsg reports the first run's error: that run failed on its own (no route, say) */
+        int err = r < 0 ? errno : EIO;
+        for (uint32_t d = first[k]; d < first[k + 1]; d++) status[d] = err;
+        k++;
       }
     }
   }

@@ -1,9 +1,10 @@
 // The CLI's side of the API: one GET, parsed JSON back.
+import { UserError } from '../errors.js';
 import { request } from 'node:http';
 import type { ApiAddress } from '../config/apiAddress.js';
 
 /** The daemon answered with an error, or could not be reached. */
-export class ApiError extends Error {}
+export class ApiError extends UserError {}
 
 export function apiGet(address: ApiAddress, path: string): Promise<unknown> {
   return apiCall(address, 'GET', path);

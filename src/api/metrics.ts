@@ -1,15 +1,8 @@
 // Prometheus metrics (/metrics), read from the daemon's counters at scrape
 // time: nothing on the packet path but the plain counters it already keeps.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { dropReasons, type PeerCounters } from '../dataplane/counters.js';
-import { formatIPv4 } from '../net/ipv4.js';
+import { dropReasons } from '../dataplane/counters.js';
 import type { Status } from './status.js';
-import type { DnsCounters } from '../dns/dnsServer.js';
-
-export interface MetricsSource {
-  status(): Status & { dns?: { counters: DnsCounters } | null };
-  peerCounters(): ReadonlyMap<number, PeerCounters>;
-}
 
 /** A counter whose value is read from elsewhere: set to the current total at each scrape. */
 function readCounter(registry: Registry, name: string, help: string, labelNames: string[], read: (set: (labels: Record<string, string>, value: number) => void) => void): void {
@@ -25,7 +18,8 @@ function readCounter(registry: Registry, name: string, help: string, labelNames:
   });
 }
 
-export function createMetrics(source: MetricsSource): Registry {
+/** Every metric is read from the status document at scrape time. */
+export function createMetrics(source: { status(): Status }): Registry {
   const registry = new Registry();
   readCounter(registry, 'tsoverlay_packets_total', 'Inner packets: tx (TUN to peers), rx (peers to TUN), relayed (peer to peer).', ['direction', 'backend'], (set) => {
     const s = source.status();
@@ -48,15 +42,15 @@ export function createMetrics(source: MetricsSource): Registry {
     for (const reason of dropReasons) set({ reason }, drops[reason]);
   });
   readCounter(registry, 'tsoverlay_peer_packets_total', 'Inner packets exchanged with each peer (by underlay address).', ['peer', 'direction'], (set) => {
-    for (const [addr, c] of source.peerCounters()) {
-      set({ peer: formatIPv4(addr), direction: 'tx' }, c.txPackets);
-      set({ peer: formatIPv4(addr), direction: 'rx' }, c.rxPackets);
+    for (const p of source.status().peerTraffic) {
+      set({ peer: p.publicIp, direction: 'tx' }, p.txPackets);
+      set({ peer: p.publicIp, direction: 'rx' }, p.rxPackets);
     }
   });
   readCounter(registry, 'tsoverlay_peer_bytes_total', 'Inner bytes exchanged with each peer.', ['peer', 'direction'], (set) => {
-    for (const [addr, c] of source.peerCounters()) {
-      set({ peer: formatIPv4(addr), direction: 'tx' }, c.txBytes);
-      set({ peer: formatIPv4(addr), direction: 'rx' }, c.rxBytes);
+    for (const p of source.status().peerTraffic) {
+      set({ peer: p.publicIp, direction: 'tx' }, p.txBytes);
+      set({ peer: p.publicIp, direction: 'rx' }, p.rxBytes);
     }
   });
   readCounter(registry, 'tsoverlay_dns_queries_total', 'DNS queries, by outcome.', ['result'], (set) => {

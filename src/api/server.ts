@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { unlink } from 'node:fs/promises';
 import { type ApiAddress, formatApiAddress } from '../config/apiAddress.js';
+import { ListenError, UserError } from '../errors.js';
 
 export type Handler = (req: IncomingMessage) => Promise<unknown> | unknown;
 
@@ -27,10 +28,7 @@ export class ApiServer {
   async listen(): Promise<void> {
     if (this.address.kind === 'unix') await unlink(this.address.path).catch(() => {});
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) => {
-        const why = error.code === 'EADDRINUSE' ? 'address in use' : error.message;
-        reject(new Error(`API cannot listen on ${formatApiAddress(this.address)}: ${why}`));
-      });
+      this.server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(`API cannot listen on ${formatApiAddress(this.address)}`, error)));
       if (this.address.kind === 'unix') this.server.listen(this.address.path, resolve);
       else this.server.listen(this.address.port, this.address.host, resolve);
     });
@@ -56,25 +54,47 @@ export class ApiServer {
         reply(res, 200, result);
       }
     } catch (error) {
-      reply(res, 500, { error: (error as Error).message });
+      // A request the daemon cannot honour as asked is the caller's to fix; anything else is ours.
+      reply(res, error instanceof UserError ? 400 : 500, { error: (error as Error).message });
     }
   }
 }
 
-/** Reads a small JSON request body (at most 64 KB). */
-export async function readJsonBody<T>(req: IncomingMessage): Promise<T> {
+/** A request that is not what the endpoint takes: answered 400. */
+export class BadRequest extends UserError {}
+
+/** Reads a small JSON object body (at most 64 KB); its fields are the handler's to check. */
+export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 65536) throw new Error('request body too large');
+    if (size > 65536) throw new BadRequest('request body too large');
     chunks.push(chunk as Buffer);
   }
+  let body: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
-    throw new Error('request body is not JSON');
+    throw new BadRequest('request body is not JSON');
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequest('request body is not a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/** A string field a request must have. */
+export function requiredString(body: Record<string, unknown>, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value === '') throw new BadRequest(`${field} must be a non-empty string`);
+  return value;
+}
+
+/** A string field a request may have. */
+export function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BadRequest(`${field} must be a string`);
+  return value;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

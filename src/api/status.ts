@@ -1,11 +1,12 @@
-// What `tsoverlay status` shows: built from the daemon's state on each request.
+// The status document: what `GET /status` answers and `tsoverlay status`
+// prints. Plain data, built by the daemon (daemon/statusDocument.ts).
 import type { DataplaneCounters } from '../dataplane/counters.js';
-import type { Dataplane } from '../dataplane/dataplane.js';
-import type { HostPlan } from '../subnet/hostPlan.js';
+import type { DnsCounters } from '../dns/dnsServer.js';
+import type { DnsRecord } from '../dns/recordStore.js';
 import type { MeshStatus } from '../mesh/meshStatus.js';
-import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
-import { formatMac } from '../net/mac.js';
-import { processStatus, type ProcessStatus } from './processStatus.js';
+import type { ProcessStatus } from './processStatus.js';
+
+export const VERSION = '0.1.0';
 
 export interface RouteStatus {
   subnet: string;
@@ -14,7 +15,21 @@ export interface RouteStatus {
   vtepMac: string | null;
 }
 
-export interface Status {
+/** The part only one mode has. */
+export interface ModeStatus {
+  etcd?: { endpoint: string; prefix: string; state: string; leaseId: string | null };
+  mesh?: MeshStatus;
+}
+
+export interface DnsStatus {
+  domain: string;
+  listen: string;
+  upstream: string[];
+  entries: DnsRecord[];
+  counters: DnsCounters & { forwardsRefused: number };
+}
+
+export interface Status extends ModeStatus {
   version: string;
   mode: 'static' | 'etcd' | 'mesh';
   backend: string;
@@ -31,42 +46,11 @@ export interface Status {
   offload: boolean;
   routes: RouteStatus[];
   counters: DataplaneCounters;
+  /** Traffic with each peer ever seen, by underlay address. */
+  peerTraffic: { publicIp: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number }[];
   process: ProcessStatus;
   /** null: datagrams go in the clear. */
   encryption: { cipher: string; neighbours: { publicIp: string; txEpoch: number; txCounter: number; rxEpoch: number }[] } | null;
-  etcd?: { endpoint: string; prefix: string; state: string; leaseId: string | null };
-  mesh?: MeshStatus;
-}
-
-export const VERSION = '0.1.0';
-
-export function buildStatus(plan: HostPlan, dataplane: Dataplane, mtu: number): Status {
-  return {
-    version: VERSION,
-    mode: plan.mode,
-    backend: plan.backend.name,
-    network: formatCidr(plan.network),
-    subnet: formatCidr(plan.subnet),
-    bridgeAddress: `${formatIPv4(cidrHost(plan.subnet, 1))}/${plan.subnet.len}`,
-    publicIp: plan.publicIp,
-    port: dataplane.udp.port,
-    vni: plan.backend.usesVtepMac ? plan.vni : null,
-    vtepMac: formatMac(plan.vtepMac),
-    tun: dataplane.tun.name,
-    mtu,
-    offload: dataplane.tun.offload,
-    routes: [...dataplane.routes.entries()].map((r) => ({
-      subnet: formatCidr(r.cidr),
-      publicIp: formatIPv4(r.target.addr),
-      port: r.target.port,
-      vtepMac: r.target.vtepMac ? formatMac(r.target.vtepMac) : null,
-    })),
-    counters: dataplane.counters,
-    process: processStatus(),
-    encryption: dataplane.keys === null ? null : {
-      cipher: 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys',
-      neighbours: [...dataplane.keys].map(([addr, k]) => ({ publicIp: formatIPv4(addr), txEpoch: k.txEpoch, txCounter: k.txCounter, rxEpoch: k.rx.epoch })),
-    },
-    ...plan.routes.status(),
-  };
+  /** null: no DNS server (--no-dns). */
+  dns: DnsStatus | null;
 }

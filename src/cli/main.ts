@@ -1,13 +1,13 @@
 // The `tsoverlay` command.
-import { ApiError, apiGet, apiPost } from '../api/client.js';
-import { VERSION } from '../api/status.js';
+import { apiGet, apiPost } from '../api/client.js';
+import { type Status, VERSION } from '../api/status.js';
 import { DEFAULT_API, parseApiAddress } from '../config/apiAddress.js';
-import { ConfigError, launchFlags, parseLaunchConfig } from '../config/launchConfig.js';
-import { runDaemon, StartError } from '../daemon.js';
-import { HostSetupError } from '../host/ipCommand.js';
-import { flag, flagBool, parseArgs, UsageError } from './args.js';
-import { type FullStatus, printStatus, printView, topologyDot } from './printStatus.js';
+import { flag, flagBool, parseArgs, UsageError } from '../config/args.js';
+import { launchFlags, parseLaunchConfig } from '../config/launchConfig.js';
+import { runDaemon } from '../daemon/daemon.js';
+import { UserError } from '../errors.js';
 import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
+import { printStatus, printView, topologyDot } from './printStatus.js';
 
 const usage = `usage: tsoverlay <command> [options]
 
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status': {
       const args = parseArgs(rest, { values: ['api'], boolean: ['json', 'dot'] });
-      const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as FullStatus;
+      const status = (await apiGet(parseApiAddress(flag(args, 'api') ?? DEFAULT_API), '/status')) as Status;
       const view = args.positionals[0];
       if (flagBool(args, 'dot')) process.stdout.write(topologyDot(status));
       else if (view !== undefined) process.stdout.write(printView(status, view, flagBool(args, 'json')));
@@ -138,7 +138,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: Error) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof StartError || error instanceof HostSetupError || error instanceof ApiError;
+    const known = error instanceof UserError;
     process.stderr.write(`tsoverlay: ${known ? error.message : error.stack ?? error.message}\n`);
     process.exit(known ? 2 : 1);
   },

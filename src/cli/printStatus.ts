@@ -1,12 +1,9 @@
 // `tsoverlay status` for a person at a terminal.
 import type { Status } from '../api/status.js';
 import { dropReasons } from '../dataplane/counters.js';
-import type { LocalDns } from '../dns/localDns.js';
-
-export type FullStatus = Status & { dns: ReturnType<LocalDns['status']> | null };
 
 /** One part of the status: as JSON, or a line per item. */
-export function printView(s: FullStatus, view: string, json: boolean): string {
+export function printView(s: Status, view: string, json: boolean): string {
   const parts: Record<string, unknown> = {
     peers: s.mesh?.peers ?? [],
     connections: s.mesh ? { connections: s.mesh.connections, targets: s.mesh.targets } : [],
@@ -29,7 +26,7 @@ export function printView(s: FullStatus, view: string, json: boolean): string {
 }
 
 /** The mesh as Graphviz: peers, and the connections each reports. */
-export function topologyDot(s: FullStatus): string {
+export function topologyDot(s: Status): string {
   const peers = [{ name: s.mesh?.name ?? 'self', nickname: s.mesh?.nickname ?? '', connections: (s.mesh?.connections ?? []).map((c) => c.name) }, ...(s.mesh?.peers ?? [])];
   const lines = ['digraph tsoverlay {', '  node [shape=box];'];
   for (const p of peers) lines.push(`  "${p.name}" [label="${p.name}\\n${p.nickname}"];`);
@@ -38,7 +35,7 @@ export function topologyDot(s: FullStatus): string {
   return lines.join('\n') + '\n';
 }
 
-export function printStatus(s: FullStatus): string {
+export function printStatus(s: Status): string {
   const lines = [
     `        Version: ${s.version}`,
     `           Mode: ${s.mode}`,

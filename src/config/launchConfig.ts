@@ -1,14 +1,16 @@
 // `tsoverlay launch` options, parsed once into a typed configuration.
 // Every error names the option and the problem in one line.
+import { UserError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
-import { flag, flagBool, flagList, type ParsedArgs } from '../cli/args.js';
-import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseIPv4 } from '../net/ipv4.js';
+import { CONTROL_PORT } from '../mesh/tcpMesh.js';
+import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import { type ApiAddress, DEFAULT_API, parseApiAddress } from './apiAddress.js';
+import { flag, flagBool, flagList, type ParsedArgs } from './args.js';
 
-export class ConfigError extends Error {}
+export class ConfigError extends UserError {}
 
 export interface StaticRoute {
   cidr: Cidr;
@@ -165,11 +167,8 @@ function parseDns(args: ParsedArgs): DnsConfig {
   const listenText = flag(args, 'dns-listen');
   let listen: DnsConfig['listen'] = null;
   if (listenText !== undefined) {
-    const match = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(listenText);
-    if (!match) throw new ConfigError(`--dns-listen ${JSON.stringify(listenText)}: want IP[:PORT]`);
-    guard('--dns-listen', () => parseIPv4(match[1]));
-    listen = { host: match[1], port: match[2] === undefined ? 53 : Number(match[2]) };
-    if (listen.port < 1 || listen.port > 65535) throw new ConfigError('--dns-listen: port out of range');
+    const { address, port } = prefixed('--dns-listen', () => parseHostPort(listenText, 53));
+    listen = { host: address, port };
   }
   const domain = (flag(args, 'dns-domain') ?? 'weave.local').toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) throw new ConfigError(`--dns-domain ${JSON.stringify(domain)} is not a domain name`);
@@ -213,14 +212,7 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
   if (subnetLen - ipallocRange.len > 20) throw new ConfigError(`--ipalloc-range ${formatCidr(ipallocRange)} in /${subnetLen} blocks makes more than 2^20 blocks`);
   const name = flag(args, 'name') ?? null;
   if (name !== null && !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new ConfigError(`--name ${JSON.stringify(name)}: want 1-64 letters, digits, and _ . : -`);
-  const peers = args.positionals.map((text) => {
-    const match = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(text);
-    if (!match) throw new ConfigError(`peer ${JSON.stringify(text)}: want IP[:PORT]`);
-    guard(`peer ${text}`, () => parseIPv4(match[1]));
-    const port = match[2] === undefined ? 6783 : Number(match[2]);
-    if (port < 1 || port > 65535) throw new ConfigError(`peer ${text}: port out of range`);
-    return { address: match[1], port };
-  });
+  const peers = args.positionals.map((text) => prefixed('peer', () => parseHostPort(text, CONTROL_PORT)));
   return {
     kind: 'mesh',
     backend,
@@ -228,7 +220,7 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
     name,
     ipallocRange,
     subnetLen,
-    controlPort: intOption(args, 'control-port', 6783, 1, 65535),
+    controlPort: intOption(args, 'control-port', CONTROL_PORT, 1, 65535),
     reclaimAfterSeconds: intOption(args, 'reclaim-after', 600, 1, 365 * DAY),
     connLimit: intOption(args, 'conn-limit', 100, 1, 10_000),
   };
@@ -294,6 +286,15 @@ function intOption(args: ParsedArgs, name: string, fallback: number, min: number
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(`--${name} ${JSON.stringify(text)}: want an integer from ${min} to ${max}`);
   return value;
+}
+
+/** As guard, for messages that name the value themselves: `peer "x": want IP[:PORT]`. */
+function prefixed<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new ConfigError(`${what} ${(error as Error).message}`);
+  }
 }
 
 function guard<T>(what: string, parse: () => T): T {

@@ -1,27 +1,31 @@
-// The data path of one host: a TUN, a UDP socket, both directions of the
-// packet path, and the state they read (routes, peers). The control plane
-// changes that state through setRoute/deleteRoute; it never calls into a loop.
-import type { Cidr } from '../net/ipv4.js';
+// The data path of one host: both directions of the packet path over a TUN
+// and an underlay endpoint, and the state they read (routes, peers, keys).
+// The control plane changes that state through the methods below, between
+// batches; it never calls into a loop, and reads it back as a snapshot.
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
+import type { Cidr } from '../net/ipv4.js';
 import type { EncapCodec } from './codecs/codec.js';
-import { newCounters, newPeerCounters, type PeerCounters } from './counters.js';
+import { type DataplaneCounters, newCounters, newPeerCounters, type PeerCounters } from './counters.js';
 import type { HopAddress, NextHop } from './nextHop.js';
+import { align } from './packetBatch.js';
+import type { PathState } from './pathState.js';
 import { PeersToTun } from './peersToTun.js';
+import type { TunPort, UnderlayPort } from './ports.js';
 import { RouteTable } from './routeTable.js';
 import { DatagramAssembler } from './sleeve/datagramAssembler.js';
 import { DEFAULT_REKEY_AFTER, PeerCrypto } from './sleeve/peerCrypto.js';
 import { SleeveToTun } from './sleeve/sleeveToTun.js';
 import { TunToSleeve } from './sleeve/tunToSleeve.js';
 import { TooBigReplies } from './tooBigReplies.js';
-import { TunDevice } from './tunDevice.js';
 import { TunToPeers } from './tunToPeers.js';
-import { UdpEndpoint } from './udpEndpoint.js';
 
 /** Room kept before every TUN packet for headers written in place. */
 const HEADROOM = 64;
 const BATCH_SIZE = 128;
 /** With offloads a TUN read may bring a super-packet of up to 128 segments: room for one and more. */
 const OFFLOAD_BATCH_SIZE = 256;
+/** Datagrams sent out of one readiness callback before they go to the kernel. */
+const SLEEVE_DATAGRAMS = 64;
 
 /** A header per packet (udp, vxlan), or packets packed into sleeve datagrams. */
 export type Encapsulation =
@@ -35,79 +39,94 @@ export type Encapsulation =
       rekeyAfter?: number;
     };
 
-/** Datagrams sent out of one readiness callback before they go to the kernel. */
-const SLEEVE_DATAGRAMS = 64;
-
 export interface DataplaneOptions {
-  tunName: string;
   encap: Encapsulation;
-  listenAddress: string;
-  port: number;
   localSubnet: Cidr;
   mtu: number;
   /** Pass packets for other subnets on along the routes (mesh mode). */
   relay: boolean;
-  /** TUN TSO/checksum offload with virtio-net headers, UDP GSO and GRO. */
+}
+
+/** The state of the data path as plain data, for status and metrics. */
+export interface DataplaneSnapshot {
+  tun: string;
+  port: number;
+  /** TUN TSO/checksum offload with UDP GSO/GRO in use. */
   offload: boolean;
+  routes: { cidr: Cidr; addr: number; port: number; vtepMac: Buffer | null }[];
+  counters: DataplaneCounters;
+  /** Every peer ever seen, by underlay address. */
+  peers: { addr: number; counters: PeerCounters }[];
+  /** Sealed sleeve: each keyed neighbour's epochs and counter; null: datagrams in the clear. */
+  neighbours: { addr: number; txEpoch: number; txCounter: number; rxEpoch: number }[] | null;
 }
 
 export class Dataplane {
-  readonly routes = new RouteTable<NextHop>();
-  /** Underlay addresses datagrams are accepted from, with their counters. */
-  readonly peers = new Map<number, PeerCounters>();
+  private readonly routes = new RouteTable<NextHop>();
+  private readonly peers = new Map<number, PeerCounters>();
   /** Counters of every peer ever seen, so they survive route changes. */
-  readonly peerCounters = new Map<number, PeerCounters>();
-  readonly counters = newCounters();
-  readonly tun: TunDevice;
-  readonly udp: UdpEndpoint;
-  /** Sealed sleeve: data keys by neighbour address, set as control connections agree them. */
-  readonly keys: Map<number, PeerCrypto> | null;
+  private readonly peerCounters = new Map<number, PeerCounters>();
+  private readonly keys: Map<number, PeerCrypto> | null;
+  private readonly counters = newCounters();
   private readonly outbound: { drain(): void };
   private readonly inbound: { drain(): void };
   private readonly rekeyAfter: number;
 
-  constructor(readonly options: DataplaneOptions) {
+  constructor(
+    options: DataplaneOptions,
+    private readonly tun: TunPort,
+    private readonly udp: UnderlayPort,
+  ) {
     const encap = options.encap;
     this.keys = encap.kind === 'sleeve' && encap.sealed ? new Map() : null;
     this.rekeyAfter = (encap.kind === 'sleeve' && encap.rekeyAfter) || DEFAULT_REKEY_AFTER;
-    this.tun = new TunDevice(options.tunName, { offload: options.offload }, this.counters.drops);
-    try {
-      this.udp = new UdpEndpoint(options.listenAddress, options.port, options.offload);
-    } catch (error) {
-      this.tun.close();
-      throw error;
-    }
-    const relayRoutes = options.relay ? this.routes : null;
-    const batchSize = options.offload ? OFFLOAD_BATCH_SIZE : BATCH_SIZE;
+    const path: PathState = {
+      routes: this.routes,
+      peers: this.peers,
+      keys: this.keys,
+      localSubnet: options.localSubnet,
+      relayRoutes: options.relay ? this.routes : null,
+      counters: this.counters,
+    };
+    const batchSize = tun.offload ? OFFLOAD_BATCH_SIZE : BATCH_SIZE;
     if (encap.kind === 'codec') {
       // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
       const slotSize = align(HEADROOM + options.mtu + encap.codec.overhead + 64, 64);
-      this.outbound = new TunToPeers(this.tun, this.udp, encap.codec, this.routes, this.counters, batchSize, slotSize, HEADROOM);
-      this.inbound = new PeersToTun(this.udp, this.tun, encap.codec, this.peers, options.localSubnet, this.counters, relayRoutes, batchSize, slotSize);
+      this.outbound = new TunToPeers(path, tun, udp, encap.codec, { size: batchSize, slotSize, headroom: HEADROOM });
+      this.inbound = new PeersToTun(path, udp, tun, encap.codec, batchSize, slotSize);
     } else {
       // TUN slots take what the device MTU lets in; receive slots the largest datagram a peer may send.
       const tunSlot = align(options.mtu + 64, 64);
       const udpSlot = align(Math.max(encap.datagramMax, options.mtu) + 64, 64);
-      const assembler = (role: 'tx' | 'relay') => new DatagramAssembler(this.udp, this.counters, role, this.keys, SLEEVE_DATAGRAMS, encap.datagramMax);
-      const tooBig = new TooBigReplies(this.tun, this.counters.drops);
-      this.outbound = new TunToSleeve(this.tun, assembler('tx'), tooBig, this.routes, this.counters, batchSize, tunSlot);
-      this.inbound = new SleeveToTun(this.udp, this.tun, this.peers, this.keys, options.localSubnet, this.counters, relayRoutes, assembler('relay'), tooBig, batchSize, udpSlot);
+      const assembler = (role: 'tx' | 'relay') => new DatagramAssembler(path, udp, role, SLEEVE_DATAGRAMS, encap.datagramMax);
+      const tooBig = new TooBigReplies(tun, this.counters.drops);
+      this.outbound = new TunToSleeve(path, tun, assembler('tx'), tooBig, { size: batchSize, slotSize: tunSlot });
+      this.inbound = new SleeveToTun(path, udp, tun, assembler('relay'), tooBig, batchSize, udpSlot);
     }
   }
 
-  /**
-   * Sets the data keys of every neighbour by address. Keys already installed
-   * keep their state: starting their counters again would reuse nonces.
-   */
-  replaceKeys(keys: ReadonlyMap<number, DirectionKeys>): void {
-    if (this.keys === null) return;
-    for (const [addr, crypto] of this.keys) if (keys.get(addr) !== crypto.base) this.keys.delete(addr);
-    for (const [addr, k] of keys) if (!this.keys.has(addr)) this.keys.set(addr, new PeerCrypto(k, this.rekeyAfter));
+  /** The TUN device's name, as the kernel gave it. */
+  get tunName(): string {
+    return this.tun.name;
+  }
+
+  /** The UDP port datagrams arrive at. */
+  get port(): number {
+    return this.udp.port;
+  }
+
+  get routeCount(): number {
+    return this.routes.size;
   }
 
   start(): void {
     this.tun.onReadable(this.outbound.drain);
     this.udp.onReadable(this.inbound.drain);
+  }
+
+  close(): void {
+    this.tun.close();
+    this.udp.close();
   }
 
   setRoute(cidr: Cidr, hop: HopAddress): void {
@@ -132,9 +151,27 @@ export class Dataplane {
     for (const a of peerAddrs) this.peers.set(a, this.countersFor(a));
   }
 
-  close(): void {
-    this.tun.close();
-    this.udp.close();
+  /**
+   * Sets the data keys of every neighbour by address. Keys already installed
+   * keep their state: starting their counters again would reuse nonces.
+   */
+  replaceKeys(keys: ReadonlyMap<number, DirectionKeys>): void {
+    if (this.keys === null) return;
+    for (const [addr, crypto] of this.keys) if (keys.get(addr) !== crypto.base) this.keys.delete(addr);
+    for (const [addr, k] of keys) if (!this.keys.has(addr)) this.keys.set(addr, new PeerCrypto(k, this.rekeyAfter));
+  }
+
+  snapshot(): DataplaneSnapshot {
+    const c = this.counters;
+    return {
+      tun: this.tun.name,
+      port: this.udp.port,
+      offload: this.tun.offload,
+      routes: [...this.routes.entries()].map((r) => ({ cidr: r.cidr, addr: r.target.addr, port: r.target.port, vtepMac: r.target.vtepMac })),
+      counters: { tx: { ...c.tx }, rx: { ...c.rx }, relayed: c.relayed, drops: { ...c.drops } },
+      peers: [...this.peerCounters].map(([addr, counters]) => ({ addr, counters: { ...counters } })),
+      neighbours: this.keys === null ? null : [...this.keys].map(([addr, k]) => ({ addr, txEpoch: k.txEpoch, txCounter: k.txCounter, rxEpoch: k.rx.epoch })),
+    };
   }
 
   private refreshPeers(): void {
@@ -151,8 +188,4 @@ export class Dataplane {
   private withCounters(hop: HopAddress): NextHop {
     return { addr: hop.addr, port: hop.port, vtepMac: hop.vtepMac, counters: this.countersFor(hop.addr) };
   }
-}
-
-function align(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
 }

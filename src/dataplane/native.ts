@@ -1,15 +1,30 @@
-// The C addon's surface (native-bindings/src). Thin: system calls and batches only.
+// The C addon's surface (native-bindings/src). Thin: system calls and batches
+// only. What both sides must agree on (option bits, the sealed layout) is
+// exported by the addon: read from it, or checked here once, at load.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { KEY_BYTES, MAC_BYTES } from '../crypto/nacl.js';
+import { SEALED_HEADER } from './sleeve/sleeveFormat.js';
 
 export interface NativeAddon {
-  readonly MAX_BATCH: number;
+  /** tunOpen option bits. */
+  readonly TUN_VNET_HDR: number;
+  readonly TUN_OFFLOAD: number;
+  /** Where sealBatch/openBatch find the nonce source, the MAC and the text of a datagram. */
+  readonly SEAL_NONCE_AT: number;
+  readonly SEAL_NONCE_SOURCE: number;
+  readonly SEAL_MAC_AT: number;
+  readonly SEAL_TEXT_AT: number;
+  readonly SEAL_KEY_BYTES: number;
   tunOpen(name: string, options: number): { fd: number; name: string };
   /** Packets land at slab[i*slot + headroom]; returns count, or -errno. */
   tunRead(fd: number, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
-  /** vnet = 1 (IFF_VNET_HDR): runs of one TCP flow glued into super-packets behind virtio-net headers. */
-  tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, count: number, vnet: number): number;
+  /**
+   * vnet = 1 (IFF_VNET_HDR): runs of one TCP flow glued into super-packets behind virtio-net headers.
+   * status[i] = 0 (written) or the errno of that packet's write. Returns how many were written.
+   */
+  tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, status: Int32Array, count: number, vnet: number): number;
   udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number, gro?: number): number;
   udpLocalPort(fd: number): number;
   /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
@@ -17,10 +32,13 @@ export interface NativeAddon {
     fd: number, slab: Buffer, slot: number, headroom: number, max: number,
     lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
   ): number;
-  /** gso = 1: runs of equal datagrams to one peer leave as one UDP_SEGMENT send. */
+  /**
+   * gso = 1: runs of equal datagrams to one peer leave as one UDP_SEGMENT send.
+   * status[i] = 0 (sent) or the errno of that datagram's send. Returns how many were sent.
+   */
   udpSend(
     fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
-    addrs: Uint32Array, ports: Uint16Array, count: number, gso: number,
+    addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number,
   ): number;
   /** IFF_VNET_HDR reads: super-packets cut into segments, partial checksums finished; staging holds one read. */
   tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array, unusable: Uint32Array): number;
@@ -29,7 +47,7 @@ export interface NativeAddon {
     fd: number, slab: Buffer, msgSize: number, msgs: number,
     offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
   ): number;
-  /** crypto_secretbox in place for each datagram: [4][nonce source 12][MAC 16][text]; 32 key bytes each. */
+  /** crypto_secretbox in place for each datagram (layout: the SEAL_* constants); SEAL_KEY_BYTES of key each. */
   sealBatch(slab: Buffer, starts: Uint32Array, textLengths: Uint32Array, keys: Buffer, count: number): number;
   /** The reverse; ok[i] = 1 where the MAC verified. Returns how many did. */
   openBatch(slab: Buffer, starts: Uint32Array, textLengths: Uint32Array, keys: Buffer, count: number, ok: Uint8Array): number;
@@ -38,12 +56,29 @@ export interface NativeAddon {
   pollStop(handle: object): void;
 }
 
-export const TUN_VNET_HDR = 1;
-export const TUN_MULTI_QUEUE = 2;
-/** With TUN_VNET_HDR: TUNSETOFFLOAD csum + tso4. */
-export const TUN_OFFLOAD = 4;
+/** What the addon throws for a failed system call, shaped like Node's own. */
+export interface SystemError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+}
+
+export function isSystemError(error: unknown): error is SystemError {
+  return error instanceof Error && typeof (error as Partial<SystemError>).syscall === 'string' && typeof (error as Partial<SystemError>).code === 'string';
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const addonPath = join(here, '..', '..', 'native-bindings', 'build', 'Release', 'tsoverlay_native.node');
 
 export const native: NativeAddon = createRequire(import.meta.url)(addonPath);
+
+// The sealed sleeve header is written in TypeScript and sealed in C: one layout or none.
+const layout: [string, number, number][] = [
+  ['SEAL_NONCE_AT + SEAL_NONCE_SOURCE', native.SEAL_NONCE_AT + native.SEAL_NONCE_SOURCE, SEALED_HEADER],
+  ['SEAL_MAC_AT', native.SEAL_MAC_AT, SEALED_HEADER],
+  ['SEAL_TEXT_AT', native.SEAL_TEXT_AT, SEALED_HEADER + MAC_BYTES],
+  ['SEAL_KEY_BYTES', native.SEAL_KEY_BYTES, KEY_BYTES],
+];
+for (const [name, inC, inTs] of layout) {
+  if (inC !== inTs) throw new Error(`native addon out of step with the TypeScript: ${name} is ${inC} in C, ${inTs} here (rebuild: scripts/setup)`);
+}

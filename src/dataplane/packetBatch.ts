@@ -11,6 +11,8 @@ export class PacketBatch {
   /** Where each outgoing packet starts in the slab, and how long it is. */
   readonly outOffsets: Uint32Array;
   readonly outLengths: Uint32Array;
+  /** After a send or write: 0 for each packet that went, else the errno that stopped it. */
+  readonly status: Int32Array;
   /**
    * Where each packet read starts: slot i's, or with UDP_GRO, wherever the
    * kernel's coalesced datagrams put it (several to a slot).
@@ -33,6 +35,7 @@ export class PacketBatch {
     this.ports = new Uint16Array(columns);
     this.outOffsets = new Uint32Array(columns);
     this.outLengths = new Uint32Array(columns);
+    this.status = new Int32Array(columns);
     this.inOffsets = new Uint32Array(columns);
     for (let i = 0; i < size; i++) this.inOffsets[i] = i * slotSize + headroom;
   }
@@ -48,9 +51,23 @@ export class PacketBatch {
   }
 }
 
-/** Sum of the first n lengths; only for the rare batch the kernel took in part. */
-export function sumLengths(lengths: Uint32Array, n: number): number {
-  let total = 0;
-  for (let i = 0; i < n; i++) total += lengths[i];
-  return total;
+/**
+ * Of a batch the kernel took only in part: the packets that went, and their
+ * bytes less `overhead` each (the inner bytes). Off the fast path: a full
+ * send needs no pass over the columns.
+ */
+export function countSent(batch: PacketBatch, count: number, overhead = 0): { packets: number; bytes: number } {
+  let packets = 0;
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    if (batch.status[i] !== 0) continue;
+    packets++;
+    bytes += batch.outLengths[i] - overhead;
+  }
+  return { packets, bytes };
+}
+
+/** n rounded up to a multiple of `to`: slots start on cache lines. */
+export function align(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
 }

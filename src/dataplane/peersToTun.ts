@@ -1,16 +1,11 @@
 // The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
-import type { Cidr } from '../net/ipv4.js';
-import type { EncapCodec } from './codecs/codec.js';
-import type { DataplaneCounters, PeerCounters } from './counters.js';
-import type { NextHop } from './nextHop.js';
-import { type PacketBatch, sumLengths } from './packetBatch.js';
-import type { RouteTable } from './routeTable.js';
-import type { TunDevice } from './tunDevice.js';
-import type { UdpEndpoint } from './udpEndpoint.js';
-import { drainRounds } from './drainRounds.js';
 import { ipv4TotalLength } from '../net/ipv4Packet.js';
+import type { EncapCodec } from './codecs/codec.js';
+import { drainRounds } from './drainRounds.js';
 import { relayHop } from './outboundHop.js';
-
+import { countSent, type PacketBatch } from './packetBatch.js';
+import type { PathState } from './pathState.js';
+import type { TunPort, UnderlayPort } from './ports.js';
 
 export class PeersToTun {
   private readonly batch: PacketBatch;
@@ -18,15 +13,10 @@ export class PeersToTun {
   private readonly relayed: PacketBatch;
 
   constructor(
-    private readonly udp: UdpEndpoint,
-    private readonly tun: TunDevice,
+    private readonly path: PathState,
+    private readonly udp: UnderlayPort,
+    private readonly tun: TunPort,
     private readonly codec: EncapCodec,
-    /** Underlay addresses we accept datagrams from, with their counters; the control plane keeps it current. */
-    private readonly peers: ReadonlyMap<number, PeerCounters>,
-    private readonly localSubnet: Cidr,
-    private readonly counters: DataplaneCounters,
-    /** Where packets for other subnets go (mesh mode relays); null: such packets are dropped. */
-    private readonly relayRoutes: RouteTable<NextHop> | null,
     batchSize: number,
     /** The largest datagram a peer may send us: anything longer is an `oversize` drop. */
     private readonly maxDatagram: number,
@@ -37,15 +27,16 @@ export class PeersToTun {
 
   private readonly readBatch = (): number => this.udp.receive(this.batch);
   private readonly handleBatch = (n: number): void => this.deliver(n);
-  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.path.counters.drops);
 
   private deliver(n: number): void {
-    const { batch, codec, counters, peers } = this;
+    const { batch, codec, relayed } = this;
+    const { counters, peers, localSubnet, relayRoutes } = this.path;
     const { slab: buf, lengths, addrs, outOffsets, outLengths } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
-    const subnetAddr = this.localSubnet.addr;
-    const subnetMask = this.localSubnet.mask;
+    const subnetAddr = localSubnet.addr;
+    const subnetMask = localSubnet.mask;
     let out = 0;
     let bytes = 0;
     let relays = 0;
@@ -73,16 +64,16 @@ export class PeersToTun {
       const dst = buf.readUInt32BE(inner + 16);
       if (((dst & subnetMask) >>> 0) !== subnetAddr) {
         // Not ours: pass it on towards its subnet (the new header fits where the old one was).
-        const hop = relayHop(this.relayRoutes, dst, addrs[i]);
+        const hop = relayHop(relayRoutes, dst, addrs[i]);
         if (hop === undefined) {
           drops.not_local++;
           continue;
         }
         codec.encap(buf, inner, total, hop);
-        this.relayed.outOffsets[relays] = inner - codec.overhead;
-        this.relayed.outLengths[relays] = total + codec.overhead;
-        this.relayed.addrs[relays] = hop.addr;
-        this.relayed.ports[relays] = hop.port;
+        relayed.outOffsets[relays] = inner - codec.overhead;
+        relayed.outLengths[relays] = total + codec.overhead;
+        relayed.addrs[relays] = hop.addr;
+        relayed.ports[relays] = hop.port;
         relays++;
         continue;
       }
@@ -92,14 +83,17 @@ export class PeersToTun {
       out++;
     }
     if (relays > 0) {
-      const sent = this.udp.send(this.relayed, relays);
+      const sent = this.udp.send(relayed, relays);
       drops.udp_send += relays - sent;
       counters.relayed += sent;
     }
     const written = this.tun.write(batch, out);
-    drops.tun_write += out - written;
+    if (written !== out) {
+      drops.tun_write += out - written;
+      bytes = countSent(batch, out).bytes;
+    }
     counters.rx.packets += written;
-    counters.rx.bytes += written === out ? bytes : sumLengths(outLengths, written);
+    counters.rx.bytes += bytes;
     counters.rx.batches++;
   }
 }

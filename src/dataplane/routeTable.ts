@@ -1,7 +1,7 @@
 // Longest-prefix match over IPv4 routes. One hash map per prefix length in
 // use, probed longest first: a lookup costs at most one map probe per distinct
 // length (in practice one or two), whatever the number of routes.
-import { type Cidr, formatCidr, maskOf } from '../net/ipv4.js';
+import { type Cidr, maskOf } from '../net/ipv4.js';
 
 export interface Route<T> {
   readonly cidr: Cidr;
@@ -51,10 +51,6 @@ export class RouteTable<T> {
 
   *entries(): IterableIterator<Route<T>> {
     for (const len of this.lengths) yield* this.byLength.get(len)!.values();
-  }
-
-  describe(): string[] {
-    return [...this.entries()].map((r) => formatCidr(r.cidr));
   }
 
   private reindex(): void {

@@ -4,7 +4,7 @@
 import type { DropCounters } from './counters.js';
 import { PacketBatch } from './packetBatch.js';
 import { dontFragment, fragmentationNeeded } from '../net/icmp.js';
-import type { TunDevice } from './tunDevice.js';
+import type { TunPort } from './ports.js';
 
 /** Replies per batch: a burst of big packets needs one answer, not one each. */
 const MAX_REPLIES = 8;
@@ -15,7 +15,7 @@ export class TooBigReplies {
   private pending = 0;
 
   constructor(
-    private readonly tun: TunDevice,
+    private readonly tun: TunPort,
     private readonly drops: DropCounters,
   ) {}
 

@@ -1,37 +1,31 @@
 // The outbound packet path: TUN batch in -> route lookup -> header in place -> sendmmsg out.
 import type { EncapCodec } from './codecs/codec.js';
-import type { DataplaneCounters } from './counters.js';
-import type { NextHop } from './nextHop.js';
-import { PacketBatch, sumLengths } from './packetBatch.js';
-import type { RouteTable } from './routeTable.js';
-import type { TunDevice } from './tunDevice.js';
-import type { UdpEndpoint } from './udpEndpoint.js';
 import { drainRounds } from './drainRounds.js';
 import { outboundHop } from './outboundHop.js';
-
+import { countSent, PacketBatch } from './packetBatch.js';
+import type { PathState } from './pathState.js';
+import type { TunPort, UnderlayPort } from './ports.js';
 
 export class TunToPeers {
   private readonly batch: PacketBatch;
 
   constructor(
-    private readonly tun: TunDevice,
-    private readonly udp: UdpEndpoint,
+    private readonly path: PathState,
+    private readonly tun: TunPort,
+    private readonly udp: UnderlayPort,
     private readonly codec: EncapCodec,
-    private readonly routes: RouteTable<NextHop>,
-    private readonly counters: DataplaneCounters,
-    batchSize: number,
-    slotSize: number,
-    headroom: number,
+    batch: { size: number; slotSize: number; headroom: number },
   ) {
-    this.batch = new PacketBatch(batchSize, slotSize, headroom);
+    this.batch = new PacketBatch(batch.size, batch.slotSize, batch.headroom);
   }
 
-  private readonly readBatch = (): number => this.tun.read(this.batch);
+  private readonly readBatch = (): number => this.tun.read(this.batch, this.path.counters.drops);
   private readonly handleBatch = (n: number): void => this.forward(n);
-  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.path.counters.drops);
 
   private forward(n: number): void {
-    const { batch, codec, routes, counters } = this;
+    const { batch, codec } = this;
+    const { routes, counters } = this.path;
     const { slab: buf, lengths, outOffsets, outLengths, addrs, ports } = batch;
     const drops = counters.drops;
     const overhead = codec.overhead;
@@ -53,9 +47,12 @@ export class TunToPeers {
       out++;
     }
     const sent = this.udp.send(batch, out);
-    drops.udp_send += out - sent;
+    if (sent !== out) {
+      drops.udp_send += out - sent;
+      bytes = countSent(batch, out, overhead).bytes;
+    }
     counters.tx.packets += sent;
-    counters.tx.bytes += sent === out ? bytes : sumLengths(outLengths, sent) - overhead * sent;
+    counters.tx.bytes += bytes;
     counters.tx.batches++;
   }
 }

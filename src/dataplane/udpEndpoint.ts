@@ -1,6 +1,11 @@
 // The underlay UDP socket: recvmmsg/sendmmsg batches through the addon.
-import { native } from './native.js';
+import { UserError } from '../errors.js';
+import { isSystemError, native } from './native.js';
 import { PacketBatch } from './packetBatch.js';
+import type { UnderlayPort } from './ports.js';
+
+/** The socket cannot be had (the port is taken, the address is not ours). */
+export class UdpBindError extends UserError {}
 
 // Bursts arrive faster than one event-loop turn drains them; a small buffer
 // overflows and TCP over the overlay collapses into retransmits.
@@ -12,7 +17,7 @@ const GRO_REGION = 65536;
 /** Datagrams the addon may report per region (it splits at most 128). */
 const GRO_SEGMENTS = 128;
 
-export class UdpEndpoint {
+export class UdpEndpoint implements UnderlayPort {
   readonly fd: number;
   readonly port: number;
   private poller: object | null = null;
@@ -23,24 +28,26 @@ export class UdpEndpoint {
     /** UDP_GRO on receive and UDP_SEGMENT on send. */
     readonly offload = false,
   ) {
-    this.fd = native.udpOpen(address, port, RECEIVE_BUFFER, SEND_BUFFER, offload ? 1 : 0);
+    try {
+      this.fd = native.udpOpen(address, port, RECEIVE_BUFFER, SEND_BUFFER, offload ? 1 : 0);
+    } catch (error) {
+      if (isSystemError(error)) throw new UdpBindError(`cannot bind UDP ${address}:${port}: ${error.message}`);
+      throw error;
+    }
     this.port = native.udpLocalPort(this.fd);
   }
 
-  /** A receive batch shaped for this socket: with GRO, 64 KiB regions each holding many datagrams. */
   receiveBatch(batchSize: number, slotSize: number): PacketBatch {
     return this.offload ? new PacketBatch(GRO_REGIONS, GRO_REGION, 0, undefined, GRO_REGIONS * GRO_SEGMENTS) : new PacketBatch(batchSize, slotSize, 0);
   }
 
-  /** Receives datagrams; fills inOffsets (with GRO), lengths, addrs, ports. Returns count or -errno. */
   receive(batch: PacketBatch): number {
     if (this.offload) return native.udpRecvGro(this.fd, batch.slab, batch.slotSize, batch.size, batch.inOffsets, batch.lengths, batch.addrs, batch.ports);
     return native.udpRecv(this.fd, batch.slab, batch.slotSize, batch.headroom, batch.size, batch.lengths, batch.addrs, batch.ports);
   }
 
-  /** Sends the batch's first `count` outgoing datagrams; returns how many left. */
   send(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, count, this.offload ? 1 : 0);
+    return count === 0 ? 0 : native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0);
   }
 
   onReadable(handler: () => void): void {

@@ -4,6 +4,7 @@
 // no readable ID, nothing); the server goes on answering.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
+import { ListenError } from '../errors.js';
 import { buildError, buildResponse, DnsFormatError, parseQuery, type Query, RCODE, truncate, TYPE } from './dnsMessage.js';
 import type { RecordStore } from './recordStore.js';
 import type { Upstream } from './upstream.js';
@@ -40,7 +41,7 @@ export class DnsServer {
       });
     });
     await new Promise<void>((resolve, reject) => {
-      udp.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`DNS cannot listen on UDP ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`)));
+      udp.once('error', (e: NodeJS.ErrnoException) => reject(new ListenError(`DNS cannot listen on UDP ${host}:${port}`, e)));
       udp.bind(port, host, () => resolve());
     });
     udp.on('error', () => {}); // after binding: a send to a vanished client, say
@@ -65,7 +66,7 @@ export class DnsServer {
       });
     });
     await new Promise<void>((resolve, reject) => {
-      tcp.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`DNS cannot listen on TCP ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'address in use' : e.message}`)));
+      tcp.once('error', (e: NodeJS.ErrnoException) => reject(new ListenError(`DNS cannot listen on TCP ${host}:${port}`, e)));
       tcp.listen(port, host, () => resolve());
     });
     this.tcp = tcp;

@@ -1,5 +1,6 @@
 // Name -> addresses for the DNS domain, from this host's own records and,
 // in mesh mode, every reachable peer's (each peer gossips the records it owns).
+import { UserError } from '../errors.js';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.js';
 
 export interface DnsRecord {
@@ -7,7 +8,7 @@ export interface DnsRecord {
   ip: string;
 }
 
-export class DnsNameError extends Error {}
+export class DnsNameError extends UserError {}
 
 /** `web` or `web.weave.local` (any case, optional trailing dot) -> `web.weave.local`. */
 export function qualify(name: string, domain: string): string {

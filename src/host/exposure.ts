@@ -1,10 +1,11 @@
 // `tsoverlay expose` / `hide`: addresses of this host's block given to the
 // host itself (on the TUN), so that containers anywhere can reach the host by
 // an overlay address, and the host can use it as its source towards them.
+import { UserError } from '../errors.js';
 import { type Cidr, cidrContains, cidrHost, formatIPv4, parseIPv4 } from '../net/ipv4.js';
 import { ip } from './ipCommand.js';
 
-export class ExposeError extends Error {}
+export class ExposeError extends UserError {}
 
 export class Exposure {
   readonly addresses = new Set<string>();

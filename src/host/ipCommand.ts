@@ -1,10 +1,11 @@
 // Runs iproute2's `ip`: kernel-side setup happens once at start, off the packet path.
+import { UserError } from '../errors.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export class HostSetupError extends Error {}
+export class HostSetupError extends UserError {}
 
 export async function ip(...args: string[]): Promise<string> {
   try {

@@ -1,7 +1,7 @@
 // The host's side of the overlay: TUN address and routes, the container bridge,
 // IP forwarding, and the underlay interface whose MTU bounds ours.
 import { writeFile } from 'node:fs/promises';
-import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { type Cidr, formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
 import { HostSetupError, ip, ipJson } from './ipCommand.js';
 
 interface IpAddrEntry {
@@ -18,12 +18,6 @@ export async function findUnderlay(address: string): Promise<{ iface: string; mt
   return { iface: link.ifname, mtu: link.mtu };
 }
 
-export async function interfaceMtu(iface: string): Promise<number> {
-  const [link] = await ipJson<{ mtu: number }[]>('link', 'show', 'dev', iface);
-  if (!link) throw new HostSetupError(`no interface ${iface}`);
-  return link.mtu;
-}
-
 /** TUN holds the subnet's .0/32 (as flannel's flannel.1 does) and routes the whole network. */
 export async function configureTun(name: string, mtu: number, subnet: Cidr, network: Cidr): Promise<void> {
   await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => {});
@@ -36,7 +30,7 @@ export async function configureTun(name: string, mtu: number, subnet: Cidr, netw
 export async function configureBridge(name: string, mtu: number, subnet: Cidr): Promise<boolean> {
   const exists = await ip('link', 'show', 'dev', name).then(() => true, () => false);
   if (!exists) await ip('link', 'add', 'name', name, 'type', 'bridge');
-  const wanted = `${formatIPv4(cidrHost(subnet, 1))}/${subnet.len}`;
+  const wanted = gatewayCidr(subnet);
   // An address of an earlier subnet would keep routing that subnet onto the bridge.
   const [link] = await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'dev', name);
   for (const a of link?.addr_info ?? []) {

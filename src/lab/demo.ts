@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { printStatus } from '../cli/printStatus.js';
 import { Lab, type LabHost } from './lab.js';
 import { TSOVERLAY_BIN } from './labDaemon.js';
 import { onlyLinks, startMesh } from './meshHosts.js';
@@ -47,7 +46,8 @@ export async function runDemo(count = 3, keep = false): Promise<number> {
     say(output.trimEnd());
 
     say(`\ntsoverlay status on host ${sides[1].host.name} (a relay):`);
-    say(printStatus(await sides[1].daemon.status()).trimEnd());
+    const relay = sides[1];
+    say((await lab.exec(relay.host.ns, process.execPath, [TSOVERLAY_BIN, 'status', '--api', relay.daemon.apiSocket])).trimEnd());
     if (keep) {
       kept = true;
       say(`\nLeft running (--keep). Namespaces: ip netns list | grep ${lab.id}; a daemon's API: tsoverlay status --api ${first.daemon.apiSocket}`);

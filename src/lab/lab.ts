@@ -9,23 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inNamespace, run, runSync } from './shell.js';
 import { LabDaemon } from './labDaemon.js';
+import type { LabContainer, LabHost } from './labHost.js';
 
 const PREFIX = 'tsolab-';
 let labCount = 0;
 
-export interface LabHost {
-  name: string;
-  ns: string;
-  /** Address on the underlay, without the prefix length. */
-  ip: string;
-}
-
-export interface LabContainer {
-  name: string;
-  ns: string;
-  ip: string;
-  host: LabHost;
-}
+export type { LabContainer, LabHost } from './labHost.js';
 
 export class Lab {
   readonly id: string;

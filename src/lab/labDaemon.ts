@@ -4,8 +4,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, wri
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGet } from '../api/client.js';
-import type { FullStatus } from '../cli/printStatus.js';
-import type { LabHost } from './lab.js';
+import type { Status } from '../api/status.js';
+import type { LabHost } from './labHost.js';
 
 export const TSOVERLAY_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tsoverlay');
 
@@ -55,8 +55,8 @@ export class LabDaemon {
     throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.log}`);
   }
 
-  status(): Promise<FullStatus> {
-    return apiGet({ kind: 'unix', path: this.apiSocket }, '/status') as Promise<FullStatus>;
+  status(): Promise<Status> {
+    return apiGet({ kind: 'unix', path: this.apiSocket }, '/status') as Promise<Status>;
   }
 
   /** SIGTERM, then SIGKILL if it lingers. */

@@ -5,7 +5,8 @@
 import { blockCidr, blockCount, blockOf, donation, freeCount } from '../ipam/blocks.js';
 import { Ring, RingConflict, type RingState, type Token } from '../ipam/ring.js';
 import { formatCidr, parseCidr } from '../net/ipv4.js';
-import type { MeshEvents, MeshOptions, PersistedIpam } from './meshNode.js';
+import type { PersistedIpam } from '../ipam/persistedIpam.js';
+import type { MeshEvents, MeshOptions } from './meshOptions.js';
 import type { UnicastBody } from './messages.js';
 import type { PeerInfo } from './peerInfo.js';
 import type { Topology } from './topology.js';

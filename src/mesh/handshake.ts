@@ -13,7 +13,6 @@ export interface Hello {
   nickname: string;
   /** Data-plane encapsulation; peers must agree on it. */
   backend: string;
-  features: string[];
   /** Ephemeral Curve25519 key (base64) when this peer has a password; absent otherwise. */
   publicKey?: string;
 }
@@ -27,7 +26,7 @@ export function isHello(v: unknown): v is Hello {
     Number.isInteger(h.minVersion) && Number.isInteger(h.maxVersion) &&
     typeof h.name === 'string' && h.name.length > 0 && h.name.length <= 64 &&
     typeof h.nickname === 'string' && h.nickname.length <= 64 &&
-    typeof h.backend === 'string' && Array.isArray(h.features) &&
+    typeof h.backend === 'string' &&
     (h.publicKey === undefined || (typeof h.publicKey === 'string' && h.publicKey.length <= 64))
   );
 }

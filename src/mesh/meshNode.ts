@@ -2,9 +2,11 @@
 // neighbours (gossip, anti-entropy, unicast along next hops). Its host block
 // is blockKeeper.ts's job. The TCP transport (tcpMesh.ts) and the in-memory
 // simulator (simulation.ts) both drive it.
-import type { BlockSpace } from '../ipam/blocks.js';
+import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import type { Ring, RingState, Token } from '../ipam/ring.js';
 import { BlockKeeper } from './blockKeeper.js';
+import { fnv1a } from './fnv1a.js';
+import type { MeshEvents, MeshOptions } from './meshOptions.js';
 import { MAX_UNICAST_HOPS, type MeshMessage, ringHash, type UnicastBody } from './messages.js';
 import type { PeerInfo } from './peerInfo.js';
 import { Topology } from './topology.js';
@@ -12,35 +14,6 @@ import { Topology } from './topology.js';
 export interface MeshTransport {
   /** Sends to an established neighbour; dropped silently if it is gone. */
   send(neighbour: string, message: MeshMessage): void;
-}
-
-export interface MeshOptions {
-  space: BlockSpace;
-  /** News for a neighbour waits this long for more news to share its message. */
-  batchMs: number;
-  /** The peer set must be still this long before a new ring is founded. */
-  settleMs: number;
-  /** How long to wait for a block before asking another owner. */
-  requestTimeoutMs: number;
-  /** A peer unreachable this long loses its space to the lowest-named reachable peer. */
-  reclaimAfterMs: number;
-  /** No peers to wait for: found a ring alone at once. */
-  alone: boolean;
-}
-
-export interface MeshEvents {
-  routesChanged(): void;
-  blockAcquired(block: number): void;
-  /** Our block now belongs to someone else (a ring conflict or a reclaim while we were away). */
-  blockLost(reason: string): void;
-  log(level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
-}
-
-export interface PersistedIpam {
-  ring: RingState;
-  block: number | null;
-  /** Control addresses (ip:port) of the peers known at the time, to find the mesh again after a restart. */
-  peers?: string[];
 }
 
 export type SelfDescription = Pick<PeerInfo, 'name' | 'nickname' | 'publicIp' | 'controlPort' | 'dataPort' | 'vtepMac'>;
@@ -54,6 +27,7 @@ export class MeshNode {
   /** News waiting to be sent, per neighbour: the latest info of each peer, and ring tokens. */
   private readonly outbox = new Map<string, { peers: Map<string, PeerInfo>; tokens: Token[] }>();
   private flushScheduled = false;
+  private readonly random: () => number;
 
   constructor(
     self: SelfDescription,
@@ -64,6 +38,7 @@ export class MeshNode {
     readonly options: MeshOptions,
     private readonly events: MeshEvents,
   ) {
+    this.random = options.random ?? Math.random;
     this.topology = new Topology(self.name);
     this.me = { ...self, version: 1, subnet: null, connections: [], departed: false };
     this.lastChange = now();
@@ -152,7 +127,7 @@ export class MeshNode {
   tick(): void {
     const neighbours = this.neighbourList();
     if (neighbours.length > 0) {
-      const to = neighbours[Math.floor(Math.random() * neighbours.length)];
+      const to = neighbours[Math.floor(this.random() * neighbours.length)];
       this.transport.send(to, this.digest(false));
     }
     this.blocks.trackReachability();
@@ -235,7 +210,7 @@ export class MeshNode {
     if (peers.length === 0 && tokens.length === 0) return;
     const targets = this.neighbourList().filter((n) => n !== except);
     const fanout = Math.max(3, Math.ceil(Math.log(this.topology.peers.size + 1)) + 1);
-    for (const n of targets.length <= fanout ? targets : sample(targets, fanout)) {
+    for (const n of targets.length <= fanout ? targets : sample(targets, fanout, this.random)) {
       let box = this.outbox.get(n);
       if (!box) this.outbox.set(n, (box = { peers: new Map(), tokens: [] }));
       for (const p of peers) box.peers.set(p.name, p);
@@ -294,18 +269,13 @@ export class MeshNode {
 }
 
 function versionsHash(versions: Record<string, number>): number {
-  let h = 0x811c9dc5;
-  for (const name of Object.keys(versions).sort()) {
-    const s = `${name}=${versions[name]};`;
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return h;
+  return fnv1a(Object.keys(versions).sort().map((name) => `${name}=${versions[name]};`));
 }
 
-function sample<T>(items: T[], n: number): T[] {
+function sample<T>(items: T[], n: number, random: () => number): T[] {
   const copy = [...items];
   for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(Math.random() * (copy.length - i));
+    const j = i + Math.floor(random() * (copy.length - i));
     [copy[i], copy[j]] = [copy[j], copy[i]];
   }
   return copy.slice(0, n);

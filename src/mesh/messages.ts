@@ -1,5 +1,6 @@
 // Messages between mesh neighbours once the handshake is done (docs/protocol.md).
 import type { RingState } from '../ipam/ring.js';
+import { fnv1a } from './fnv1a.js';
 import { isPeerInfo, type PeerInfo } from './peerInfo.js';
 
 export type UnicastBody = { t: 'block-request' } | { t: 'block-refused'; reason: string };
@@ -58,10 +59,5 @@ function isRingState(r: RingState): boolean {
 
 /** A cheap fingerprint of a ring's tokens, to tell in a digest whether two views differ. */
 export function ringHash(ring: RingState): number {
-  let h = 0x811c9dc5;
-  for (const t of ring.tokens) {
-    const s = `${t.start}:${t.owner}:${t.version};`;
-    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  }
-  return h;
+  return fnv1a(ring.tokens.map((t) => `${t.start}:${t.owner}:${t.version};`));
 }

@@ -2,8 +2,11 @@
 // after a fixed latency through an event queue, ticks run on schedule. The
 // same gossip, routing and allocation code as the daemon, minus TCP.
 import type { BlockSpace } from '../ipam/blocks.js';
+import { SLEEVE_DEFAULT_PORT } from '../dataplane/sleeve/sleeveFormat.js';
 import type { MeshMessage } from './messages.js';
-import { MeshNode, type MeshOptions } from './meshNode.js';
+import { MeshNode } from './meshNode.js';
+import type { MeshOptions } from './meshOptions.js';
+import { CONTROL_PORT } from './tcpMesh.js';
 
 interface Pending {
   at: number;
@@ -18,6 +21,8 @@ export interface SimulationOptions {
   settleMs?: number;
   reclaimAfterMs?: number;
   batchMs?: number;
+  /** Seeds every choice by chance, the nodes' included: the same seed replays the same run. */
+  seed?: number;
 }
 
 export class MeshSimulation {
@@ -33,8 +38,11 @@ export class MeshSimulation {
   private readonly latency: number;
   private readonly tickMs: number;
   private readonly meshOptions: Omit<MeshOptions, 'alone'>;
+  /** The seeded source every node and the scheduler draw from. */
+  readonly random: () => number;
 
   constructor(options: SimulationOptions) {
+    this.random = mulberry32(options.seed ?? 1);
     this.latency = options.latencyMs ?? 1;
     this.tickMs = options.tickMs ?? 200;
     this.meshOptions = {
@@ -43,12 +51,13 @@ export class MeshSimulation {
       batchMs: options.batchMs ?? 5,
       requestTimeoutMs: 1000,
       reclaimAfterMs: options.reclaimAfterMs ?? 60_000,
+      random: this.random,
     };
   }
 
   addNode(name: string, alone = false): MeshNode {
     const node = new MeshNode(
-      { name, nickname: name, publicIp: '10.0.0.1', controlPort: 6783, dataPort: 6784, vtepMac: null },
+      { name, nickname: name, publicIp: '10.0.0.1', controlPort: CONTROL_PORT, dataPort: SLEEVE_DEFAULT_PORT, vtepMac: null },
       null,
       { send: (to, message) => this.deliver(name, to, message) },
       () => this.now,
@@ -62,7 +71,7 @@ export class MeshSimulation {
       },
     );
     this.nodes.set(name, node);
-    const firstTick = Math.floor(Math.random() * this.tickMs);
+    const firstTick = Math.floor(this.random() * this.tickMs);
     this.schedule(firstTick, () => this.tickLoop(name));
     return node;
   }
@@ -182,4 +191,16 @@ function before(a: Pending, b: Pending): boolean {
 
 function linkKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** A small seeded generator (mulberry32): uniform in [0, 1), the same sequence for the same seed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

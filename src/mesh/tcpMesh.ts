@@ -2,6 +2,7 @@
 // those it learns by gossip (with backoff), keeps one connection per peer,
 // and passes messages between the sockets and the MeshNode.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { ListenError } from '../errors.js';
 import { ControlConnection } from './controlConnection.js';
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Hello } from './handshake.js';
@@ -67,7 +68,7 @@ export class TcpMesh implements MeshTransport {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(new Error(`cannot listen for peers on TCP ${this.options.listenAddress}:${this.options.port}: ${error.code === 'EADDRINUSE' ? 'address in use' : error.message}`));
+        reject(new ListenError(`cannot listen for peers on TCP ${this.options.listenAddress}:${this.options.port}`, error));
       });
       this.server.listen(this.options.port, this.options.listenAddress, resolve);
     });

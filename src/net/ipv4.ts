@@ -1,4 +1,5 @@
 // IPv4 addresses as unsigned 32-bit numbers, and CIDR blocks. No I/O.
+import { UserError } from '../errors.js';
 
 export interface Cidr {
   readonly addr: number; // network address, host bits zero
@@ -6,7 +7,7 @@ export interface Cidr {
   readonly mask: number;
 }
 
-export class AddressError extends Error {}
+export class AddressError extends UserError {}
 
 export function parseIPv4(text: string): number {
   const parts = text.split('.');
@@ -59,4 +60,23 @@ export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
 /** The n-th address of the block (0 = network address). */
 export function cidrHost(cidr: Cidr, n: number): number {
   return (cidr.addr + n) >>> 0;
+}
+
+/** `IP[:PORT]`, the way peers and listen addresses are written; the port defaults to `defaultPort`. */
+export function parseHostPort(text: string, defaultPort: number): { address: string; port: number } {
+  const match = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(text);
+  if (!match) throw new AddressError(`${JSON.stringify(text)}: want IP[:PORT]`);
+  try {
+    parseIPv4(match[1]);
+  } catch (error) {
+    throw new AddressError(`${text}: ${(error as Error).message}`);
+  }
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (port < 1 || port > 65535) throw new AddressError(`${text}: port out of range`);
+  return { address: match[1], port };
+}
+
+/** The subnet's first host with the subnet's length (10.1.2.1/24): the bridge's, docker's --bip. */
+export function gatewayCidr(subnet: Cidr): string {
+  return `${formatIPv4(cidrHost(subnet, 1))}/${subnet.len}`;
 }

@@ -1,7 +1,8 @@
 // Ethernet MAC addresses: parsing, formatting, and a random locally administered one.
+import { UserError } from '../errors.js';
 import { randomBytes } from 'node:crypto';
 
-export class MacError extends Error {}
+export class MacError extends UserError {}
 
 export function parseMac(text: string): Buffer {
   const parts = text.split(':');

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { writeFileAtomic, writeFileAtomicSync } from './atomicFile.js';
 import { join } from 'node:path';
-import type { PersistedIpam } from '../mesh/meshNode.js';
+import type { PersistedIpam } from '../ipam/persistedIpam.js';
 
 export async function loadPeerName(runDir: string): Promise<string> {
   const file = join(runDir, 'peer-name');

@@ -1,5 +1,6 @@
 // Subnet leases in etcd, the way flanneld (>= 0.18, etcd v3) keeps them: take
 // one for this host, keep it alive, and follow everyone else's.
+import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import { type Cidr, formatCidr } from '../net/ipv4.js';
 import type { EtcdClient, KeyValue } from './etcd/etcdClient.js';
@@ -7,7 +8,7 @@ import { PrefixWatch, type WatchEvent } from './etcd/etcdWatch.js';
 import { decodeLease, encodeLease, leaseKey, type LeaseRecord, subnetOfKey, subnetsPrefix } from './leaseRecord.js';
 import { allowsSubnet, type NetworkConfig, NetworkConfigError, nthSubnet, parseNetworkConfig, subnetCount } from './networkConfig.js';
 
-export class NetworkExhausted extends Error {}
+export class NetworkExhausted extends UserError {}
 
 export interface SelfLease {
   publicIp: number;

@@ -1,7 +1,8 @@
 // flannel's network configuration (the JSON at <prefix>/config), with flannel's defaults.
+import { UserError } from '../errors.js';
 import { type Cidr, cidrContains, formatCidr, formatIPv4, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
 
-export class NetworkConfigError extends Error {}
+export class NetworkConfigError extends UserError {}
 
 export interface NetworkConfig {
   network: Cidr;

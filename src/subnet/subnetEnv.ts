@@ -3,7 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../state/atomicFile.js';
 import { join } from 'node:path';
-import { type Cidr, cidrHost, formatCidr, formatIPv4, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
+import { type Cidr, formatCidr, formatIPv4, gatewayCidr, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
 
 export interface SubnetEnv {
   network: Cidr;
@@ -12,16 +12,14 @@ export interface SubnetEnv {
   ipMasq: boolean;
 }
 
-const bridgeAddress = (subnet: Cidr) => `${formatIPv4(cidrHost(subnet, 1))}/${subnet.len}`;
-
 export function dockerOpts(env: SubnetEnv): string {
-  return `--bip=${bridgeAddress(env.subnet)} --mtu=${env.mtu} --ip-masq=${env.ipMasq}`;
+  return `--bip=${gatewayCidr(env.subnet)} --mtu=${env.mtu} --ip-masq=${env.ipMasq}`;
 }
 
 export function formatSubnetEnv(env: SubnetEnv): string {
   return [
     `FLANNEL_NETWORK=${formatCidr(env.network)}`,
-    `FLANNEL_SUBNET=${bridgeAddress(env.subnet)}`,
+    `FLANNEL_SUBNET=${gatewayCidr(env.subnet)}`,
     `FLANNEL_MTU=${env.mtu}`,
     `FLANNEL_IPMASQ=${env.ipMasq}`,
     '',

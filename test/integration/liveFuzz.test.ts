@@ -11,7 +11,7 @@ import { addMeshContainer, meshArgs, type MeshSide, startMesh } from '../../src/
 import { parseMac } from '../../src/net/mac.js';
 import { transfer } from '../helpers/traffic.js';
 import { randomBytes } from 'node:crypto';
-import type { FullStatus } from '../../src/cli/printStatus.js';
+import type { Status } from '../../src/api/status.js';
 import { KIND_PLAIN, KIND_SEALED, SLEEVE_DEFAULT_PORT } from '../../src/dataplane/sleeve/sleeveFormat.js';
 
 const FUZZ = fileURLToPath(new URL('../helpers/udpFuzz.mjs', import.meta.url));
@@ -23,7 +23,7 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/pr
 
 /** Two hosts of one kind, a container behind each, and what b sends to a's data port. */
 interface FuzzTarget {
-  a: { pid: number; status(): Promise<FullStatus>; host: LabHost; container: LabContainer };
+  a: { pid: number; status(): Promise<Status>; host: LabHost; container: LabContainer };
   b: { host: LabHost; container: LabContainer };
   port: number;
   /** A valid datagram from b to a's container, to mutate. */
@@ -92,7 +92,7 @@ describe.each(dataPorts)('live fuzz at the %s data port', (_name, setUp) => {
     await new Promise((r) => setTimeout(r, 500));
 
     const after = await t.a.status();
-    const total = (s: FullStatus) => Object.values(s.counters.drops).reduce((x, y) => x + y, 0);
+    const total = (s: Status) => Object.values(s.counters.drops).reduce((x, y) => x + y, 0);
     const dropped = total(after) - total(before);
     // Some mutations stay valid (a changed payload byte) and are delivered; the receive
     // buffer may also overflow under the flood (the kernel counts those, not us).

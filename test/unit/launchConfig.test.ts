@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/cli/args.js';
+import { parseArgs } from '../../src/config/args.js';
 import { ConfigError, type EtcdSource, launchFlags, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { formatCidr } from '../../src/net/ipv4.js';

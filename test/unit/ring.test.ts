@@ -53,7 +53,7 @@ describe('control frames and hellos', () => {
   });
 
   it('negotiates the highest common version, and refuses what does not fit', () => {
-    const ours: Hello = { protocol: 'tsoverlay', minVersion: 1, maxVersion: 3, name: 'a', nickname: '', backend: 'udp', features: [] };
+    const ours: Hello = { protocol: 'tsoverlay', minVersion: 1, maxVersion: 3, name: 'a', nickname: '', backend: 'udp' };
     expect(judgeHello(ours, { ...ours, name: 'b', minVersion: 2, maxVersion: 5 })).toEqual({ ok: true, version: 3 });
     expect(judgeHello(ours, { ...ours, name: 'b', minVersion: 4, maxVersion: 5 })).toMatchObject({ ok: false, reason: expect.stringMatching(/version mismatch/) });
     expect(judgeHello(ours, { ...ours })).toMatchObject({ ok: false, reason: 'connected to ourselves' });

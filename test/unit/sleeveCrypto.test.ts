@@ -8,7 +8,7 @@ import { newCounters } from '../../src/dataplane/counters.js';
 import { PeerCrypto } from '../../src/dataplane/sleeve/peerCrypto.js';
 import { ReplayWindow, WINDOW_BITS } from '../../src/dataplane/sleeve/replayWindow.js';
 import { MAC_BYTES, SEALED_HEADER } from '../../src/dataplane/sleeve/sleeveFormat.js';
-import { openDatagram, sealDatagram } from '../../src/dataplane/sleeve/sleeveSeal.js';
+import { openDatagram, sealDatagram } from '../helpers/sealOne.js';
 
 const bytes = (n: number) => Buffer.from(nacl.randomBytes(n));
 

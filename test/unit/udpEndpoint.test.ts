@@ -1,8 +1,8 @@
 // The addon's batched UDP endpoint on loopback: recvmmsg/sendmmsg, addresses, truncation.
 import { afterEach, describe, expect, it } from 'vitest';
 import { PacketBatch } from '../../src/dataplane/packetBatch.js';
-import { UdpEndpoint } from '../../src/dataplane/udpEndpoint.js';
-import { native } from '../../src/dataplane/native.js';
+import { UdpBindError, UdpEndpoint } from '../../src/dataplane/udpEndpoint.js';
+import { isSystemError, native } from '../../src/dataplane/native.js';
 
 const LOOPBACK = 0x7f000001;
 
@@ -114,16 +114,52 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
     const small = Buffer.alloc(100);
     expect(() => native.udpRecv(a.fd, small, 64, 0, 4, new Uint32Array(4), new Uint32Array(4), new Uint16Array(4))).toThrow(RangeError);
     for (const gso of [0, 1]) {
-      expect(() => native.udpSend(a.fd, small, new Uint32Array([90]), new Uint32Array([20]), new Uint32Array([LOOPBACK]), new Uint16Array([9]), 1, gso)).toThrow(RangeError);
+      expect(() => native.udpSend(a.fd, small, new Uint32Array([90]), new Uint32Array([20]), new Uint32Array([LOOPBACK]), new Uint16Array([9]), new Int32Array(1), 1, gso)).toThrow(RangeError);
     }
     expect(() => native.udpRecvGro(a.fd, small, 65536, 1, new Uint32Array(256), new Uint32Array(256), new Uint32Array(256), new Uint16Array(256))).toThrow(RangeError);
-    expect(() => native.tunWrite(-1, small, new Uint32Array([90]), new Uint32Array([20]), 1, 1)).toThrow(RangeError);
+    expect(() => native.tunWrite(-1, small, new Uint32Array([90]), new Uint32Array([20]), new Int32Array(1), 1, 1)).toThrow(RangeError);
+    expect(() => native.tunWrite(-1, small, new Uint32Array([0, 0]), new Uint32Array([20, 20]), new Int32Array(1), 2, 0)).toThrow(RangeError);
     expect(() => native.sealBatch(small, new Uint32Array([80]), new Uint32Array([20]), Buffer.alloc(32), 1)).toThrow(RangeError);
     expect(() => native.openBatch(small, new Uint32Array([0]), new Uint32Array([10]), Buffer.alloc(31), 1, new Uint8Array(1))).toThrow(RangeError);
   });
 
-  it('names the error when the port is taken', () => {
+  it('names the error when the port is taken, with the system error fields', () => {
     const a = endpoint();
+    expect(() => new UdpEndpoint('127.0.0.1', a.port)).toThrow(UdpBindError);
     expect(() => new UdpEndpoint('127.0.0.1', a.port)).toThrow(/bind: Address already in use/);
+    let thrown: unknown;
+    try {
+      native.udpOpen('127.0.0.1', a.port, 0, 0);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isSystemError(thrown)).toBe(true);
+    expect(thrown).toMatchObject({ code: 'EADDRINUSE', syscall: 'bind', errno: 98 });
   });
+
+  for (const gso of [false, true]) {
+    it(`reports each datagram's own result: a refused one in the middle is not charged to the others (gso ${gso})`, async () => {
+      const [a, b] = [endpoint(gso), endpoint()];
+      const out = new PacketBatch(8, 256, 0);
+      // 255.255.255.255 without SO_BROADCAST: the kernel refuses that one datagram (EACCES) and no other.
+      const to = [LOOPBACK, LOOPBACK, 0xffffffff, LOOPBACK, LOOPBACK];
+      to.forEach((addr, i) => {
+        out.outOffsets[i] = out.offset(i);
+        out.outLengths[i] = 100;
+        out.addrs[i] = addr;
+        out.ports[i] = b.port;
+      });
+      out.status.fill(-1);
+      expect(a.send(out, to.length)).toBe(4);
+      expect([...out.status.subarray(0, to.length)]).toEqual([0, 0, 13, 0, 0]);
+      const inb = new PacketBatch(16, 256, 0);
+      let got = 0;
+      for (let tries = 0; tries < 50 && got < 4; tries++) {
+        const n = b.receive(inb);
+        if (n > 0) got += n;
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(got).toBe(4);
+    });
+  }
 });

@@ -11,7 +11,6 @@ import type { HopAddress } from '../nextHop.js';
 import type { EncapCodec } from './codec.js';
 
 export const VXLAN_DEFAULT_PORT = 8472;
-export const VXLAN_IANA_PORT = 4789;
 export const VXLAN_DEFAULT_VNI = 1;
 
 const VXLAN_HEADER = 8;

@@ -1,11 +1,10 @@
 // Packs packets into sleeve datagrams, one open datagram per next hop, and
 // sends them all, sealed when keys are in use, when the batch in hand is done.
 // Nothing waits for more traffic: a lone packet leaves in a datagram of one.
-import type { DataplaneCounters } from '../counters.js';
 import type { NextHop } from '../nextHop.js';
-import { PacketBatch } from '../packetBatch.js';
-import type { UdpEndpoint } from '../udpEndpoint.js';
-import type { PeerCrypto } from './peerCrypto.js';
+import { align, PacketBatch } from '../packetBatch.js';
+import type { PathState } from '../pathState.js';
+import type { UnderlayPort } from '../ports.js';
 import { FRAME_PREFIX, KIND_PLAIN, sleeveHeaderBytes } from './sleeveFormat.js';
 import { Sealer } from './sleeveSeal.js';
 
@@ -21,12 +20,10 @@ export class DatagramAssembler {
   private readonly sealer: Sealer;
 
   constructor(
-    private readonly udp: UdpEndpoint,
-    private readonly counters: DataplaneCounters,
+    private readonly path: PathState,
+    private readonly udp: UnderlayPort,
     /** Whose packets these are: the host's own (tx) or passing through (relayed). */
     private readonly role: 'tx' | 'relay',
-    /** Keys by neighbour address; null: plain datagrams. */
-    private readonly keys: ReadonlyMap<number, PeerCrypto> | null,
     slots: number,
     /** The most UDP payload one datagram may carry on the path. */
     readonly datagramMax: number,
@@ -36,7 +33,7 @@ export class DatagramAssembler {
     this.fill = new Uint32Array(slots);
     this.packets = new Uint32Array(slots);
     this.bytes = new Uint32Array(slots);
-    this.headerBytes = sleeveHeaderBytes(keys !== null);
+    this.headerBytes = sleeveHeaderBytes(path.keys !== null);
     this.sealer = new Sealer(slots);
   }
 
@@ -78,7 +75,8 @@ export class DatagramAssembler {
   /** Seals and sends every open datagram. */
   flush(): void {
     if (this.used === 0) return;
-    const { out, hops, fill, packets, bytes, keys, counters } = this;
+    const { out, hops, fill, packets, bytes } = this;
+    const { keys, counters } = this.path;
     const buf = out.slab;
     let n = 0;
     for (let k = 0; k < this.used; k++) {
@@ -107,11 +105,11 @@ export class DatagramAssembler {
     }
     this.used = 0;
     this.sealer.run(buf);
-    const sent = this.udp.send(out, n);
+    this.udp.send(out, n);
     let sentPackets = 0;
     let sentBytes = 0;
     for (let k = 0; k < n; k++) {
-      if (k < sent) {
+      if (out.status[k] === 0) {
         sentPackets += packets[k];
         sentBytes += bytes[k];
       } else {
@@ -126,8 +124,4 @@ export class DatagramAssembler {
       counters.tx.batches++;
     }
   }
-}
-
-function align(n: number, to: number): number {
-  return Math.ceil(n / to) * to;
 }

@@ -1,21 +1,17 @@
 // The inbound sleeve path: recvmmsg batch in -> source check -> open (with a
 // password) -> each framed packet checked and written to the TUN in place, or
 // packed for the next hop when it is for another subnet (mesh relay).
-import type { Cidr } from '../../net/ipv4.js';
-import type { DataplaneCounters, PeerCounters } from '../counters.js';
-import type { NextHop } from '../nextHop.js';
-import { PacketBatch, sumLengths } from '../packetBatch.js';
-import type { RouteTable } from '../routeTable.js';
+import { ipv4TotalLength } from '../../net/ipv4Packet.js';
+import type { PeerCounters } from '../counters.js';
+import { drainRounds } from '../drainRounds.js';
+import { relayHop } from '../outboundHop.js';
+import { countSent, PacketBatch } from '../packetBatch.js';
+import type { PathState } from '../pathState.js';
+import type { TunPort, UnderlayPort } from '../ports.js';
 import type { TooBigReplies } from '../tooBigReplies.js';
-import type { TunDevice } from '../tunDevice.js';
-import type { UdpEndpoint } from '../udpEndpoint.js';
 import type { DatagramAssembler } from './datagramAssembler.js';
-import type { PeerCrypto } from './peerCrypto.js';
 import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
 import { Opener } from './sleeveSeal.js';
-import { drainRounds } from '../drainRounds.js';
-import { ipv4TotalLength } from '../../net/ipv4Packet.js';
-import { relayHop } from '../outboundHop.js';
 
 /** Packets handed to one TUN write call; a batch of datagrams can hold many more. */
 const TUN_BATCH = 256;
@@ -33,16 +29,9 @@ export class SleeveToTun {
   private readonly senders: (PeerCounters | null)[];
 
   constructor(
-    private readonly udp: UdpEndpoint,
-    private readonly tun: TunDevice,
-    /** Underlay addresses we accept datagrams from, with their counters. */
-    private readonly peers: ReadonlyMap<number, PeerCounters>,
-    /** Keys by neighbour address; null: plain datagrams. */
-    private readonly keys: ReadonlyMap<number, PeerCrypto> | null,
-    private readonly localSubnet: Cidr,
-    private readonly counters: DataplaneCounters,
-    /** Where packets for other subnets go (mesh mode relays); null: dropped. */
-    private readonly relayRoutes: RouteTable<NextHop> | null,
+    private readonly path: PathState,
+    private readonly udp: UnderlayPort,
+    private readonly tun: TunPort,
     private readonly relay: DatagramAssembler,
     private readonly tooBig: TooBigReplies,
     batchSize: number,
@@ -60,10 +49,11 @@ export class SleeveToTun {
 
   private readonly readBatch = (): number => this.udp.receive(this.batch);
   private readonly handleBatch = (n: number): void => this.deliver(n);
-  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.counters.drops);
+  readonly drain = (): void => drainRounds(this.readBatch, this.handleBatch, this.batch.size, this.path.counters.drops);
 
   private deliver(n: number): void {
-    const { batch, counters, peers, keys } = this;
+    const { batch } = this;
+    const { counters, peers, keys } = this.path;
     const { slab: buf, lengths, addrs } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
@@ -112,7 +102,7 @@ export class SleeveToTun {
     const { opener } = this;
     if (opener.count === 0) return;
     opener.run(buf);
-    const drops = this.counters.drops;
+    const drops = this.path.counters.drops;
     for (let k = 0; k < opener.count; k++) {
       if (opener.accept(k, drops)) this.unpack(buf, opener.textStarts[k], this.ends[k], this.froms[k], this.senders[k]!);
       this.senders[k] = null;
@@ -122,9 +112,10 @@ export class SleeveToTun {
 
   /** Each frame: a 16-bit length and an IPv4 packet whose own total length fits it. */
   private unpack(buf: Buffer, at: number, end: number, from: number, peer: PeerCounters): void {
-    const drops = this.counters.drops;
-    const subnetAddr = this.localSubnet.addr;
-    const subnetMask = this.localSubnet.mask;
+    const { counters, localSubnet, relayRoutes } = this.path;
+    const drops = counters.drops;
+    const subnetAddr = localSubnet.addr;
+    const subnetMask = localSubnet.mask;
     while (at < end) {
       if (end - at < FRAME_PREFIX + 20) {
         drops.bad_header++;
@@ -142,7 +133,7 @@ export class SleeveToTun {
       peer.rxBytes += total;
       const dst = buf.readUInt32BE(inner + 16);
       if (((dst & subnetMask) >>> 0) !== subnetAddr) {
-        const hop = relayHop(this.relayRoutes, dst, from);
+        const hop = relayHop(relayRoutes, dst, from);
         if (hop === undefined) {
           drops.not_local++;
         } else if (total > this.relay.packetMax) {
@@ -161,12 +152,17 @@ export class SleeveToTun {
   }
 
   private flushTun(): void {
-    const { pending, counters } = this;
+    const { pending } = this;
     if (pending === 0) return;
+    const counters = this.path.counters;
     const written = this.tun.write(this.toTun, pending);
-    counters.drops.tun_write += pending - written;
+    let bytes = this.pendingBytes;
+    if (written !== pending) {
+      counters.drops.tun_write += pending - written;
+      bytes = countSent(this.toTun, pending).bytes;
+    }
     counters.rx.packets += written;
-    counters.rx.bytes += written === pending ? this.pendingBytes : sumLengths(this.toTun.outLengths, written);
+    counters.rx.bytes += bytes;
     this.pending = 0;
     this.pendingBytes = 0;
   }

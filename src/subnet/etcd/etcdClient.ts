@@ -1,6 +1,7 @@
 // A small etcd v3 client over etcd's JSON gateway (/v3/...): unary calls here,
 // the watch stream in etcdWatch.ts. No gRPC stack to install, and every call
 // is a plain HTTP request that can be read in a packet capture.
+import { UserError } from '../../errors.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -20,9 +21,9 @@ export interface KeyValue {
 }
 
 /** etcd could not be reached at any endpoint, or did not answer in time. */
-export class EtcdUnavailable extends Error {}
+export class EtcdUnavailable extends UserError {}
 /** etcd answered with an error. */
-export class EtcdError extends Error {}
+export class EtcdError extends UserError {}
 
 const TIMEOUT_MS = 5000;
 

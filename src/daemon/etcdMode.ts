@@ -1,63 +1,17 @@
-// What a host runs with — backend, port, network, its subnet — and where its
-// routes come from: the command line, etcd's leases, or the mesh.
-import type { EtcdSource, LaunchConfig, StaticSource } from '../config/launchConfig.js';
-import { type Backend, backends } from '../dataplane/backends.js';
+// etcd mode, flannel's way: the network config and a subnet lease from etcd,
+// the other hosts' leases followed as routes, DNS records shared through etcd.
+import type { EtcdSource, LaunchConfig } from '../config/launchConfig.js';
+import { backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
-import type { Dataplane } from '../dataplane/dataplane.js';
-import { log } from '../log.js';
-import { type Cidr, formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
-import { formatMac } from '../net/mac.js';
-import { EtcdClient } from './etcd/etcdClient.js';
-import { EtcdSubnets } from './etcdSubnets.js';
-import { describeNetworkConfig, NetworkConfigError } from './networkConfig.js';
-import { readSubnetEnv } from './subnetEnv.js';
-import type { RecordStore } from '../dns/recordStore.js';
 import { EtcdRecords } from '../dns/etcdRecords.js';
-
-/** Where routes come from: attached to the data plane once it is up, closed at stop. */
-export interface RouteSource {
-  attach(dataplane: Dataplane, port: number): Promise<void>;
-  close(): Promise<void>;
-  /** Mode-specific part of `status`. */
-  status(): Record<string, unknown>;
-  /** Shares this host's DNS records with the others and feeds theirs into the store (mesh mode). */
-  attachDns?(store: RecordStore): { published(): void };
-}
-
-export interface HostPlan {
-  mode: 'static' | 'etcd' | 'mesh';
-  backend: Backend;
-  port: number;
-  vni: number;
-  network: Cidr;
-  subnet: Cidr;
-  publicIp: string;
-  vtepMac: Buffer;
-  /** Relay packets for other subnets (mesh mode: partially connected networks). */
-  relay: boolean;
-  routes: RouteSource;
-}
-
-export function planFromFlags(config: LaunchConfig, source: StaticSource, publicIp: string, vtepMac: Buffer): HostPlan {
-  return {
-    mode: 'static',
-    backend: source.backend,
-    port: config.port ?? source.backend.defaultPort,
-    vni: config.vni ?? VXLAN_DEFAULT_VNI,
-    network: source.network,
-    subnet: source.subnet,
-    publicIp,
-    vtepMac,
-    relay: false,
-    routes: {
-      async attach(dataplane, port) {
-        for (const r of source.routes) dataplane.setRoute(r.cidr, { addr: r.publicIp, port, vtepMac: r.vtepMac });
-      },
-      async close() {},
-      status: () => ({}),
-    },
-  };
-}
+import { log } from '../log.js';
+import { formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { formatMac } from '../net/mac.js';
+import { EtcdClient } from '../subnet/etcd/etcdClient.js';
+import { EtcdSubnets } from '../subnet/etcdSubnets.js';
+import { describeNetworkConfig, NetworkConfigError } from '../subnet/networkConfig.js';
+import { readSubnetEnv } from '../subnet/subnetEnv.js';
+import type { HostPlan } from './hostPlan.js';
 
 export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, publicIp: string, vtepMac: Buffer): Promise<HostPlan> {
   const etcd = new EtcdSubnets(new EtcdClient(source.endpoints, source.tls), source.prefix, source.leaseTtl);
@@ -108,6 +62,6 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
       },
       status: () => ({ etcd: { endpoint: etcd.client.endpoint, prefix: etcd.prefix, state: etcd.state, leaseId: etcd.leaseId } }),
     },
+    api: {},
   };
 }
-

@@ -1,6 +1,7 @@
 // A small command-line parser: `--flag value`, `--flag=value`, boolean and repeatable flags.
+import { UserError } from '../errors.js';
 
-export class UsageError extends Error {}
+export class UsageError extends UserError {}
 
 export interface FlagSpec {
   readonly boolean?: readonly string[];

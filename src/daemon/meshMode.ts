@@ -1,31 +1,28 @@
 // Mesh mode wired up: the TCP mesh, the MeshNode, persistence, the wait for a
-// block, and the routes it hands the data plane.
+// block, the routes and keys it hands the data plane, and connect/forget.
 import { hostname } from 'node:os';
-import type { MeshSource, LaunchConfig } from '../config/launchConfig.js';
+import { readJsonBody, requiredString } from '../api/server.js';
+import type { LaunchConfig, MeshSource } from '../config/launchConfig.js';
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
+import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { HopAddress } from '../dataplane/nextHop.js';
+import type { RecordStore } from '../dns/recordStore.js';
 import { blockCidr } from '../ipam/blocks.js';
+import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import { log } from '../log.js';
-import { type Cidr, formatCidr, formatIPv4, parseCidr, parseIPv4 } from '../net/ipv4.js';
+import { MAX_VERSION, MIN_VERSION, PROTOCOL } from '../mesh/handshake.js';
+import { MeshNode } from '../mesh/meshNode.js';
+import { meshStatus } from '../mesh/meshStatus.js';
+import { CONTROL_PORT, TcpMesh } from '../mesh/tcpMesh.js';
+import { type Cidr, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import { formatMac, parseMac } from '../net/mac.js';
 import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
-import type { HostPlan } from '../subnet/hostPlan.js';
-import type { RecordStore } from '../dns/recordStore.js';
-import { MAX_VERSION, MIN_VERSION, PROTOCOL } from './handshake.js';
-import { MeshNode, type PersistedIpam } from './meshNode.js';
-import type { MeshStatus } from './meshStatus.js';
-import { TcpMesh } from './tcpMesh.js';
+import type { HostPlan, ModeEvents } from './hostPlan.js';
 
 const TICK_MS = 500;
 
-export interface MeshPlan {
-  plan: HostPlan;
-  connect(peer: string): void;
-  forget(peer: string): boolean;
-}
-
-export async function planFromMesh(config: LaunchConfig, source: MeshSource, publicIp: string, vtepMac: Buffer): Promise<MeshPlan> {
+export async function planFromMesh(config: LaunchConfig, source: MeshSource, publicIp: string, vtepMac: Buffer, events: ModeEvents): Promise<HostPlan> {
   const name = source.name ?? (await loadPeerName(config.runDir));
   const nickname = hostname();
   const space = { range: source.ipallocRange, blockLen: source.subnetLen };
@@ -36,7 +33,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   /** Data keys agreed on each neighbour's control connection (password set). */
   const neighbourKeys = new Map<string, DirectionKeys>();
   const tcp = new TcpMesh({
-    hello: { protocol: PROTOCOL, minVersion: MIN_VERSION, maxVersion: MAX_VERSION, name, nickname, backend: source.backend.name, features: [] },
+    hello: { protocol: PROTOCOL, minVersion: MIN_VERSION, maxVersion: MAX_VERSION, name, nickname, backend: source.backend.name },
     listenAddress: '0.0.0.0',
     port: source.controlPort,
     tickMs: TICK_MS,
@@ -77,8 +74,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         // Keep the ring that won, so the restart asks it for a block instead of reviving the old one.
         const state = node.persisted();
         if (state) saveIpamSync(config.runDir, state);
-        log.error(`lost our block: ${reason}; exiting so that a restart takes a new one`);
-        process.exit(1);
+        events.fatal(`lost our block: ${reason}; exiting so that a restart takes a new one`);
       },
       log: (level, message, fields) => log[level](message, fields),
     },
@@ -105,11 +101,11 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   if (node.block === null) log.info('waiting for a block of the allocation range', { range: formatCidr(space.range) });
   const block = node.block ?? (await blockReady);
 
-  const plan: HostPlan = {
+  return {
     mode: 'mesh',
     backend: source.backend,
     port: dataPort,
-    vni: config.vni ?? 1,
+    vni: config.vni ?? VXLAN_DEFAULT_VNI,
     network: space.range,
     subnet: blockCidr(space, block),
     publicIp,
@@ -134,27 +130,18 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         return { published: () => node.setDns(store.ownRecords()) };
       },
     },
-  };
-  return {
-    plan,
-    connect: (peer) => {
-      const target = parsePeer(peer);
-      tcp.addTarget(target.address, target.port);
+    api: {
+      'POST /connect': async (req) => {
+        const { address, port } = parseHostPort(requiredString(await readJsonBody(req), 'peer'), CONTROL_PORT);
+        tcp.addTarget(address, port);
+        return { ok: true };
+      },
+      'POST /forget': async (req) => {
+        const { address, port } = parseHostPort(requiredString(await readJsonBody(req), 'peer'), CONTROL_PORT);
+        return { ok: tcp.forgetTarget(address, port) };
+      },
     },
-    forget: (peer) => {
-      const target = parsePeer(peer);
-      return tcp.forgetTarget(target.address, target.port);
-    },
   };
-}
-
-/** `ip[:port]` */
-export function parsePeer(text: string): { address: string; port: number } {
-  const [address, portText] = text.split(':');
-  parseIPv4(address);
-  const port = portText === undefined ? 6783 : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad peer port in ${JSON.stringify(text)}`);
-  return { address, port };
 }
 
 function applyRoutes(node: MeshNode, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>): void {
@@ -182,36 +169,4 @@ function applyRoutes(node: MeshNode, dataplane: Dataplane, neighbourKeys: Readon
 function usable(saved: PersistedIpam | null, lenDifference: number): PersistedIpam | null {
   if (!saved || saved.ring?.blocks !== 2 ** lenDifference) return null;
   return saved;
-}
-
-function meshStatus(node: MeshNode, tcp: TcpMesh, range: Cidr, blockLen: number, controlPort: number): MeshStatus {
-  const t = node.topology;
-  return {
-    name: node.name,
-    nickname: node.info.nickname,
-    controlPort,
-    peers: [...t.peers.values()]
-      .filter((p) => p.name !== node.name)
-      .map((p) => ({
-        name: p.name,
-        nickname: p.nickname,
-        publicIp: p.publicIp,
-        subnet: p.subnet,
-        reachable: t.reachable(p.name),
-        nextHop: t.nextHops.get(p.name) ?? null,
-        hops: t.distances.get(p.name) ?? null,
-        connections: p.connections,
-        departed: p.departed,
-      })),
-    connections: tcp.connectionList(),
-    targets: tcp.targetList().map(({ address, port, learned, state, peer, lastError }) => ({ address, port, learned, state, peer, lastError })),
-    refusedConnections: tcp.refused,
-    ipam: {
-      range: formatCidr(range),
-      blockLen,
-      founder: node.ring?.founder ?? null,
-      block: node.info.subnet,
-      owned: node.ring ? node.ring.rangesOf(node.name).map((r) => `${formatIPv4(blockCidr({ range, blockLen }, r.start).addr)}+${r.end - r.start}`) : [],
-    },
-  };
 }

@@ -1,16 +1,16 @@
 // The DNS service of one host: its record store, the server, the upstream
 // forwarder, the API endpoints for records, and the link to the mode that
 // shares records with other hosts.
-import type { ApiServer } from '../api/server.js';
-import { readJsonBody } from '../api/server.js';
-import type { DnsConfig } from '../config/launchConfig.js';
-import type { RouteSource } from '../subnet/hostPlan.js';
-import { DnsServer } from './dnsServer.js';
-import { type DnsRecord, qualify, RecordStore } from './recordStore.js';
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../state/atomicFile.js';
 import { join } from 'node:path';
-import { Upstream } from './upstream.js';
+import { type ApiServer, optionalString, readJsonBody, requiredString } from '../api/server.js';
+import type { DnsStatus } from '../api/status.js';
+import type { DnsConfig } from '../config/launchConfig.js';
+import { DnsServer } from '../dns/dnsServer.js';
+import { type DnsRecord, qualify, RecordStore } from '../dns/recordStore.js';
+import { Upstream } from '../dns/upstream.js';
+import { writeFileAtomic } from '../state/atomicFile.js';
+import type { RouteSource } from './hostPlan.js';
 
 export class LocalDns {
   private constructor(
@@ -63,25 +63,24 @@ export class LocalDns {
   /** `POST /dns/add {ip, name}`, `POST /dns/remove {ip, name?}`, `POST /dns/lookup {name}`. */
   routes(api: ApiServer): void {
     api.on('POST /dns/add', async (req) => {
-      const { ip, name } = await readJsonBody<{ ip: string; name: string }>(req);
-      const record = this.store.add(ip, name);
+      const body = await readJsonBody(req);
+      const record = this.store.add(requiredString(body, 'ip'), requiredString(body, 'name'));
       await this.published();
       return record;
     });
     api.on('POST /dns/remove', async (req) => {
-      const { ip, name } = await readJsonBody<{ ip: string; name?: string }>(req);
-      const removed = this.store.remove(ip, name);
+      const body = await readJsonBody(req);
+      const removed = this.store.remove(requiredString(body, 'ip'), optionalString(body, 'name'));
       await this.published();
       return { removed };
     });
     api.on('POST /dns/lookup', async (req) => {
-      const { name } = await readJsonBody<{ name: string }>(req);
-      const fqdn = qualify(name, this.store.domain);
+      const fqdn = qualify(requiredString(await readJsonBody(req), 'name'), this.store.domain);
       return { name: fqdn, ips: this.store.lookup(fqdn) };
     });
   }
 
-  status() {
+  status(): DnsStatus {
     return {
       domain: `${this.store.domain}.`,
       listen: `${this.listen.host}:${this.listen.port}`,

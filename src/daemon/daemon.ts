@@ -1,0 +1,124 @@
+// Lifecycle of one tsoverlay host: plan (by mode), start, signals, graceful stop.
+import type { Status } from '../api/status.js';
+import type { LaunchConfig } from '../config/launchConfig.js';
+import { openDataplane } from '../dataplane/openDataplane.js';
+import { UserError } from '../errors.js';
+import { Exposure } from '../host/exposure.js';
+import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from '../host/links.js';
+import { configureLog, log } from '../log.js';
+import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { formatMac } from '../net/mac.js';
+import { loadVtepMac } from '../state/vtepMac.js';
+import { writeSubnetFiles } from '../subnet/subnetEnv.js';
+import { formatApiAddress } from '../config/apiAddress.js';
+import { buildApi } from './apiRoutes.js';
+import { planFromEtcd } from './etcdMode.js';
+import type { HostPlan, ModeEvents } from './hostPlan.js';
+import { LocalDns } from './localDns.js';
+import { planFromMesh } from './meshMode.js';
+import { planFromFlags } from './staticMode.js';
+import { buildStatus } from './statusDocument.js';
+
+/** A start-up failure the user can fix; printed as one line. */
+export class StartError extends UserError {}
+
+/** Set once the daemon is up: how a fatal event or a signal stops it. */
+let stopDaemon: ((why: string, exitCode: number) => Promise<void>) | null = null;
+
+const events: ModeEvents = {
+  fatal(reason) {
+    log.error(reason);
+    if (stopDaemon) void stopDaemon('fatal', 1);
+    else process.exit(1);
+  },
+};
+
+export async function runDaemon(config: LaunchConfig): Promise<void> {
+  configureLog(config.logLevel, config.logFormat);
+  const vtepMac = await loadVtepMac(config.runDir);
+  const publicIp = config.publicIp ?? (await resolvePublicIp(config.iface));
+  const source = config.source;
+  const plan =
+    source.kind === 'static' ? planFromFlags(config, source, publicIp, vtepMac)
+    : source.kind === 'etcd' ? await planFromEtcd(config, source, publicIp, vtepMac)
+    : await planFromMesh(config, source, publicIp, vtepMac, events);
+  await start(config, plan);
+}
+
+async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
+  const underlay = await findUnderlay(plan.publicIp);
+  const sealed = config.password !== null;
+  const mtu = config.mtu ?? underlay.mtu - plan.backend.overhead(sealed);
+  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: false });
+
+  const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu: underlay.mtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
+  const dataplane = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
+  let bridgeCreated = false;
+  let dns: LocalDns | null = null;
+  const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null);
+  const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
+  const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM') });
+  try {
+    await configureTun(dataplane.tunName, mtu, plan.subnet, plan.network);
+    if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
+    await enableForwarding();
+    await plan.routes.attach(dataplane, plan.port);
+    if (config.dns) {
+      // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
+      const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));
+      dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes, config.runDir);
+      dns.routes(api);
+    }
+    await api.listen();
+  } catch (error) {
+    await dns?.close();
+    await plan.routes.close();
+    dataplane.close();
+    if (bridgeCreated && config.bridge) await removeLink(config.bridge);
+    if (error instanceof UserError) throw error;
+    throw new StartError((error as Error).message);
+  }
+  dataplane.start();
+  log.info('ready', {
+    mode: plan.mode,
+    backend: plan.backend.name,
+    subnet: formatCidr(plan.subnet),
+    tun: dataplane.tunName,
+    mtu,
+    port: dataplane.port,
+    vtepMac: formatMac(plan.vtepMac),
+    api: formatApiAddress(config.api),
+    routes: dataplane.routeCount,
+  });
+
+  let stopping = false;
+  stopDaemon = async (why, exitCode) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal: why });
+    // Every step runs whatever the one before did: what this daemon created must go.
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn();
+      } catch (error) {
+        log.warn(`stopping: ${what} failed`, { error: (error as Error).message });
+      }
+    };
+    await step('leaving the mesh / etcd', () => plan.routes.close());
+    await step('closing DNS', () => dns?.close());
+    await step('closing the API', () => api.close());
+    await step('closing the TUN', () => dataplane.close()); // the kernel removes its routes with it
+    if (bridgeCreated && config.bridge) {
+      const bridge = config.bridge;
+      await step('removing the bridge', async () => {
+        if (!(await removeBridgeIfUnused(bridge))) log.info('bridge kept: containers are attached to it', { bridge });
+      });
+    }
+    log.info('stopped');
+    process.exit(exitCode);
+  };
+  // A failure in the control plane is logged, not a reason to take the network down.
+  process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
+  process.on('SIGTERM', () => void stopDaemon?.('SIGTERM', 0));
+  process.on('SIGINT', () => void stopDaemon?.('SIGINT', 0));
+}

@@ -1,0 +1,40 @@
+// What a host runs with — backend, port, network, its subnet — and where its
+// routes come from. Each mode makes one: staticMode.ts, etcdMode.ts, meshMode.ts.
+import type { Handler } from '../api/server.js';
+import type { ModeStatus } from '../api/status.js';
+import type { Backend } from '../dataplane/backends.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
+import type { RecordStore } from '../dns/recordStore.js';
+import type { Cidr } from '../net/ipv4.js';
+
+/** Where routes come from: attached to the data plane once it is up, closed at stop. */
+export interface RouteSource {
+  attach(dataplane: Dataplane, port: number): Promise<void>;
+  close(): Promise<void>;
+  /** Mode-specific part of `status`. */
+  status(): ModeStatus;
+  /** Shares this host's DNS records with the others and feeds theirs into the store (etcd, mesh). */
+  attachDns?(store: RecordStore): { published(): void };
+}
+
+export interface HostPlan {
+  mode: 'static' | 'etcd' | 'mesh';
+  backend: Backend;
+  port: number;
+  vni: number;
+  network: Cidr;
+  subnet: Cidr;
+  publicIp: string;
+  vtepMac: Buffer;
+  /** Relay packets for other subnets (mesh mode: partially connected networks). */
+  relay: boolean;
+  routes: RouteSource;
+  /** API endpoints only this mode has (mesh: connect, forget). */
+  api: Record<string, Handler>;
+}
+
+/** What a mode may tell the lifecycle after start-up. */
+export interface ModeEvents {
+  /** The host cannot go on (its mesh block now belongs to another): stop, and exit non-zero. */
+  fatal(reason: string): void;
+}

@@ -1,0 +1,37 @@
+// `GET /status`, built on each request from the plan and a snapshot of the data path.
+import { type DnsStatus, type Status, VERSION } from '../api/status.js';
+import { processStatus } from '../api/processStatus.js';
+import type { DataplaneSnapshot } from '../dataplane/dataplane.js';
+import { formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
+import { formatMac } from '../net/mac.js';
+import type { HostPlan } from './hostPlan.js';
+
+const CIPHER = 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys';
+
+export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number, dns: DnsStatus | null): Status {
+  return {
+    version: VERSION,
+    mode: plan.mode,
+    backend: plan.backend.name,
+    network: formatCidr(plan.network),
+    subnet: formatCidr(plan.subnet),
+    bridgeAddress: gatewayCidr(plan.subnet),
+    publicIp: plan.publicIp,
+    port: data.port,
+    vni: plan.backend.usesVtepMac ? plan.vni : null,
+    vtepMac: formatMac(plan.vtepMac),
+    tun: data.tun,
+    mtu,
+    offload: data.offload,
+    routes: data.routes.map((r) => ({ subnet: formatCidr(r.cidr), publicIp: formatIPv4(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
+    counters: data.counters,
+    peerTraffic: data.peers.map(({ addr, counters }) => ({ publicIp: formatIPv4(addr), ...counters })),
+    process: processStatus(),
+    encryption: data.neighbours === null ? null : {
+      cipher: CIPHER,
+      neighbours: data.neighbours.map((n) => ({ publicIp: formatIPv4(n.addr), txEpoch: n.txEpoch, txCounter: n.txCounter, rxEpoch: n.rxEpoch })),
+    },
+    dns,
+    ...plan.routes.status(),
+  };
+}

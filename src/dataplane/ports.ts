@@ -1,0 +1,35 @@
+// The two sides of the packet path, as the direction classes see them: a TUN
+// and an underlay endpoint, both moving whole batches (wireguard-go's
+// tun.Device and conn.Bind). tunDevice.ts and udpEndpoint.ts implement them
+// over the addon; fakes/ implements them in memory for tests without root.
+import type { DropCounters } from './counters.js';
+import type { PacketBatch } from './packetBatch.js';
+
+export interface TunPort {
+  readonly name: string;
+  /** Super-packets in and glued runs out (virtio-net headers). */
+  readonly offload: boolean;
+  /**
+   * Reads packets into the batch (lengths[i] at offset(i)); returns the count,
+   * 0 when none, or -errno. Reads it cannot use count as `tun_offload` drops.
+   */
+  read(batch: PacketBatch, drops: DropCounters): number;
+  /** Writes the batch's first `count` outgoing packets; sets status[i]; returns how many were written. */
+  write(batch: PacketBatch, count: number): number;
+  /** Calls `handler` whenever packets may be waiting (level-triggered). */
+  onReadable(handler: () => void): void;
+  close(): void;
+}
+
+export interface UnderlayPort {
+  /** The UDP port datagrams arrive at. */
+  readonly port: number;
+  /** A receive batch shaped for this endpoint (with GRO: large regions holding many datagrams). */
+  receiveBatch(batchSize: number, slotSize: number): PacketBatch;
+  /** Receives datagrams: lengths, sources (addrs, ports), inOffsets. Returns the count, 0 when none, or -errno. */
+  receive(batch: PacketBatch): number;
+  /** Sends the batch's first `count` outgoing datagrams to addrs/ports; sets status[i]; returns how many went. */
+  send(batch: PacketBatch, count: number): number;
+  onReadable(handler: () => void): void;
+  close(): void;
+}
