@@ -1,0 +1,236 @@
+// Whole Dataplanes wired through in-memory TUNs and an in-memory underlay
+// (src/dataplane/fakes): bytes, drops, relays, sealing and too-big replies
+// checked without root, for every backend.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { DirectionKeys } from '../../src/crypto/sessionKeys.js';
+import { backends } from '../../src/dataplane/backends.js';
+import { Dataplane } from '../../src/dataplane/dataplane.js';
+import { type MemoryEndpoint, MemoryNetwork, type MemoryTun } from '../../src/dataplane/fakes/memoryNetwork.js';
+import { internetChecksum } from '../../src/net/icmp.js';
+import { type Cidr, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
+
+const UNDERLAY_MTU = 1500;
+const EACCES = 13;
+
+interface Host {
+  addr: number;
+  subnet: Cidr;
+  vtepMac: Buffer;
+  tun: MemoryTun;
+  udp: MemoryEndpoint;
+  dataplane: Dataplane;
+}
+
+type BackendCase = { name: string; backend: string; sealed: boolean };
+const cases: BackendCase[] = [
+  { name: 'udp', backend: 'udp', sealed: false },
+  { name: 'vxlan', backend: 'vxlan', sealed: false },
+  { name: 'sleeve', backend: 'sleeve', sealed: false },
+  { name: 'sleeve sealed', backend: 'sleeve', sealed: true },
+];
+
+/** n hosts on 10.201.0.n+1, subnets 10.40.n+1.0/24, each with a route to every other (direct, or through `via`). */
+function lab(c: BackendCase, n: number, options: { relay?: boolean; via?: (from: number, to: number) => number } = {}): { net: MemoryNetwork; hosts: Host[] } {
+  const net = new MemoryNetwork();
+  const backend = backends[c.backend];
+  const port = backend.defaultPort;
+  const mtu = UNDERLAY_MTU - backend.overhead(c.sealed);
+  const hosts: Host[] = [];
+  for (let i = 0; i < n; i++) {
+    const addr = parseIPv4(`10.201.0.${i + 1}`);
+    const subnet = parseCidr(`10.40.${i + 1}.0/24`);
+    const vtepMac = Buffer.from([0x02, 0, 0, 0, 0, i + 1]);
+    const tun = net.tun(`tso${i}`);
+    const udp = net.endpoint(addr, port);
+    const encap = backend.encapsulation({ vni: 1, vtepMac, underlayMtu: UNDERLAY_MTU, sealed: c.sealed });
+    const dataplane = new Dataplane({ encap, localSubnet: subnet, mtu, relay: options.relay ?? false }, tun, udp);
+    hosts.push({ addr, subnet, vtepMac, tun, udp, dataplane });
+  }
+  for (const [i, h] of hosts.entries()) {
+    const routes = hosts.flatMap((other, j) => {
+      if (j === i) return [];
+      const hop = hosts[options.via?.(i, j) ?? j];
+      return [{ cidr: other.subnet, hop: { addr: hop.addr, port, vtepMac: hop.vtepMac } }];
+    });
+    h.dataplane.replaceRoutes(routes, hosts.filter((_, j) => j !== i).map((o) => o.addr));
+    if (c.sealed) {
+      const keys = new Map<number, DirectionKeys>();
+      for (const [j, o] of hosts.entries()) if (j !== i) keys.set(o.addr, pairKeys(i, j));
+      h.dataplane.replaceKeys(keys);
+    }
+    h.dataplane.start();
+  }
+  return { net, hosts };
+}
+
+/** The keys host i uses with host j: i's sending key is j's receiving key. */
+const keyCache = new Map<string, Buffer>();
+function pairKeys(i: number, j: number): DirectionKeys {
+  const key = (from: number, to: number) => {
+    const k = `${from}>${to}`;
+    if (!keyCache.has(k)) keyCache.set(k, randomBytes(32));
+    return keyCache.get(k)!;
+  };
+  return { send: key(i, j), receive: key(j, i) };
+}
+
+/** An IPv4/UDP packet from src to dst carrying `payload`, checksummed. */
+function packet(src: string, dst: string, payload: Buffer, options: { df?: boolean } = {}): Buffer {
+  const p = Buffer.alloc(28 + payload.length);
+  p[0] = 0x45;
+  p.writeUInt16BE(p.length, 2);
+  if (options.df) p[6] = 0x40;
+  p[8] = 64;
+  p[9] = 17;
+  p.writeUInt32BE(parseIPv4(src), 12);
+  p.writeUInt32BE(parseIPv4(dst), 16);
+  p.writeUInt16BE(internetChecksum(p, 0, 20), 10);
+  p.writeUInt16BE(40000, 20);
+  p.writeUInt16BE(5001, 22);
+  p.writeUInt16BE(8 + payload.length, 24);
+  payload.copy(p, 28);
+  return p;
+}
+
+const counters = (h: Host) => h.dataplane.snapshot().counters;
+
+describe.each(cases)('Dataplane over memory ports: $name', (c) => {
+  it('carries packets both ways, byte for byte, and counts them', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    const toB = Array.from({ length: 300 }, (_, i) => packet('10.40.1.5', '10.40.2.5', randomBytes(1 + ((i * 37) % 1400))));
+    const toA = Array.from({ length: 50 }, () => packet('10.40.2.5', '10.40.1.5', randomBytes(64)));
+    toB.forEach((p) => a.tun.inject(p));
+    toA.forEach((p) => b.tun.inject(p));
+    net.settle();
+    expect(b.tun.written).toEqual(toB);
+    expect(a.tun.written).toEqual(toA);
+    const bytes = (ps: Buffer[]) => ps.reduce((n, p) => n + p.length, 0);
+    expect(counters(a).tx).toMatchObject({ packets: 300, bytes: bytes(toB) });
+    expect(counters(b).rx).toMatchObject({ packets: 300, bytes: bytes(toB) });
+    expect(counters(b).tx).toMatchObject({ packets: 50, bytes: bytes(toA) });
+    const drops = [counters(a).drops, counters(b).drops].flatMap((d) => Object.entries(d).filter(([, v]) => v > 0));
+    expect(drops).toEqual([]);
+    const peerB = a.dataplane.snapshot().peers.find((p) => p.addr === b.addr)!;
+    expect(peerB.counters).toMatchObject({ txPackets: 300, rxPackets: 50 });
+  });
+
+  it('drops what has no route, is not IPv4, or comes from no peer, and counts each', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    a.tun.inject(packet('10.40.1.5', '10.99.0.1', Buffer.from('nowhere')));
+    a.tun.inject(Buffer.from([0x60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+    b.udp.deliver(randomBytes(200), parseIPv4('10.201.0.99'), 1234);
+    net.settle();
+    expect(counters(a).drops).toMatchObject({ no_route: 1, not_ip: 1 });
+    expect(counters(b).drops.unknown_peer).toBe(1);
+    expect(b.tun.written).toEqual([]);
+  });
+
+  it('drops garbage from a peer as a bad header (or a bad seal), never delivering it', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    for (let i = 0; i < 200; i++) b.udp.deliver(randomBytes(1 + (i % 90)), a.addr, a.udp.port);
+    net.settle();
+    expect(b.tun.written).toEqual([]);
+    const d = counters(b).drops;
+    expect(d.bad_header + d.bad_seal + d.replay + d.wrong_vni + d.wrong_mac).toBe(200);
+  });
+
+  it('charges a datagram the kernel refuses to that datagram alone', () => {
+    const { net, hosts: [a, b] } = lab(c, 3);
+    const c3 = parseIPv4('10.201.0.3');
+    // Datagrams towards the third host are refused (no route to it, say); the rest go.
+    a.udp.refuse = (_bytes, addr) => (addr === c3 ? EACCES : 0);
+    const sent = [packet('10.40.1.5', '10.40.2.5', randomBytes(500)), packet('10.40.1.5', '10.40.3.5', randomBytes(700)), packet('10.40.1.5', '10.40.2.6', randomBytes(300))];
+    sent.forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(b.tun.written).toEqual([sent[0], sent[2]]);
+    expect(counters(a).tx).toMatchObject({ packets: 2, bytes: sent[0].length + sent[2].length });
+    expect(counters(a).drops.udp_send).toBe(1);
+  });
+
+  it('counts TUN writes the kernel refuses, and only those', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    const sent = Array.from({ length: 5 }, (_, i) => packet('10.40.1.5', '10.40.2.5', Buffer.alloc(100 + i, i)));
+    b.tun.refuse = (bytes) => (bytes.length === sent[2].length ? EACCES : 0);
+    sent.forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(b.tun.written).toEqual([sent[0], sent[1], sent[3], sent[4]]);
+    expect(counters(b).rx).toMatchObject({ packets: 4, bytes: sent.reduce((n, p) => n + p.length, 0) - sent[2].length });
+    expect(counters(b).drops.tun_write).toBe(1);
+  });
+
+  it('relays packets for another subnet through the middle host, and not straight back', () => {
+    // A line a - b - c: a reaches c's subnet through b.
+    const { net, hosts: [a, b, c3] } = lab(c, 3, { relay: true, via: (from, to) => (Math.abs(from - to) === 2 ? 1 : to) });
+    const there = Array.from({ length: 20 }, () => packet('10.40.1.5', '10.40.3.5', randomBytes(900)));
+    there.forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(c3.tun.written).toEqual(there);
+    expect(b.tun.written).toEqual([]);
+    expect(counters(b).relayed).toBe(20);
+    // A packet b would send back to where it came from is dropped, not bounced.
+    b.dataplane.setRoute(parseCidr('10.40.9.0/24'), { addr: a.addr, port: a.udp.port, vtepMac: a.vtepMac });
+    a.dataplane.setRoute(parseCidr('10.40.9.0/24'), { addr: b.addr, port: b.udp.port, vtepMac: b.vtepMac });
+    a.tun.inject(packet('10.40.1.5', '10.40.9.1', Buffer.from('loop')));
+    net.settle();
+    expect(counters(b).drops.not_local).toBe(1);
+  });
+});
+
+describe('Dataplane over memory ports: sleeve specifics', () => {
+  it('packs several packets into one datagram per next hop', () => {
+    const { net, hosts: [a, b] } = lab(cases[2], 2);
+    const sent = Array.from({ length: 40 }, () => packet('10.40.1.5', '10.40.2.5', randomBytes(100)));
+    sent.forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(b.tun.written).toEqual(sent);
+    expect(a.udp.sent.length).toBeLessThan(10);
+  });
+
+  it('sealed: nothing of the packet shows on the wire; a replayed, altered or forged datagram is refused and counted', () => {
+    const { net, hosts: [a, b] } = lab(cases[3], 2);
+    const marker = Buffer.from('a marker nobody on the wire may read');
+    a.tun.inject(packet('10.40.1.5', '10.40.2.5', marker));
+    net.settle();
+    expect(b.tun.written).toHaveLength(1);
+    const wire = a.udp.sent.map((d) => d.bytes);
+    expect(wire.some((d) => d.includes(marker))).toBe(false);
+    b.udp.deliver(wire[0], a.addr, a.udp.port);
+    const altered = Buffer.from(wire[0]);
+    altered[altered.length - 1] ^= 1;
+    b.udp.deliver(altered, a.addr, a.udp.port);
+    const forged = Buffer.from(wire[0]);
+    forged.writeUInt32BE(forged.readUInt32BE(12) + 1, 12); // a counter never sent
+    b.udp.deliver(forged, a.addr, a.udp.port);
+    net.settle();
+    expect(b.tun.written).toHaveLength(1);
+    // The altered copy reuses a counter already seen: refused as a replay before any opening.
+    expect(counters(b).drops).toMatchObject({ replay: 2, bad_seal: 1 });
+  });
+
+  it('sealed: a neighbour without keys gets nothing, and its datagrams are refused', () => {
+    const { net, hosts: [a, b] } = lab(cases[3], 2);
+    a.dataplane.replaceKeys(new Map());
+    a.tun.inject(packet('10.40.1.5', '10.40.2.5', Buffer.from('x')));
+    b.tun.inject(packet('10.40.2.5', '10.40.1.5', Buffer.from('y')));
+    net.settle();
+    expect(counters(a).drops.no_key).toBe(2);
+    expect(a.tun.written).toEqual([]);
+    expect(b.tun.written).toEqual([]);
+  });
+
+  it('answers a DF packet too big for the path with ICMP fragmentation-needed into the TUN', () => {
+    const { net, hosts: [a] } = lab(cases[3], 2);
+    const big = packet('10.40.1.5', '10.40.2.5', randomBytes(1460), { df: true });
+    a.tun.inject(big);
+    a.tun.inject(packet('10.40.1.5', '10.40.2.5', randomBytes(1460))); // no DF: dropped without a reply
+    net.settle();
+    expect(counters(a).drops.too_big).toBe(2);
+    expect(a.tun.written).toHaveLength(1);
+    const icmp = a.tun.written[0];
+    expect(icmp[9]).toBe(1); // ICMP
+    expect([icmp[20], icmp[21]]).toEqual([3, 4]); // fragmentation needed
+    expect(icmp.readUInt32BE(16)).toBe(parseIPv4('10.40.1.5'));
+    expect(icmp.readUInt16BE(26)).toBeLessThan(big.length);
+  });
+});
