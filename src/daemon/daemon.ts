@@ -22,19 +22,19 @@ import { buildStatus } from './statusDocument.js';
 /** A start-up failure the user can fix; printed as one line. */
 export class StartError extends UserError {}
 
-/** Set once the daemon is up: how a fatal event or a signal stops it. */
-let stopDaemon: ((why: string, exitCode: number) => Promise<void>) | null = null;
-
-const events: ModeEvents = {
-  fatal(reason) {
-    log.error(reason);
-    if (stopDaemon) void stopDaemon('fatal', 1);
-    else process.exit(1);
-  },
-};
+type Stop = (why: string, exitCode: number) => Promise<void>;
 
 export async function runDaemon(config: LaunchConfig): Promise<void> {
   configureLog(config.logLevel, config.logFormat);
+  /** Set once the daemon is up: a fatal event before that has nothing to undo. */
+  let stop: Stop | null = null;
+  const events: ModeEvents = {
+    fatal(reason) {
+      log.error(reason);
+      if (stop) void stop('fatal', 1);
+      else process.exit(1);
+    },
+  };
   const vtepMac = await loadVtepMac(config.runDir);
   const publicIp = config.publicIp ?? (await resolvePublicIp(config.iface));
   const source = config.source;
@@ -42,10 +42,16 @@ export async function runDaemon(config: LaunchConfig): Promise<void> {
     source.kind === 'static' ? planFromFlags(config, source, publicIp, vtepMac)
     : source.kind === 'etcd' ? await planFromEtcd(config, source, publicIp, vtepMac)
     : await planFromMesh(config, source, publicIp, vtepMac, events);
-  await start(config, plan);
+  stop = await start(config, plan);
+  const stopOnce = stop;
+  // A failure in the control plane is logged, not a reason to take the network down.
+  process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
+  process.on('SIGTERM', () => void stopOnce('SIGTERM', 0));
+  process.on('SIGINT', () => void stopOnce('SIGINT', 0));
 }
 
-async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
+/** Brings the host up; returns how to take it down again. */
+async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
   const underlay = await findUnderlay(plan.publicIp);
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlay.mtu - plan.backend.overhead(sealed);
@@ -92,7 +98,7 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
   });
 
   let stopping = false;
-  stopDaemon = async (why, exitCode) => {
+  return async (why, exitCode) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal: why });
@@ -117,8 +123,4 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<void> {
     log.info('stopped');
     process.exit(exitCode);
   };
-  // A failure in the control plane is logged, not a reason to take the network down.
-  process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
-  process.on('SIGTERM', () => void stopDaemon?.('SIGTERM', 0));
-  process.on('SIGINT', () => void stopDaemon?.('SIGINT', 0));
 }

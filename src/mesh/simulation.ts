@@ -21,7 +21,7 @@ export interface SimulationOptions {
   settleMs?: number;
   reclaimAfterMs?: number;
   batchMs?: number;
-  /** Seeds every choice by chance, the nodes' included: the same seed replays the same run. */
+  /** Seeds every choice by chance, the nodes' included: the same seed replays the same run (default: a random one). */
   seed?: number;
 }
 
@@ -38,11 +38,13 @@ export class MeshSimulation {
   private readonly latency: number;
   private readonly tickMs: number;
   private readonly meshOptions: Omit<MeshOptions, 'alone'>;
-  /** The seeded source every node and the scheduler draw from. */
+  /** The seed of this run (print it with a failure to replay it), and the source every node and the scheduler draw from. */
+  readonly seed: number;
   readonly random: () => number;
 
   constructor(options: SimulationOptions) {
-    this.random = mulberry32(options.seed ?? 1);
+    this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.random = mulberry32(this.seed);
     this.latency = options.latencyMs ?? 1;
     this.tickMs = options.tickMs ?? 200;
     this.meshOptions = {

@@ -33,13 +33,30 @@ describe('mesh over an in-memory transport', () => {
     expect(sim.nodes.get('d')!.info.subnet).toBe(formatCidr(blockCidr(space, sim.nodes.get('d')!.block!)));
   });
 
-  it('keeps blocks distinct when many peers join at once through one seed each', () => {
-    const sim = new MeshSimulation({ space });
+  /** 30 peers joining at once, each through one peer chosen by the simulation's seed. */
+  function thirtyJoin(seed?: number): MeshSimulation {
+    const sim = new MeshSimulation({ space, seed });
     const names = Array.from({ length: 30 }, (_, i) => `p${String(i).padStart(2, '0')}`);
     for (const n of names) sim.addNode(n);
-    for (let i = 1; i < names.length; i++) sim.connect(names[i], names[Math.floor(Math.random() * i)]);
-    expect(sim.runUntil(() => blocksDistinct(sim) && converged(sim), 60_000)).toBe(true);
+    for (let i = 1; i < names.length; i++) sim.connect(names[i], names[Math.floor(sim.random() * i)]);
+    return sim;
+  }
+
+  it('keeps blocks distinct when many peers join at once through one seed each', () => {
+    const sim = thirtyJoin();
+    expect(sim.runUntil(() => blocksDistinct(sim) && converged(sim), 60_000), `seed ${sim.seed}`).toBe(true);
     expect(sim.lost).toEqual([]);
+  });
+
+  it('replays a run from its seed: the same messages, at the same times, to the same blocks', () => {
+    const outcome = (sim: MeshSimulation) => {
+      sim.runUntil(() => blocksDistinct(sim) && converged(sim), 60_000);
+      return { now: sim.now, messages: sim.messages, bytes: sim.bytes, blocks: sim.alive().map((n) => [n.name, n.block]) };
+    };
+    const first = thirtyJoin();
+    const seed = first.seed;
+    expect(outcome(thirtyJoin(seed))).toEqual(outcome(first));
+    expect(outcome(thirtyJoin(seed + 1))).not.toEqual(outcome(thirtyJoin(seed)));
   });
 
   it('reroutes around a dead relay and converges', () => {
