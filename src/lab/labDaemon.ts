@@ -36,6 +36,8 @@ export class LabDaemon {
   }
 
   async start(timeoutMs = 15_000): Promise<void> {
+    // One daemon per run dir: one still stopping (after a fatal event, say) would answer for the new one.
+    await this.exited(10_000);
     // Lab daemons forward DNS only to upstreams a test names: never to the machine's own resolvers.
     const resolvConf = join(this.runDir, 'resolv.conf');
     if (!this.args.includes('--resolv-conf') && !existsSync(resolvConf)) writeFileSync(resolvConf, '');
@@ -57,6 +59,16 @@ export class LabDaemon {
 
   status(): Promise<Status> {
     return apiGet({ kind: 'unix', path: this.apiSocket }, '/status') as Promise<Status>;
+  }
+
+  /** Waits for the last daemon started to exit by itself; SIGKILL after `ms`. */
+  private async exited(ms: number): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    await exited;
+    clearTimeout(timer);
   }
 
   /** SIGTERM, then SIGKILL if it lingers. */
