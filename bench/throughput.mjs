@@ -24,7 +24,7 @@ const daemonArgs = (arg('daemon-args', null) ?? process.argv.find((a) => a.start
 
 /** Each path: two hosts with a container behind each; `daemons` are the tsoverlay processes, if any. */
 const setups = {
-  'kernel-vxlan': (lab) => twoHosts(lab, 'kernel-vxlan', 'kernel-vxlan', { kernelChecksumOffload: true }).then(withDaemons),
+  'kernel-vxlan': (lab) => twoHosts(lab, 'kernel-vxlan', 'kernel-vxlan').then(withDaemons),
   udp: (lab) => twoHosts(lab, 'udp', 'udp', { extraArgs: daemonArgs }).then(withDaemons),
   vxlan: (lab) => twoHosts(lab, 'vxlan', 'vxlan', { extraArgs: daemonArgs }).then(withDaemons),
   sleeve: (lab) => twoHosts(lab, 'sleeve', 'sleeve', { extraArgs: daemonArgs }).then(withDaemons),

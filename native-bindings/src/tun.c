@@ -154,30 +154,66 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
-/* tunWrite(fd, slab, offsets, lengths, status, count, vnet) -> packets written
+/* A TCP super-packet handed to a TUN without virtio-net headers is cut here. */
+#define SUPER_SCRATCH (256 * 1024)
+static uint8_t super_scratch[SUPER_SCRATCH];
+
+/* Writes the TCP super-packet pkt[0, len) to a TUN without virtio-net headers,
+ * cut into segments of gso_size with their checksums; 0 or the first errno. */
+static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size) {
+  uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
+  uint32_t stride = ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4 + gso_size;
+  int segments = tso_segment_count(pkt, len, gso_size, stride);
+  if (segments < 0 || (size_t)segments * stride > SUPER_SCRATCH) return EMSGSIZE;
+  uint32_t lengths[MAX_SEGMENTS * 2];
+  if ((uint32_t)segments > sizeof lengths / sizeof lengths[0]) return EMSGSIZE;
+  uint32_t n = tso_segment(pkt, len, gso_size, super_scratch, stride, lengths);
+  int err = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    ssize_t r;
+    do r = write(fd, super_scratch + (size_t)k * stride, lengths[k]);
+    while (r < 0 && errno == EINTR);
+    if (r < 0 && err == 0) err = errno;
+  }
+  return err;
+}
+
+/* tunWrite(fd, slab, offsets, lengths, csumStarts, csumOffsets, gsoSizes, status, count, vnet) -> packets written
  * With vnet (the device has IFF_VNET_HDR), runs of consecutive segments of
  * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4
- * segmentation, writev of the pieces), everything else one by one behind an
- * empty header; without, one write per packet. status[i] is 0 for a packet
+ * segmentation, writev of the pieces), everything else one by one behind a
+ * header of its own; without, one write per packet. csumStarts[i] != 0 marks
+ * a packet whose L4 checksum is unfinished (the pseudo-header sum at
+ * csumStarts[i] + csumOffsets[i]): with vnet the header asks the kernel to
+ * finish it (NEEDS_CSUM), as the kernel does for its own such packets;
+ * without, it is finished here, in place. gsoSizes[i] != 0 marks a TCP
+ * super-packet (with its checksum unfinished) that a peer's kernel sent whole
+ * over a veth: with vnet it goes behind a TCPV4 header for the kernel to cut
+ * at gsoSizes[i], without it is cut here. status[i] is 0 for a packet
  * written, else the errno of its write (every packet of a glued run shares
  * one). After EAGAIN (the queue is full) nothing more is tried: the rest
- * have EAGAIN. What to count is TypeScript's business. */
+ * have EAGAIN. Which packets to mark, and what to count, is TypeScript's. */
 napi_value tso_tun_write(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 10;
+  napi_value argv[10];
   int32_t fd;
-  uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len, status_len;
+  uint8_t *slab, *csum_starts, *csum_offsets;
+  size_t slab_len, offsets_len, lengths_len, starts_len, csum_offsets_len, gso_len, status_len;
   uint32_t *offsets, *lengths, count, vnet;
+  uint16_t* gso_sizes;
   int32_t* status;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  if (argc < 10 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_typed(env, argv[4], napi_int32_array, (void**)&status, &status_len) ||
-      !tso_arg_u32(env, argv[5], &count) || !tso_arg_u32(env, argv[6], &vnet))
-    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, status, count, vnet)");
-  if (count > offsets_len || count > lengths_len || count > status_len || count > TSO_MAX_SEND)
+      !tso_arg_typed(env, argv[4], napi_uint8_array, (void**)&csum_starts, &starts_len) ||
+      !tso_arg_typed(env, argv[5], napi_uint8_array, (void**)&csum_offsets, &csum_offsets_len) ||
+      !tso_arg_typed(env, argv[6], napi_uint16_array, (void**)&gso_sizes, &gso_len) ||
+      !tso_arg_typed(env, argv[7], napi_int32_array, (void**)&status, &status_len) ||
+      !tso_arg_u32(env, argv[8], &count) || !tso_arg_u32(env, argv[9], &vnet))
+    return tso_throw_range(env, "tunWrite(fd, slab, offsets, lengths, csumStarts, csumOffsets, gsoSizes, status, count, vnet)");
+  if (count > offsets_len || count > lengths_len || count > starts_len || count > csum_offsets_len ||
+      count > gso_len || count > status_len || count > TSO_MAX_SEND)
     return tso_throw_range(env, "tunWrite: count exceeds arrays");
 
   uint8_t* pkts[TSO_MAX_SEND];
@@ -189,7 +225,16 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
   struct iovec iov[MAX_SEGMENTS + 2];
   for (uint32_t i = 0; i < count;) {
     uint32_t limit = count - i < MAX_SEGMENTS ? count - i : MAX_SEGMENTS;
-    uint32_t run = vnet ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535) : 1;
+    uint32_t run = vnet && gso_sizes[i] == 0 ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535) : 1;
+    if (gso_sizes[i] != 0 && !vnet) {
+      /* Not glued, and no header: cut it into segments here. */
+      int err = tso_segment_count(pkts[i], lengths[i], gso_sizes[i], 65535) < 0 ? EINVAL : write_cut(fd, pkts[i], lengths[i], gso_sizes[i]);
+      status[i] = err;
+      i++;
+      if (err == 0) written++;
+      else if (err == EAGAIN) for (; i < count; i++) status[i] = EAGAIN;
+      continue;
+    }
     struct virtio_net_hdr h;
     memset(&h, 0, sizeof h);
     int iovs = 2;
@@ -210,6 +255,21 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
     } else {
       iov[1].iov_base = pkts[i];
       iov[1].iov_len = lengths[i];
+      uint32_t start = csum_starts[i], field = csum_offsets[i];
+      if (start != 0 && start + field + 2 <= lengths[i]) {
+        if (vnet) {
+          h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+          h.csum_start = (uint16_t)start;
+          h.csum_offset = (uint16_t)field;
+          if (gso_sizes[i] != 0 && start + 20 <= lengths[i]) {
+            h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+            h.gso_size = gso_sizes[i];
+            h.hdr_len = (uint16_t)(start + (uint32_t)(pkts[i][start + 12] >> 4) * 4);
+          }
+        } else {
+          tso_finish_checksum(pkts[i], lengths[i], (uint16_t)start, (uint16_t)field);
+        }
+      }
     }
     ssize_t r;
     do r = vnet ? writev(fd, iov, iovs) : write(fd, pkts[i], lengths[i]);

@@ -93,7 +93,7 @@ export class Dataplane {
       // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
       const slotSize = align(HEADROOM + options.mtu + encap.codec.overhead + 64, 64);
       this.outbound = new TunToPeers(path, tun, udp, encap.codec, { size: batchSize, slotSize, headroom: HEADROOM });
-      this.inbound = new PeersToTun(path, udp, tun, encap.codec, batchSize, slotSize);
+      this.inbound = new PeersToTun(path, udp, tun, encap.codec, { batch: batchSize, maxDatagram: slotSize, mtu: options.mtu });
     } else {
       // TUN slots take what the device MTU lets in; receive slots the largest datagram a peer may send.
       const tunSlot = align(options.mtu + 64, 64);

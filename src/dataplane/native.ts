@@ -22,9 +22,14 @@ export interface NativeAddon {
   tunRead(fd: number, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
   /**
    * vnet = 1 (IFF_VNET_HDR): runs of one TCP flow glued into super-packets behind virtio-net headers.
+   * csumStarts[i] != 0: packet i's L4 checksum is unfinished; the kernel (vnet) or the addon finishes it.
+   * gsoSizes[i] != 0: packet i is a TCP super-packet; the kernel (vnet) or the addon cuts it.
    * status[i] = 0 (written) or the errno of that packet's write. Returns how many were written.
    */
-  tunWrite(fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, status: Int32Array, count: number, vnet: number): number;
+  tunWrite(
+    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
+    csumStarts: Uint8Array, csumOffsets: Uint8Array, gsoSizes: Uint16Array, status: Int32Array, count: number, vnet: number,
+  ): number;
   udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number, gro?: number): number;
   udpLocalPort(fd: number): number;
   /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */

@@ -14,6 +14,15 @@ export class PacketBatch {
   /** After a send or write: 0 for each packet that went, else the errno that stopped it. */
   readonly status: Int32Array;
   /**
+   * For a TUN write: where an outgoing packet's L4 header starts (0: its
+   * checksum is complete) and its checksum field's offset in that header,
+   * when a peer's kernel left the checksum unfinished.
+   */
+  readonly csumStarts: Uint8Array;
+  readonly csumOffsets: Uint8Array;
+  /** For a TUN write: the segment size of a TCP super-packet a peer's kernel sent whole (0: a plain packet). */
+  readonly gsoSizes: Uint16Array;
+  /**
    * Where each packet read starts: slot i's, or with UDP_GRO, wherever the
    * kernel's coalesced datagrams put it (several to a slot).
    */
@@ -36,6 +45,9 @@ export class PacketBatch {
     this.outOffsets = new Uint32Array(columns);
     this.outLengths = new Uint32Array(columns);
     this.status = new Int32Array(columns);
+    this.csumStarts = new Uint8Array(columns);
+    this.csumOffsets = new Uint8Array(columns);
+    this.gsoSizes = new Uint16Array(columns);
     this.inOffsets = new Uint32Array(columns);
     for (let i = 0; i < size; i++) this.inOffsets[i] = i * slotSize + headroom;
   }

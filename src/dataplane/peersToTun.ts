@@ -1,11 +1,15 @@
 // The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
 import { ipv4TotalLength } from '../net/ipv4Packet.js';
+import { TCP_CHECKSUM_AT, unfinishedChecksum } from '../net/unfinishedChecksum.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { drainRounds } from './drainRounds.js';
 import { relayHop } from './outboundHop.js';
 import { countSent, type PacketBatch } from './packetBatch.js';
 import type { PathState } from './pathState.js';
 import type { TunPort, UnderlayPort } from './ports.js';
+
+/** Room for the largest UDP payload over IPv4 (65,507 bytes), slots kept on cache lines. */
+const SUPER_DATAGRAM = 65536;
 
 export class PeersToTun {
   private readonly batch: PacketBatch;
@@ -17,13 +21,23 @@ export class PeersToTun {
     private readonly udp: UnderlayPort,
     private readonly tun: TunPort,
     private readonly codec: EncapCodec,
-    batchSize: number,
-    /** The largest datagram a peer may send us: anything longer is an `oversize` drop. */
-    private readonly maxDatagram: number,
+    sizes: {
+      batch: number;
+      /** The largest datagram a peer's MTU lets it send: anything longer is an `oversize` drop, or a kernel's super-packet. */
+      maxDatagram: number;
+      /** This host's TUN MTU: what a super-packet is cut to. */
+      mtu: number;
+    },
   ) {
-    this.batch = udp.receiveBatch(batchSize, maxDatagram);
+    this.maxDatagram = sizes.maxDatagram;
+    this.mtu = sizes.mtu;
+    // A kernel peer's super-packets need room for a whole UDP datagram.
+    this.batch = udp.receiveBatch(sizes.batch, codec.kernelPeers ? SUPER_DATAGRAM : sizes.maxDatagram);
     this.relayed = this.batch.sharingSlab();
   }
+
+  private readonly maxDatagram: number;
+  private readonly mtu: number;
 
   private readonly readBatch = (): number => this.udp.receive(this.batch);
   private readonly handleBatch = (n: number): void => this.deliver(n);
@@ -32,7 +46,7 @@ export class PeersToTun {
   private deliver(n: number): void {
     const { batch, codec, relayed } = this;
     const { counters, peers, localSubnet, relayRoutes } = this.path;
-    const { slab: buf, lengths, addrs, outOffsets, outLengths } = batch;
+    const { slab: buf, lengths, addrs, outOffsets, outLengths, csumStarts, csumOffsets, gsoSizes } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
     const subnetAddr = localSubnet.addr;
@@ -44,7 +58,11 @@ export class PeersToTun {
       const start = batch.offset(i);
       const length = lengths[i];
       if (length > capacity) {
-        drops.oversize++;
+        const total = this.superPacket(buf, start, length, addrs[i], out);
+        if (total > 0) {
+          bytes += total;
+          out++;
+        }
         continue;
       }
       const peer = peers.get(addrs[i]);
@@ -79,6 +97,10 @@ export class PeersToTun {
       }
       outOffsets[out] = inner;
       outLengths[out] = total;
+      const field = unfinishedChecksum(buf, inner, total);
+      csumStarts[out] = field === 0 ? 0 : (buf[inner] & 15) << 2;
+      csumOffsets[out] = field;
+      gsoSizes[out] = 0;
       bytes += total;
       out++;
     }
@@ -95,5 +117,44 @@ export class PeersToTun {
     counters.rx.packets += written;
     counters.rx.bytes += bytes;
     counters.rx.batches++;
+  }
+
+  /**
+   * A datagram longer than a peer's MTU allows. Over a veth, a kernel VXLAN
+   * peer sends its TCP super-packets whole, checksum unfinished, as its NIC
+   * would have cut them: taken as entry `out`, for the TUN to cut to our MTU.
+   * Returns the inner bytes taken, or 0 after counting why not.
+   */
+  private superPacket(buf: Buffer, start: number, length: number, from: number, out: number): number {
+    const { peers, localSubnet, counters } = this.path;
+    const drops = counters.drops;
+    const peer = peers.get(from);
+    if (!this.codec.kernelPeers || length > this.batch.slotSize) {
+      drops.oversize++;
+      return 0;
+    }
+    if (peer === undefined) {
+      drops.unknown_peer++;
+      return 0;
+    }
+    const inner = this.codec.decap(buf, start, length, drops);
+    if (inner < 0) return 0;
+    const total = ipv4TotalLength(buf, inner, length - (inner - start));
+    const local = total >= 0 && ((buf.readUInt32BE(inner + 16) & localSubnet.mask) >>> 0) === localSubnet.addr;
+    if (!local || unfinishedChecksum(buf, inner, total) !== TCP_CHECKSUM_AT) {
+      drops.oversize++;
+      return 0;
+    }
+    const ihl = (buf[inner] & 15) << 2;
+    const thl = (buf[inner + ihl + 12] >> 4) << 2;
+    peer.rxPackets++;
+    peer.rxBytes += total;
+    const batch = this.batch;
+    batch.outOffsets[out] = inner;
+    batch.outLengths[out] = total;
+    batch.csumStarts[out] = ihl;
+    batch.csumOffsets[out] = TCP_CHECKSUM_AT;
+    batch.gsoSizes[out] = this.mtu - ihl - thl;
+    return total;
   }
 }

@@ -48,7 +48,7 @@ export class TunDevice implements TunPort {
   }
 
   write(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.status, count, this.offload ? 1 : 0);
+    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.csumStarts, batch.csumOffsets, batch.gsoSizes, batch.status, count, this.offload ? 1 : 0);
   }
 
   onReadable(handler: () => void): void {

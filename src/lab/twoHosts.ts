@@ -32,8 +32,6 @@ export interface TwoHosts {
 export interface TwoHostsOptions {
   /** More `launch` flags for both daemons. */
   extraArgs?: string[];
-  /** Kernel VXLAN on both sides may leave inner checksums unfinished (see kernelVxlan.ts). */
-  kernelChecksumOffload?: boolean;
 }
 
 export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = overlayA, options: TwoHostsOptions = {}): Promise<TwoHosts> {
@@ -52,7 +50,7 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
       mtu = 1450;
       await lab.addBridge(host, BRIDGE, `${gateway}/24`, mtu);
       await setUpKernelVxlan(lab, host, {
-        subnet: subnets[i], vtepMac: macs[i], mtu, checksumOffload: options.kernelChecksumOffload,
+        subnet: subnets[i], vtepMac: macs[i], mtu,
         peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j] }],
       });
     } else {

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { Lab, LabContainer } from '../../src/lab/lab.js';
 
 const TRANSFER = fileURLToPath(new URL('./transfer.mjs', import.meta.url));
+const MARKER_TOOL = fileURLToPath(new URL('./udpMarker.mjs', import.meta.url));
 
 export async function ping(lab: Lab, from: LabContainer, to: string, count = 3): Promise<string> {
   return lab.exec(from.ns, 'ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], 30_000);
@@ -29,4 +30,20 @@ export async function transfer(lab: Lab, from: LabContainer, to: LabContainer, b
   if (server.exitCode === null) await once(server, 'exit');
   const received = JSON.parse(serverOut.split('\n').find((l) => l.startsWith('{'))!);
   return { sent, received };
+}
+
+/** Sends each text as one UDP datagram from one container to another; returns what arrived. */
+export async function udpMarkers(lab: Lab, from: LabContainer, to: LabContainer, texts: string[], listenMs = 1500 + 300 * texts.length): Promise<string[]> {
+  const listener = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, MARKER_TOOL, 'listen', '7070', String(listenMs)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const exited = new Promise((r) => listener.once('exit', r));
+  let out = '';
+  listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 5000;
+  while (!out.includes('listening')) {
+    if (Date.now() > deadline || listener.exitCode !== null) throw new Error('UDP listener did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  for (const text of texts) await lab.exec(from.ns, process.execPath, [MARKER_TOOL, 'send', to.ip, '7070', text]);
+  await exited;
+  return out.split('\n').filter((l) => l && l !== 'listening');
 }

@@ -1,37 +1,24 @@
 // The encrypted sleeve against an attacker on the underlay: what a capture
 // shows, peers without the password, replayed, altered and forged datagrams,
 // a lossy reordering path, and packets too big for the path.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiPost } from '../../src/api/client.js';
-import { Lab, type LabContainer, type LabHost } from '../../src/lab/lab.js';
+import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { meshArgs, type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
 import { SLEEVE_DEFAULT_PORT } from '../../src/dataplane/sleeve/sleeveFormat.js';
 import { capture, udpDatagrams } from '../helpers/capture.js';
 import { impairUnderlay } from '../helpers/impair.js';
 import { eventually } from '../helpers/eventually.js';
-import { ping, transfer } from '../helpers/traffic.js';
+import { ping, transfer, udpMarkers } from '../helpers/traffic.js';
 
-const MARKER_TOOL = fileURLToPath(new URL('../helpers/udpMarker.mjs', import.meta.url));
 const SEND_TOOL = fileURLToPath(new URL('../helpers/sendDatagrams.mjs', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 const MB = 1 << 20;
 
 /** Starts a listener in `to`, sends each text from `from`, returns what arrived. */
-async function sendMarkers(lab: Lab, from: LabContainer, to: LabContainer, texts: string[], listenMs = 1500 + 300 * texts.length): Promise<string[]> {
-  const listener = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, MARKER_TOOL, 'listen', '7070', String(listenMs)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  const exited = new Promise((r) => listener.once('exit', r));
-  let out = '';
-  listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await eventually(async () => expect(out).toContain('listening'), 5000, 20);
-  for (const text of texts) await lab.exec(from.ns, process.execPath, [MARKER_TOOL, 'send', to.ip, '7070', text]);
-  await exited;
-  return out.split('\n').filter((l) => l && l !== 'listening');
-}
-
 /** Sends raw datagrams from a host's own underlay address to a peer's sleeve port. */
 async function inject(lab: Lab, from: LabHost, to: LabHost, datagrams: Buffer[]): Promise<void> {
   const file = join(lab.dir, `inject-${Date.now()}.hex`);
@@ -59,7 +46,7 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
   it('never shows a marker sent through the overlay in a capture of the underlay', async () => {
     const cap = await capture(lab, a.host, `udp port ${SLEEVE_DEFAULT_PORT}`, 'marker');
     const marker = 'MARKER-7f3a9c-the-overlay-payload';
-    const got = await sendMarkers(lab, a.container, b.container, Array.from({ length: 20 }, () => marker));
+    const got = await udpMarkers(lab, a.container, b.container, Array.from({ length: 20 }, () => marker));
     await cap.stop();
     expect(got.length).toBeGreaterThan(15); // it did cross the overlay
     const datagrams = udpDatagrams(cap.file);
@@ -72,7 +59,7 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
 
   it('counts a replayed, a bit-flipped and a forged datagram as drops, and delivers none of them', async () => {
     const cap = await capture(lab, a.host, `udp and src host ${b.host.ip} and dst port ${SLEEVE_DEFAULT_PORT}`, 'replay');
-    const first = await sendMarkers(lab, b.container, a.container, ['once-only']);
+    const first = await udpMarkers(lab, b.container, a.container, ['once-only']);
     await cap.stop();
     expect(first).toEqual(['once-only']);
     const original = udpDatagrams(cap.file).find((d) => d.payload.length > 60)!;
@@ -86,7 +73,7 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
       return copy;
     });
     const before = (await a.daemon.status()).counters.drops;
-    const listened = sendMarkers(lab, b.container, a.container, [], 2500);
+    const listened = udpMarkers(lab, b.container, a.container, [], 2500);
     await new Promise((r) => setTimeout(r, 300));
     await inject(lab, b.host, a.host, [original.payload, original.payload, ...altered]);
     expect(await listened).toEqual([]);

@@ -9,6 +9,7 @@ import { Dataplane } from '../../src/dataplane/dataplane.js';
 import { type MemoryEndpoint, MemoryNetwork, type MemoryTun } from '../../src/dataplane/fakes/memoryNetwork.js';
 import { internetChecksum } from '../../src/net/icmp.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
+import { checksumValid, ipPacket } from '../helpers/packets.js';
 
 const UNDERLAY_MTU = 1500;
 const EACCES = 13;
@@ -159,6 +160,28 @@ describe.each(cases)('Dataplane over memory ports: $name', (c) => {
     expect(counters(b).drops.tun_write).toBe(1);
   });
 
+  it('delivers inner checksums a kernel left unfinished to be finished, and leaves wrong ones for the kernel to drop', () => {
+    const { net, hosts: [a, b, c3] } = lab(c, 3, { relay: true, via: (from, to) => (Math.abs(from - to) === 2 ? 1 : to) });
+    const unfinished = [
+      ipPacket('10.40.1.5', '10.40.2.5', randomBytes(700), { checksum: 'unfinished' }),
+      ipPacket('10.40.1.5', '10.40.2.5', randomBytes(33), { proto: 'udp', checksum: 'unfinished' }),
+      ipPacket('10.40.1.5', '10.40.2.5', randomBytes(90), { checksum: 'unfinished', options: Buffer.from([1, 1, 1, 0]) }),
+    ];
+    const wrong = ipPacket('10.40.1.5', '10.40.2.5', randomBytes(200), { checksum: 'wrong' });
+    const complete = ipPacket('10.40.1.5', '10.40.2.5', randomBytes(200), { proto: 'udp' });
+    const relayed = ipPacket('10.40.1.5', '10.40.3.5', randomBytes(500), { checksum: 'unfinished' });
+    [...unfinished, wrong, complete, relayed].forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(b.tun.finished).toBe(3);
+    expect(b.tun.written).toHaveLength(5);
+    for (const p of b.tun.written.slice(0, 3)) expect(checksumValid(p)).toBe(true);
+    expect(b.tun.written[3]).toEqual(wrong); // untouched: the kernel drops it, as it would from a NIC
+    expect(b.tun.written[4]).toEqual(complete);
+    // Passed on unfinished by the relay, finished where it is delivered.
+    expect(c3.tun.finished).toBe(1);
+    expect(checksumValid(c3.tun.written[0])).toBe(true);
+  });
+
   it('relays packets for another subnet through the middle host, and not straight back', () => {
     // A line a - b - c: a reaches c's subnet through b.
     const { net, hosts: [a, b, c3] } = lab(c, 3, { relay: true, via: (from, to) => (Math.abs(from - to) === 2 ? 1 : to) });
@@ -174,6 +197,45 @@ describe.each(cases)('Dataplane over memory ports: $name', (c) => {
     a.tun.inject(packet('10.40.1.5', '10.40.9.1', Buffer.from('loop')));
     net.settle();
     expect(counters(b).drops.not_local).toBe(1);
+  });
+});
+
+describe('Dataplane over memory ports: a kernel VXLAN peer over a veth', () => {
+  /** A VXLAN datagram as a kernel sends it: header, inner Ethernet header to `to`'s VTEP MAC, the packet. */
+  const vxlanDatagram = (to: Host, packet: Buffer) => {
+    const d = Buffer.alloc(22 + packet.length);
+    d[0] = 0x08;
+    d.writeUIntBE(1, 4, 3);
+    to.vtepMac.copy(d, 8);
+    d.writeUInt16BE(0x0800, 20);
+    packet.copy(d, 22);
+    return d;
+  };
+
+  it('takes a TCP super-packet sent whole (checksum unfinished) for the TUN to cut at its MTU, and refuses other long datagrams', () => {
+    const { net, hosts: [a, b] } = lab(cases[1], 2);
+    const big = ipPacket('10.40.1.5', '10.40.2.5', randomBytes(20_000), { checksum: 'unfinished' });
+    b.udp.deliver(vxlanDatagram(b, big), a.addr, a.udp.port);
+    // Too long, and not a super-packet: a complete checksum, UDP, another subnet, a stranger.
+    b.udp.deliver(vxlanDatagram(b, ipPacket('10.40.1.5', '10.40.2.5', randomBytes(5000))), a.addr, a.udp.port);
+    b.udp.deliver(vxlanDatagram(b, ipPacket('10.40.1.5', '10.40.2.5', randomBytes(5000), { proto: 'udp', checksum: 'unfinished' })), a.addr, a.udp.port);
+    b.udp.deliver(vxlanDatagram(b, ipPacket('10.40.1.5', '10.40.7.5', randomBytes(5000), { checksum: 'unfinished' })), a.addr, a.udp.port);
+    b.udp.deliver(vxlanDatagram(b, big), parseIPv4('10.201.0.99'), a.udp.port);
+    net.settle();
+    expect(b.tun.written).toHaveLength(1);
+    expect(checksumValid(b.tun.written[0])).toBe(true);
+    expect(b.tun.written[0].subarray(40)).toEqual(big.subarray(40));
+    expect(b.tun.gsoSizes).toEqual([UNDERLAY_MTU - backends.vxlan.overhead(false) - 40]);
+    expect(counters(b).drops).toMatchObject({ oversize: 3, unknown_peer: 1 });
+    expect(counters(b).rx).toMatchObject({ packets: 1, bytes: big.length });
+  });
+
+  it('the udp format has no kernel peers: a long datagram is oversize', () => {
+    const { net, hosts: [a, b] } = lab(cases[0], 2);
+    b.udp.deliver(ipPacket('10.40.1.5', '10.40.2.5', randomBytes(20_000), { checksum: 'unfinished' }), a.addr, a.udp.port);
+    net.settle();
+    expect(b.tun.written).toEqual([]);
+    expect(counters(b).drops.oversize).toBe(1);
   });
 });
 

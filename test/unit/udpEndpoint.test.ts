@@ -117,8 +117,9 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
       expect(() => native.udpSend(a.fd, small, new Uint32Array([90]), new Uint32Array([20]), new Uint32Array([LOOPBACK]), new Uint16Array([9]), new Int32Array(1), 1, gso)).toThrow(RangeError);
     }
     expect(() => native.udpRecvGro(a.fd, small, 65536, 1, new Uint32Array(256), new Uint32Array(256), new Uint32Array(256), new Uint16Array(256))).toThrow(RangeError);
-    expect(() => native.tunWrite(-1, small, new Uint32Array([90]), new Uint32Array([20]), new Int32Array(1), 1, 1)).toThrow(RangeError);
-    expect(() => native.tunWrite(-1, small, new Uint32Array([0, 0]), new Uint32Array([20, 20]), new Int32Array(1), 2, 0)).toThrow(RangeError);
+    expect(() => native.tunWrite(-1, small, new Uint32Array([90]), new Uint32Array([20]), new Uint8Array(1), new Uint8Array(1), new Uint16Array(1), new Int32Array(1), 1, 1)).toThrow(RangeError);
+    expect(() => native.tunWrite(-1, small, new Uint32Array([0, 0]), new Uint32Array([20, 20]), new Uint8Array(2), new Uint8Array(2), new Uint16Array(2), new Int32Array(1), 2, 0)).toThrow(RangeError);
+    expect(() => native.tunWrite(-1, small, new Uint32Array([0, 0]), new Uint32Array([20, 20]), new Uint8Array(1), new Uint8Array(2), new Uint16Array(2), new Int32Array(2), 2, 0)).toThrow(RangeError);
     expect(() => native.sealBatch(small, new Uint32Array([80]), new Uint32Array([20]), Buffer.alloc(32), 1)).toThrow(RangeError);
     expect(() => native.openBatch(small, new Uint32Array([0]), new Uint32Array([10]), Buffer.alloc(31), 1, new Uint8Array(1))).toThrow(RangeError);
   });

@@ -8,6 +8,11 @@ export interface EncapCodec {
   /** Bytes this codec puts in front of the inner IP packet. */
   readonly overhead: number;
   /**
+   * Peers of this format may be a kernel (VXLAN). Over a veth, a kernel sends
+   * its TCP super-packets whole, in one datagram of up to 64 KiB.
+   */
+  readonly kernelPeers: boolean;
+  /**
    * Writes the header into buf[start - overhead, start) for the IP packet at
    * buf[start, start + length). The caller guarantees the headroom.
    */

@@ -6,6 +6,7 @@ export const UDP_DEFAULT_PORT = 8285;
 export const udpCodec: EncapCodec = {
   name: 'udp',
   overhead: 0,
+  kernelPeers: false,
   encap() {},
   decap(_buf, start) {
     return start;

@@ -29,6 +29,7 @@ export interface VxlanHeader {
 export class VxlanCodec implements EncapCodec {
   readonly name = 'vxlan';
   readonly overhead = VXLAN_HEADER + ETHERNET_HEADER;
+  readonly kernelPeers = true;
   /** Bytes 4..7 of the header: VNI << 8, reserved byte zero. */
   private readonly vniWord: number;
 

@@ -3,6 +3,7 @@
 // them, and UDP endpoints joined by one network that copies each datagram to
 // the endpoint at its destination. Nothing runs by itself: settle() calls the
 // readable handlers until every queue is empty, as the event loop would.
+import { internetChecksum } from '../../net/icmp.js';
 import type { DropCounters } from '../counters.js';
 import { PacketBatch } from '../packetBatch.js';
 import type { TunPort, UnderlayPort } from '../ports.js';
@@ -41,6 +42,10 @@ export class MemoryTun extends MemoryPort implements TunPort {
   readonly written: Buffer[] = [];
   /** Set to refuse some writes, as a full or downed device does. */
   refuse: Refusal | null = null;
+  /** Checksums finished on write, as the kernel finishes those marked unfinished (NEEDS_CSUM). */
+  finished = 0;
+  /** The segment size each written packet was marked to be cut to (0: not a super-packet). */
+  readonly gsoSizes: number[] = [];
 
   constructor(readonly name: string) {
     super();
@@ -71,7 +76,16 @@ export class MemoryTun extends MemoryPort implements TunPort {
       const errno = this.refuse?.(bytes, 0, 0) ?? 0;
       batch.status[i] = errno;
       if (errno !== 0) continue;
+      const start = batch.csumStarts[i];
+      if (start !== 0) {
+        // The field holds the pseudo-header sum: summing from the L4 header on completes it.
+        const at = start + batch.csumOffsets[i];
+        const sum = internetChecksum(bytes, start, bytes.length);
+        bytes.writeUInt16BE(sum === 0 && bytes[9] === 17 ? 0xffff : sum, at);
+        this.finished++;
+      }
       this.written.push(bytes);
+      this.gsoSizes.push(batch.gsoSizes[i]);
       written++;
     }
     return written;

@@ -2,6 +2,7 @@
 // password) -> each framed packet checked and written to the TUN in place, or
 // packed for the next hop when it is for another subnet (mesh relay).
 import { ipv4TotalLength } from '../../net/ipv4Packet.js';
+import { unfinishedChecksum } from '../../net/unfinishedChecksum.js';
 import type { PeerCounters } from '../counters.js';
 import { drainRounds } from '../drainRounds.js';
 import { relayHop } from '../outboundHop.js';
@@ -144,8 +145,13 @@ export class SleeveToTun {
         continue;
       }
       if (this.pending === TUN_BATCH) this.flushTun();
-      this.toTun.outOffsets[this.pending] = inner;
-      this.toTun.outLengths[this.pending] = total;
+      const toTun = this.toTun;
+      const field = unfinishedChecksum(buf, inner, total);
+      toTun.outOffsets[this.pending] = inner;
+      toTun.outLengths[this.pending] = total;
+      toTun.csumStarts[this.pending] = field === 0 ? 0 : (buf[inner] & 15) << 2;
+      toTun.csumOffsets[this.pending] = field;
+      toTun.gsoSizes[this.pending] = 0;
       this.pending++;
       this.pendingBytes += total;
     }

@@ -1,0 +1,28 @@
+// TCP and UDP checksums a peer's kernel left unfinished. Between namespaces
+// (veth) the kernel hands a packet over with CHECKSUM_PARTIAL: the checksum
+// field holds only the folded pseudo-header sum, not inverted, and "hardware"
+// is to finish it. A kernel VXLAN device set up as flannel.1 sends its inner
+// packets that way; another kernel accepts them, so must we. Telling one costs
+// a pseudo-header sum (a few words), never a pass over the payload.
+
+export const TCP_CHECKSUM_AT = 16;
+export const UDP_CHECKSUM_AT = 6;
+
+/**
+ * For the sane IPv4 packet at buf[at, at + total): the offset of its L4
+ * checksum field from the L4 header when that field holds the pseudo-header
+ * sum (finish it from the L4 header on), else 0 — a complete checksum, a
+ * wrong one (left for the kernel to drop), a fragment, another protocol.
+ */
+export function unfinishedChecksum(buf: Buffer, at: number, total: number): number {
+  const proto = buf[at + 9];
+  if (proto !== 6 && proto !== 17) return 0;
+  if ((buf.readUInt16BE(at + 6) & 0x3fff) !== 0) return 0; // a fragment: its checksum covers the whole datagram
+  const ihl = (buf[at] & 15) << 2;
+  const field = proto === 6 ? TCP_CHECKSUM_AT : UDP_CHECKSUM_AT;
+  if (ihl + field + 2 > total) return 0;
+  let sum = buf.readUInt16BE(at + 12) + buf.readUInt16BE(at + 14) + buf.readUInt16BE(at + 16) + buf.readUInt16BE(at + 18) + proto + (total - ihl);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return buf.readUInt16BE(at + ihl + field) === sum ? field : 0;
+}
