@@ -20,7 +20,13 @@ export class LabEtcd {
   readonly endpoint: string;
   private readonly dataDir: string;
 
-  constructor(private readonly lab: Lab, readonly host: LabHost, readonly tls: EtcdTlsFiles | null = null) {
+  constructor(
+    private readonly lab: Lab,
+    readonly host: LabHost,
+    readonly tls: EtcdTlsFiles | null = null,
+    /** Serve etcd's v2 API as well (--enable-v2), for flanneld releases that speak no other (v0.14.1). */
+    readonly v2 = false,
+  ) {
     this.endpoint = `${tls ? 'https' : 'http'}://${host.ip}:2379`;
     this.dataDir = join(lab.dir, 'etcd-data');
   }
@@ -36,7 +42,7 @@ export class LabEtcd {
       'netns', 'exec', this.host.ns, 'etcd', '--name', 'lab', '--data-dir', this.dataDir, ...tlsArgs,
       '--listen-client-urls', `${scheme}://${this.host.ip}:2379,${scheme}://127.0.0.1:2379`, '--advertise-client-urls', this.endpoint,
       '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-cluster', 'lab=http://127.0.0.1:2380',
+      '--initial-cluster', 'lab=http://127.0.0.1:2380', ...(this.v2 ? ['--enable-v2'] : []),
     ];
     const child = this.lab.track(spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.child = child;
@@ -58,6 +64,11 @@ export class LabEtcd {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** etcdctl against the v2 keyspace (flanneld v0.14.1's), from inside its host. */
+  ctl2(...args: string[]): Promise<string> {
+    return this.lab.exec(this.host.ns, 'env', ['ETCDCTL_API=2', 'etcdctl', '--endpoints', 'http://127.0.0.1:2379', ...args], 20_000);
   }
 
   /** etcdctl (v3 API) against this etcd, from inside its host. */

@@ -6,6 +6,7 @@ import { SLEEVE_DEFAULT_PORT } from '../dataplane/sleeve/sleeveFormat.js';
 import type { MeshMessage } from './messages.js';
 import { MeshNode } from './meshNode.js';
 import type { MeshOptions } from './meshOptions.js';
+import { mulberry32 } from './seededRandom.js';
 import { CONTROL_PORT } from './tcpMesh.js';
 
 interface Pending {
@@ -193,16 +194,4 @@ function before(a: Pending, b: Pending): boolean {
 
 function linkKey(a: string, b: string): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
-}
-
-/** A small seeded generator (mulberry32): uniform in [0, 1), the same sequence for the same seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

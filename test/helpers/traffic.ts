@@ -1,5 +1,5 @@
 // Traffic checks between lab containers: ping, and TCP transfers with checksums.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import type { Lab, LabContainer } from '../../src/lab/lab.js';
@@ -19,16 +19,10 @@ export interface TransferResult {
 /** Sends `bytes` of random data over TCP from one container to another; both ends report a SHA-256. */
 export async function transfer(lab: Lab, from: LabContainer, to: LabContainer, bytes: number, port = 5001): Promise<TransferResult> {
   const server = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, TRANSFER, 'serve', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
-  let serverOut = '';
-  server.stdout!.on('data', (d: Buffer) => (serverOut += d.toString()));
-  const deadline = Date.now() + 10_000;
-  while (!serverOut.includes('listening')) {
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error('transfer server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const serverOut = await listening(server, 'transfer server');
   const sent = JSON.parse(await lab.exec(from.ns, process.execPath, [TRANSFER, 'send', to.ip, String(port), String(bytes)], 60_000));
   if (server.exitCode === null) await once(server, 'exit');
-  const received = JSON.parse(serverOut.split('\n').find((l) => l.startsWith('{'))!);
+  const received = JSON.parse(serverOut().split('\n').find((l) => l.startsWith('{'))!);
   return { sent, received };
 }
 
@@ -36,14 +30,20 @@ export async function transfer(lab: Lab, from: LabContainer, to: LabContainer, b
 export async function udpMarkers(lab: Lab, from: LabContainer, to: LabContainer, texts: string[], listenMs = 1500 + 300 * texts.length): Promise<string[]> {
   const listener = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, MARKER_TOOL, 'listen', '7070', String(listenMs)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise((r) => listener.once('exit', r));
-  let out = '';
-  listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 5000;
-  while (!out.includes('listening')) {
-    if (Date.now() > deadline || listener.exitCode !== null) throw new Error('UDP listener did not start');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const out = await listening(listener, 'UDP listener');
   for (const text of texts) await lab.exec(from.ns, process.execPath, [MARKER_TOOL, 'send', to.ip, '7070', text]);
   await exited;
-  return out.split('\n').filter((l) => l && l !== 'listening');
+  return out().split('\n').filter((l) => l && l !== 'listening');
+}
+
+/** Waits until a helper prints "listening"; returns what it has printed, as it grows. */
+async function listening(child: ChildProcess, what: string): Promise<() => string> {
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!out.includes('listening')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return () => out;
 }

@@ -5,23 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { blockLink, type MeshSide, startMesh, unblockLink } from '../../src/lab/meshHosts.js';
+import { mulberry32 } from '../../src/mesh/seededRandom.js';
 import { cidrOverlaps, parseCidr } from '../../src/net/ipv4.js';
 import { eventually } from '../helpers/eventually.js';
 
 const FAULT_SECONDS = Number(process.env.FAULT_SECONDS ?? 180);
 const SEED = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed with FAULT_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe(`a 5-host mesh under ${FAULT_SECONDS} s of random faults (seed ${SEED})`, () => {
   let lab: Lab;
@@ -39,7 +28,7 @@ describe(`a 5-host mesh under ${FAULT_SECONDS} s of random faults (seed ${SEED})
   });
 
   it('heals to full connectivity within 10 s, with distinct subnets', async () => {
-    const rand = random(SEED);
+    const rand = mulberry32(SEED); // a failing run is replayed with FAULT_SEED
     const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
     const subnetsBefore = sides.map((s) => s.subnet);
     const down = new Set<number>();

@@ -44,8 +44,9 @@ export class MemoryTun extends MemoryPort implements TunPort {
   refuse: Refusal | null = null;
   /** Checksums finished on write, as the kernel finishes those marked unfinished (NEEDS_CSUM). */
   finished = 0;
-  /** The segment size each written packet was marked to be cut to (0: not a super-packet). */
+  /** Per written packet: the segment size it was marked to be cut to (0: not a super-packet), and whether its checksum was finished. */
   readonly gsoSizes: number[] = [];
+  readonly marked: boolean[] = [];
 
   constructor(readonly name: string) {
     super();
@@ -86,6 +87,7 @@ export class MemoryTun extends MemoryPort implements TunPort {
       }
       this.written.push(bytes);
       this.gsoSizes.push(batch.gsoSizes[i]);
+      this.marked.push(start !== 0);
       written++;
     }
     return written;
