@@ -40,7 +40,7 @@ export async function runDaemon(config: LaunchConfig): Promise<void> {
   const source = config.source;
   const plan =
     source.kind === 'static' ? planFromFlags(config, source, publicIp, vtepMac)
-    : source.kind === 'etcd' ? await planFromEtcd(config, source, publicIp, vtepMac)
+    : source.kind === 'etcd' ? await planFromEtcd(config, source, publicIp, vtepMac, events)
     : await planFromMesh(config, source, publicIp, vtepMac, events);
   stop = await start(config, plan);
   const stopOnce = stop;

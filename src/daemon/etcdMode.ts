@@ -11,10 +11,11 @@ import { EtcdClient } from '../subnet/etcd/etcdClient.js';
 import { EtcdSubnets } from '../subnet/etcdSubnets.js';
 import { describeNetworkConfig, NetworkConfigError } from '../subnet/networkConfig.js';
 import { readSubnetEnv } from '../subnet/subnetEnv.js';
-import type { HostPlan } from './hostPlan.js';
+import type { HostPlan, ModeEvents } from './hostPlan.js';
 
-export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, publicIp: string, vtepMac: Buffer): Promise<HostPlan> {
+export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, publicIp: string, vtepMac: Buffer, events: ModeEvents): Promise<HostPlan> {
   const etcd = new EtcdSubnets(new EtcdClient(source.endpoints, source.tls), source.prefix, source.leaseTtl);
+  etcd.onLost(events.fatal);
   const netConfig = await etcd.loadConfig(source.waitForConfig);
   const backend = backends[netConfig.backend.type];
   if (!backend || backend.name === 'sleeve') {

@@ -35,6 +35,6 @@ export interface HostPlan {
 
 /** What a mode may tell the lifecycle after start-up. */
 export interface ModeEvents {
-  /** The host cannot go on (its mesh block now belongs to another): stop, and exit non-zero. */
+  /** The host cannot go on (its mesh block or etcd subnet now belongs to another): stop, and exit non-zero. */
   fatal(reason: string): void;
 }

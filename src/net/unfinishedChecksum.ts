@@ -17,12 +17,14 @@ export const UDP_CHECKSUM_AT = 6;
 export function unfinishedChecksum(buf: Buffer, at: number, total: number): number {
   const proto = buf[at + 9];
   if (proto !== 6 && proto !== 17) return 0;
-  if ((buf.readUInt16BE(at + 6) & 0x3fff) !== 0) return 0; // a fragment: its checksum covers the whole datagram
+  if (((buf[at + 6] & 0x3f) | buf[at + 7]) !== 0) return 0; // a fragment: its checksum covers the whole datagram
   const ihl = (buf[at] & 15) << 2;
   const field = proto === 6 ? TCP_CHECKSUM_AT : UDP_CHECKSUM_AT;
+  const c = at + ihl + field;
   if (ihl + field + 2 > total) return 0;
-  let sum = buf.readUInt16BE(at + 12) + buf.readUInt16BE(at + 14) + buf.readUInt16BE(at + 16) + buf.readUInt16BE(at + 18) + proto + (total - ihl);
+  // Byte reads, not readUInt16BE: this runs for every packet received.
+  let sum = ((buf[at + 12] + buf[at + 14] + buf[at + 16] + buf[at + 18]) << 8) + buf[at + 13] + buf[at + 15] + buf[at + 17] + buf[at + 19] + proto + total - ihl;
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
-  return buf.readUInt16BE(at + ihl + field) === sum ? field : 0;
+  return ((buf[c] << 8) | buf[c + 1]) === sum ? field : 0;
 }

@@ -42,6 +42,7 @@ export class EtcdSubnets {
   private closed = false;
   private self: SelfLease | null = null;
   private readonly reacquiredHandlers: (() => void)[] = [];
+  private readonly lostHandlers: ((reason: string) => void)[] = [];
 
   constructor(
     readonly client: EtcdClient,
@@ -122,6 +123,11 @@ export class EtcdSubnets {
     this.reacquiredHandlers.push(handler);
   }
 
+  /** Called when the subnet is no longer this host's: its owner must stop, so that a restart takes another. */
+  onLost(handler: (reason: string) => void): void {
+    this.lostHandlers.push(handler);
+  }
+
   close(): void {
     // The lease stays in etcd, as flanneld leaves it: a restart takes it back.
     this.closed = true;
@@ -150,8 +156,9 @@ export class EtcdSubnets {
       log.warn('lease expired; taking the subnet again', { subnet: formatCidr(had) });
       const got = await this.acquire(this.self!, had);
       if (got.addr !== had.addr) {
-        log.error('the subnet went to another host while the lease was expired; exiting so that a restart takes the new one', { had: formatCidr(had), offered: formatCidr(got) });
-        process.exit(1);
+        const reason = `the subnet ${formatCidr(had)} went to another host while the lease was expired (offered ${formatCidr(got)}); exiting so that a restart takes the new one`;
+        for (const handler of this.lostHandlers) handler(reason);
+        return;
       }
       this.connected();
       for (const handler of this.reacquiredHandlers) handler();
