@@ -128,6 +128,14 @@ describe('etcd mode (flannel-compatible leases)', () => {
     await etcd.ctl('del', `${PREFIX}/subnets/${before.replace('/', '-')}`);
     await a.daemon.start();
     expect((await a.daemon.status()).subnet).toBe(before);
-    await eventually(async () => expect(await ping(lab, b.container, a.container.ip)).toMatch(/3 received/));
+    try {
+      // b learns a's new lease from its watch; 20 s leaves room for a watch in backoff on a busy machine.
+      await eventually(async () => expect(await ping(lab, b.container, a.container.ip)).toMatch(/3 received/), 20_000);
+    } catch (error) {
+      // Seen once in a CI-like run and not reproduced since: say what each side knew.
+      const [sa, sb] = [await a.daemon.status(), await b.daemon.status()];
+      const view = (s: typeof sa) => JSON.stringify({ subnet: s.subnet, etcd: s.etcd, routes: s.routes, rx: s.counters.rx, tx: s.counters.tx, drops: Object.entries(s.counters.drops).filter(([, n]) => n > 0) });
+      throw new Error(`${(error as Error).message}\na: ${view(sa)}\nb: ${view(sb)}\na log:\n${a.daemon.log.slice(-3000)}\nb log:\n${b.daemon.log.slice(-3000)}`);
+    }
   });
 });
