@@ -1,12 +1,13 @@
 // The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
 import { ipv4TotalLength } from '../net/ipv4Packet.js';
-import { TCP_CHECKSUM_AT, unfinishedChecksum } from '../net/unfinishedChecksum.js';
+import { TCP_CHECKSUM_AT } from '../net/unfinishedChecksum.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { drainRounds } from './drainRounds.js';
 import { relayHop } from './outboundHop.js';
-import { countSent, type PacketBatch } from './packetBatch.js';
+import type { PacketBatch } from './packetBatch.js';
 import type { PathState } from './pathState.js';
 import type { TunPort, UnderlayPort } from './ports.js';
+import { setTunEntry, writeToTun } from './tunDelivery.js';
 
 /** Room for the largest UDP payload over IPv4 (65,507 bytes), slots kept on cache lines. */
 const SUPER_DATAGRAM = 65536;
@@ -46,7 +47,7 @@ export class PeersToTun {
   private deliver(n: number): void {
     const { batch, codec, relayed } = this;
     const { counters, peers, localSubnet, relayRoutes } = this.path;
-    const { slab: buf, lengths, addrs, outOffsets, outLengths, csumStarts, csumOffsets, gsoSizes } = batch;
+    const { slab: buf, lengths, addrs } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
     const subnetAddr = localSubnet.addr;
@@ -95,12 +96,7 @@ export class PeersToTun {
         relays++;
         continue;
       }
-      outOffsets[out] = inner;
-      outLengths[out] = total;
-      const field = unfinishedChecksum(buf, inner, total);
-      csumStarts[out] = field === 0 ? 0 : (buf[inner] & 15) << 2;
-      csumOffsets[out] = field;
-      gsoSizes[out] = 0;
+      setTunEntry(batch, out, buf, inner, total);
       bytes += total;
       out++;
     }
@@ -109,13 +105,7 @@ export class PeersToTun {
       drops.udp_send += relays - sent;
       counters.relayed += sent;
     }
-    const written = this.tun.write(batch, out);
-    if (written !== out) {
-      drops.tun_write += out - written;
-      bytes = countSent(batch, out).bytes;
-    }
-    counters.rx.packets += written;
-    counters.rx.bytes += bytes;
+    writeToTun(this.tun, batch, out, bytes, counters);
     counters.rx.batches++;
   }
 
@@ -126,22 +116,25 @@ export class PeersToTun {
    * Returns the inner bytes taken, or 0 after counting why not.
    */
   private superPacket(buf: Buffer, start: number, length: number, from: number, out: number): number {
+    const { batch, codec } = this;
     const { peers, localSubnet, counters } = this.path;
     const drops = counters.drops;
-    const peer = peers.get(from);
-    if (!this.codec.kernelPeers || length > this.batch.slotSize) {
+    if (!codec.kernelPeers || length > batch.slotSize) {
       drops.oversize++;
       return 0;
     }
+    const peer = peers.get(from);
     if (peer === undefined) {
       drops.unknown_peer++;
       return 0;
     }
-    const inner = this.codec.decap(buf, start, length, drops);
+    const inner = codec.decap(buf, start, length, drops);
     if (inner < 0) return 0;
     const total = ipv4TotalLength(buf, inner, length - (inner - start));
     const local = total >= 0 && ((buf.readUInt32BE(inner + 16) & localSubnet.mask) >>> 0) === localSubnet.addr;
-    if (!local || unfinishedChecksum(buf, inner, total) !== TCP_CHECKSUM_AT) {
+    // Only a TCP packet with its checksum unfinished is one; the entry is overwritten if it is not.
+    if (local) setTunEntry(batch, out, buf, inner, total);
+    if (!local || batch.csumOffsets[out] !== TCP_CHECKSUM_AT) {
       drops.oversize++;
       return 0;
     }
@@ -149,11 +142,6 @@ export class PeersToTun {
     const thl = (buf[inner + ihl + 12] >> 4) << 2;
     peer.rxPackets++;
     peer.rxBytes += total;
-    const batch = this.batch;
-    batch.outOffsets[out] = inner;
-    batch.outLengths[out] = total;
-    batch.csumStarts[out] = ihl;
-    batch.csumOffsets[out] = TCP_CHECKSUM_AT;
     batch.gsoSizes[out] = this.mtu - ihl - thl;
     return total;
   }

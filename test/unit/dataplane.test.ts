@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { DirectionKeys } from '../../src/crypto/sessionKeys.js';
 import { backends } from '../../src/dataplane/backends.js';
+import { encodeVxlan } from '../../src/dataplane/codecs/vxlanCodec.js';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
 import { type MemoryEndpoint, MemoryNetwork, type MemoryTun } from '../../src/dataplane/fakes/memoryNetwork.js';
-import { internetChecksum } from '../../src/net/icmp.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
 import { checksumValid, ipPacket } from '../helpers/packets.js';
 
@@ -76,23 +76,8 @@ function pairKeys(i: number, j: number): DirectionKeys {
   return { send: key(i, j), receive: key(j, i) };
 }
 
-/** An IPv4/UDP packet from src to dst carrying `payload`, checksummed. */
-function packet(src: string, dst: string, payload: Buffer, options: { df?: boolean } = {}): Buffer {
-  const p = Buffer.alloc(28 + payload.length);
-  p[0] = 0x45;
-  p.writeUInt16BE(p.length, 2);
-  if (options.df) p[6] = 0x40;
-  p[8] = 64;
-  p[9] = 17;
-  p.writeUInt32BE(parseIPv4(src), 12);
-  p.writeUInt32BE(parseIPv4(dst), 16);
-  p.writeUInt16BE(internetChecksum(p, 0, 20), 10);
-  p.writeUInt16BE(40000, 20);
-  p.writeUInt16BE(5001, 22);
-  p.writeUInt16BE(8 + payload.length, 24);
-  payload.copy(p, 28);
-  return p;
-}
+/** An IPv4/UDP packet from src to dst carrying `payload`. */
+const packet = (src: string, dst: string, payload: Buffer, options: { df?: boolean } = {}) => ipPacket(src, dst, payload, { proto: 'udp', df: options.df });
 
 const counters = (h: Host) => h.dataplane.snapshot().counters;
 
@@ -202,15 +187,7 @@ describe.each(cases)('Dataplane over memory ports: $name', (c) => {
 
 describe('Dataplane over memory ports: a kernel VXLAN peer over a veth', () => {
   /** A VXLAN datagram as a kernel sends it: header, inner Ethernet header to `to`'s VTEP MAC, the packet. */
-  const vxlanDatagram = (to: Host, packet: Buffer) => {
-    const d = Buffer.alloc(22 + packet.length);
-    d[0] = 0x08;
-    d.writeUIntBE(1, 4, 3);
-    to.vtepMac.copy(d, 8);
-    d.writeUInt16BE(0x0800, 20);
-    packet.copy(d, 22);
-    return d;
-  };
+  const vxlanDatagram = (to: Host, packet: Buffer) => encodeVxlan({ vni: 1, dstMac: to.vtepMac, srcMac: Buffer.alloc(6), etherType: 0x0800 }, packet);
 
   it('takes a TCP super-packet sent whole (checksum unfinished) for the TUN to cut at its MTU, and refuses other long datagrams', () => {
     const { net, hosts: [a, b] } = lab(cases[1], 2);

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backends } from '../../src/dataplane/backends.js';
+import { encodeVxlan } from '../../src/dataplane/codecs/vxlanCodec.js';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
 import { MemoryNetwork } from '../../src/dataplane/fakes/memoryNetwork.js';
 import { parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
@@ -27,15 +28,7 @@ function receiver(backend: 'udp' | 'vxlan') {
   return { net, tun, udp, dp, port };
 }
 
-const vxlan = (inner: Buffer) => {
-  const d = Buffer.alloc(22 + inner.length);
-  d[0] = 0x08;
-  d.writeUIntBE(1, 4, 3);
-  MAC_B.copy(d, 8);
-  d.writeUInt16BE(0x0800, 20);
-  inner.copy(d, 22);
-  return d;
-};
+const vxlan = (inner: Buffer) => encodeVxlan({ vni: 1, dstMac: MAC_B, srcMac: Buffer.alloc(6), etherType: 0x0800 }, inner);
 
 /** An inner packet as a peer might send it: well formed, then damaged in one of several ways. */
 const innerPacket = fc

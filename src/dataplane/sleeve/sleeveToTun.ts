@@ -2,14 +2,14 @@
 // password) -> each framed packet checked and written to the TUN in place, or
 // packed for the next hop when it is for another subnet (mesh relay).
 import { ipv4TotalLength } from '../../net/ipv4Packet.js';
-import { unfinishedChecksum } from '../../net/unfinishedChecksum.js';
 import type { PeerCounters } from '../counters.js';
 import { drainRounds } from '../drainRounds.js';
 import { relayHop } from '../outboundHop.js';
-import { countSent, PacketBatch } from '../packetBatch.js';
+import { PacketBatch } from '../packetBatch.js';
 import type { PathState } from '../pathState.js';
 import type { TunPort, UnderlayPort } from '../ports.js';
 import type { TooBigReplies } from '../tooBigReplies.js';
+import { setTunEntry, writeToTun } from '../tunDelivery.js';
 import type { DatagramAssembler } from './datagramAssembler.js';
 import { FRAME_PREFIX, KIND_PLAIN, PLAIN_HEADER } from './sleeveFormat.js';
 import { Opener } from './sleeveSeal.js';
@@ -145,30 +145,15 @@ export class SleeveToTun {
         continue;
       }
       if (this.pending === TUN_BATCH) this.flushTun();
-      const toTun = this.toTun;
-      const field = unfinishedChecksum(buf, inner, total);
-      toTun.outOffsets[this.pending] = inner;
-      toTun.outLengths[this.pending] = total;
-      toTun.csumStarts[this.pending] = field === 0 ? 0 : (buf[inner] & 15) << 2;
-      toTun.csumOffsets[this.pending] = field;
-      toTun.gsoSizes[this.pending] = 0;
+      setTunEntry(this.toTun, this.pending, buf, inner, total);
       this.pending++;
       this.pendingBytes += total;
     }
   }
 
   private flushTun(): void {
-    const { pending } = this;
-    if (pending === 0) return;
-    const counters = this.path.counters;
-    const written = this.tun.write(this.toTun, pending);
-    let bytes = this.pendingBytes;
-    if (written !== pending) {
-      counters.drops.tun_write += pending - written;
-      bytes = countSent(this.toTun, pending).bytes;
-    }
-    counters.rx.packets += written;
-    counters.rx.bytes += bytes;
+    if (this.pending === 0) return;
+    writeToTun(this.tun, this.toTun, this.pending, this.pendingBytes, this.path.counters);
     this.pending = 0;
     this.pendingBytes = 0;
   }
