@@ -8,6 +8,7 @@ import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBr
 import { configureLog, log } from '../log.js';
 import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
 import { formatMac } from '../net/mac.js';
+import { removeDaemonInfo, writeDaemonInfo } from '../state/daemonInfo.js';
 import { loadVtepMac } from '../state/vtepMac.js';
 import { writeSubnetFiles } from '../subnet/subnetEnv.js';
 import { formatApiAddress } from '../config/apiAddress.js';
@@ -85,6 +86,13 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
     throw new StartError((error as Error).message);
   }
   dataplane.start();
+  const dnsStatus = dns?.status();
+  await writeDaemonInfo(config.runDir, {
+    pid: process.pid,
+    api: formatApiAddress(config.api),
+    bridge: config.bridge,
+    dns: dnsStatus ? { address: dnsStatus.listen, domain: dnsStatus.domain.replace(/\.$/, '') } : null,
+  });
   log.info('ready', {
     mode: plan.mode,
     backend: plan.backend.name,
@@ -102,6 +110,8 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal: why });
+    // First: from here on the CNI plugin must not count on this daemon.
+    removeDaemonInfo(config.runDir);
     // Every step runs whatever the one before did: what this daemon created must go.
     const step = async (what: string, fn: () => unknown) => {
       try {

@@ -20,6 +20,7 @@ const FLOORS = [
   ['config'],
   ['api'],
   ['daemon'],
+  ['cni'],
   ['lab'],
   ['cli'],
 ];

@@ -1,0 +1,42 @@
+// The config handed to the reference `bridge` plugin, as flannel renders
+// its delegate: a bridge that is the subnet's gateway, host-local addresses
+// from this host's subnet, a route to the whole overlay network, the
+// overlay's MTU. Kept per attachment, so DEL undoes exactly what ADD did.
+import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { delegateVersion } from './cniVersions.js';
+import type { HostNetwork } from './hostNetwork.js';
+import type { PluginConfig } from './pluginConfig.js';
+
+/** The bridge when neither the config nor the daemon names one. */
+export const DEFAULT_BRIDGE = 'tsocni0';
+
+export type DelegateConfig = Record<string, unknown> & { cniVersion: string; name: string; type: string };
+
+export function renderDelegate(config: PluginConfig, host: HostNetwork): DelegateConfig {
+  const { subnet, network, mtu } = host.env;
+  const { ipam: ipamOverrides, ...overrides } = config.delegate;
+  const dns = host.daemon.dns;
+  return {
+    cniVersion: delegateVersion(config.cniVersion),
+    name: config.name,
+    type: 'bridge',
+    // A bridge the daemon made already holds the gateway address: share it.
+    bridge: config.bridge ?? host.daemon.bridge ?? DEFAULT_BRIDGE,
+    isGateway: true,
+    ipMasq: config.ipMasq,
+    mtu,
+    // resolv.conf has no port: the daemon's DNS is offered only when it answers on 53.
+    ...(dns?.address.endsWith(':53') ? { dns: { nameservers: [dns.address.slice(0, -3)], search: [dns.domain] } } : {}),
+    ...overrides,
+    ipam: {
+      type: 'host-local',
+      ranges: [[{ subnet: formatCidr(subnet), gateway: gateway(subnet) }]],
+      routes: [{ dst: formatCidr(network) }],
+      ...(typeof ipamOverrides === 'object' && ipamOverrides !== null ? ipamOverrides : {}),
+    },
+  };
+}
+
+function gateway(subnet: Cidr): string {
+  return formatIPv4(cidrHost(subnet, 1));
+}
