@@ -71,7 +71,8 @@ export async function check(config: PluginConfig, call: ContainerCall): Promise<
   if (delegateSubnet(stored.delegate) !== subnet) {
     throw new CniError(CniCode.limitedConnectivity, `this host's subnet is now ${subnet}, the container's address is from ${delegateSubnet(stored.delegate)}: recreate the container`);
   }
-  runDelegate(stored.delegate, delegateCall('CHECK', call), config.prevResult ?? stored.result);
+  // The result the delegate checks, in the version it is called with.
+  runDelegate(stored.delegate, delegateCall('CHECK', call), { ...(config.prevResult ?? stored.result), cniVersion: stored.delegate.cniVersion });
   if (stored.dnsName && host.daemon.dns) {
     const ips = await lookupName(host.daemon.api, stored.dnsName);
     const missing = stored.addresses.filter((ip) => !ips.includes(ip));
@@ -105,7 +106,8 @@ export async function gc(config: PluginConfig, path: string[]): Promise<string> 
 }
 
 function delegateCall(command: DelegateCall['command'], call: ContainerCall): DelegateCall {
-  const args = [...call.args].map(([k, v]) => `${k}=${v}`).join(';');
+  // The names meant for this plugin (K8S_POD_NAME, ...) must not fail the delegate.
+  const args = [...new Map([['IgnoreUnknown', '1'], ...call.args])].map(([k, v]) => `${k}=${v}`).join(';');
   return { command, containerId: call.containerId, ifname: call.ifname, netns: call.netns, args, path: call.path };
 }
 

@@ -31,7 +31,8 @@ export function renderDelegate(config: PluginConfig, host: HostNetwork): Delegat
     ipam: {
       type: 'host-local',
       ranges: [[{ subnet: formatCidr(subnet), gateway: gateway(subnet) }]],
-      routes: [{ dst: formatCidr(network) }],
+      // With the gateway spelt out: the bridge plugin's CHECK compares it to the kernel's route.
+      routes: [{ dst: formatCidr(network), gw: gateway(subnet) }],
       ...(typeof ipamOverrides === 'object' && ipamOverrides !== null ? ipamOverrides : {}),
     },
   };

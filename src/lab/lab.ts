@@ -77,6 +77,13 @@ export class Lab {
     return { name, ns, ip: cidr.split('/')[0], host };
   }
 
+  /** An empty network namespace (a container's sandbox before a CNI ADD); returns its name. */
+  async addSandbox(name: string): Promise<string> {
+    const ns = `${this.id}-${name}`;
+    await this.addNamespace(ns);
+    return ns;
+  }
+
   /**
    * Gives a namespace its own resolv.conf: `ip netns exec` mounts
    * /etc/netns/<ns>/resolv.conf over /etc/resolv.conf. Removed at cleanup.

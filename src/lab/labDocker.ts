@@ -2,14 +2,13 @@
 // starts it: with the --bip/--mtu/--ip-masq options from tsoverlay's docker.env.
 // Images come from `docker import` of a busybox-static rootfs (nothing can be pulled).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab, LabHost } from './lab.js';
+import { busyboxRootfs, LAB_IMAGE } from './busyboxImage.js';
 import { run } from './shell.js';
 
-export const LAB_IMAGE = 'tsolab/busybox';
 const DOCKER = '/usr/bin/docker';
-const BUSYBOX_APPLETS = ['sh', 'ping', 'wget', 'httpd', 'sleep', 'md5sum', 'dd', 'cat', 'ls', 'ip', 'nslookup'];
 
 export class LabDocker {
   private child: ChildProcess | null = null;
@@ -57,12 +56,7 @@ export class LabDocker {
 
   /** Imports a busybox-static rootfs as LAB_IMAGE. */
   async importImage(): Promise<void> {
-    const rootfs = join(this.root, 'rootfs');
-    for (const dir of ['bin', 'tmp', 'www']) mkdirSync(join(rootfs, dir), { recursive: true });
-    copyFileSync('/bin/busybox', join(rootfs, 'bin', 'busybox'));
-    for (const applet of BUSYBOX_APPLETS) symlinkSync('busybox', join(rootfs, 'bin', applet));
-    await run('tar', ['-C', rootfs, '-cf', `${rootfs}.tar`, '.']);
-    await this.docker('import', `${rootfs}.tar`, LAB_IMAGE);
+    await this.docker('import', await busyboxRootfs(this.root), LAB_IMAGE);
   }
 
   async runContainer(name: string, ...command: string[]): Promise<string> {
