@@ -11,7 +11,7 @@ import { busyboxRootfs, LAB_IMAGE } from './busyboxImage.js';
 import type { Lab, LabContainer, LabHost } from './lab.js';
 import { run } from './shell.js';
 
-export const CNI_PLUGIN_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tsoverlay-cni');
+export const CNI_PLUGIN_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tsoverlay-cni.cjs');
 export const REFERENCE_PLUGINS = '/usr/lib/cni';
 export const CNI_NETWORK = 'tsonet';
 

@@ -1,7 +1,8 @@
 // The CNI plugin called directly, as a runtime calls it, on a host running
 // tsoverlay in static mode: every command, every config version, and bad
 // input, each checked against what is really left in the kernel and on disk.
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
@@ -50,6 +51,13 @@ describe('the tsoverlay CNI plugin, called as a runtime calls it', () => {
     const r = await cni('VERSION', '{"cniVersion":"1.1.0"}');
     expect(r.exit).toBe(0);
     expect(r.json).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+  });
+
+  it('is installed by scripts/setup where runtimes look for it', () => {
+    const r = spawnSync('/opt/cni/bin/tsoverlay', { env: { CNI_COMMAND: 'VERSION', PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(r.status, `${r.stdout}${r.stderr}${r.error ?? ''} (run scripts/setup)`).toBe(0);
+    expect(JSON.parse(r.stdout).supportedVersions).toContain('1.1.0');
+    expect(JSON.parse(readFileSync('/etc/cni/net.d/10-tsoverlay.conflist', 'utf8')).plugins[0].type).toBe('tsoverlay');
   });
 
   it('answers STATUS with success while the daemon runs', async () => {

@@ -1,6 +1,6 @@
 // Configuration and start-up errors: non-zero exit, one clear line naming the problem.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ describe('launch refuses a bad configuration with one clear line', () => {
   });
   afterAll(async () => {
     await lab?.cleanup();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
   });
 
   const launch = (args: string[], prefix: string[] = []) =>
