@@ -35,6 +35,14 @@ async function resolve(lab: Lab, side: PodmanSide, name: string): Promise<string
   return (await lab.exec(side.host.ns, 'dig', [`@${address}`, '-p', port, '+tries=1', '+time=3', '+short', name])).trim();
 }
 
+async function expectNamedEverywhere(lab: Lab, sides: PodmanSide[]): Promise<void> {
+  for (const from of sides) {
+    for (const named of sides) {
+      await eventually(async () => expect(await resolve(lab, from, `${named.container.name}.weave.local`)).toBe(named.container.ip), 10_000);
+    }
+  }
+}
+
 function expectOnOverlay(sides: PodmanSide[], subnets: string[]): void {
   sides.forEach((s, i) => expect(cidrContains(parseCidr(subnets[i]), parseIPv4(s.container.ip)), `${s.container.ip} in ${subnets[i]}`).toBe(true));
 }
@@ -73,11 +81,7 @@ describe('podman containers on a mesh line A-B-C through the CNI plugin', () => 
   });
 
   it('names every container on every host', async () => {
-    for (const from of sides) {
-      for (const named of sides) {
-        await eventually(async () => expect(await resolve(lab, from, `${named.container.name}.weave.local`)).toBe(named.container.ip), 10_000);
-      }
-    }
+    await expectNamedEverywhere(lab, sides);
   });
 
   it('podman rm takes the name off every host and gives the address back', async () => {
@@ -119,10 +123,6 @@ describe('podman containers on two etcd-mode hosts through the CNI plugin', () =
   });
 
   it('names both containers on both hosts', async () => {
-    for (const from of sides) {
-      for (const named of sides) {
-        await eventually(async () => expect(await resolve(lab, from, `${named.container.name}.weave.local`)).toBe(named.container.ip), 10_000);
-      }
-    }
+    await expectNamedEverywhere(lab, sides);
   });
 });
