@@ -4,11 +4,11 @@ import { UserError } from '../errors.js';
 import { readFileSync } from 'node:fs';
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
-import { CONTROL_PORT } from '../mesh/tcpMesh.js';
+import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import { type ApiAddress, DEFAULT_API, parseApiAddress } from './apiAddress.js';
-import { flag, flagBool, flagList, type ParsedArgs } from './args.js';
+import { type CommandSpec, flag, flagBool, flagList, type ParsedArgs } from './args.js';
 
 export class ConfigError extends UserError {}
 
@@ -33,6 +33,8 @@ export interface EtcdSource {
   endpoints: string[];
   prefix: string;
   tls: { caFile?: string; certFile?: string; keyFile?: string };
+  /** etcd's authentication; null: none. */
+  auth: { username: string; password: string } | null;
   leaseTtl: number;
   waitForConfig: boolean;
 }
@@ -84,26 +86,72 @@ export interface DnsConfig {
   resolvConf: string;
 }
 
-export const launchFlags = {
-  values: [
-    'backend', 'network', 'subnet', 'public-ip', 'iface', 'port', 'vni', 'tun', 'bridge', 'mtu', 'run-dir', 'api', 'listen',
-    'etcd-endpoints', 'etcd-prefix', 'etcd-cafile', 'etcd-certfile', 'etcd-keyfile', 'etcd-lease-ttl',
-    'name', 'ipalloc-range', 'subnet-len', 'control-port', 'reclaim-after', 'conn-limit',
-    'dns-listen', 'dns-domain', 'dns-ttl', 'resolv-conf', 'log-level', 'log-format',
-    'password', 'password-file', 'rekey-after',
-  ],
-  boolean: ['etcd-no-wait', 'no-dns', 'no-offload'],
-  repeatable: ['route'],
-} as const;
-
-const DAY = 24 * 3600;
 
 export const PASSWORD_ENV = 'TSOVERLAY_PASSWORD';
+/** flannel's variables, so that its environment files work unchanged. */
+export const ETCD_USERNAME_ENV = 'FLANNELD_ETCD_USERNAME';
+export const ETCD_PASSWORD_ENV = 'FLANNELD_ETCD_PASSWORD';
+const DAY = 24 * 3600;
+
+/** `tsoverlay launch`: every option, its default and its help, in one table (docs/configuration.md has the long form). */
+export const launchCommand: CommandSpec = {
+  name: 'launch',
+  positionals: '[PEER[:PORT] ...]',
+  summary: [
+    'Runs the daemon in the foreground. The mode follows from the options:',
+    '  mesh (default)   subnets agreed with the PEERs named, no store (weave\'s way)',
+    '  etcd             --etcd-endpoints: flannel\'s network config and leases in etcd',
+    '  static           --network, --subnet and --route given by hand',
+  ].join('\n'),
+  options: {
+    backend: { type: 'string', value: 'sleeve|udp|vxlan', defaultText: 'sleeve (mesh), udp (static), the config\'s (etcd)', help: 'encapsulation towards the peers' },
+    'public-ip': { type: 'string', value: 'IP', help: 'this host\'s underlay address, as peers reach it (default: the address of --iface, or of the default route\'s interface)' },
+    iface: { type: 'string', value: 'IF', help: 'the underlay interface, for its address and MTU' },
+    port: { type: 'string', value: 'N', defaultText: `the backend's (${backendNames.map((n) => `${n} ${backends[n].defaultPort}`).join(', ')})`, help: 'UDP port of the data path' },
+    listen: { type: 'string', value: 'IP', default: '0.0.0.0', help: 'address the UDP socket binds' },
+    vni: { type: 'string', value: 'N', defaultText: String(VXLAN_DEFAULT_VNI), help: 'VXLAN network identifier' },
+    tun: { type: 'string', value: 'NAME', default: 'tso0', help: 'TUN device name' },
+    bridge: { type: 'string', value: 'NAME', help: 'create (or adopt) a bridge with the subnet\'s .1 for containers' },
+    mtu: { type: 'string', value: 'N', defaultText: 'underlay MTU - overhead', help: 'TUN and bridge MTU' },
+    'no-offload': { type: 'boolean', help: 'no TUN TSO/checksum offload, no UDP GSO/GRO' },
+    'run-dir': { type: 'string', value: 'DIR', default: '/run/tsoverlay', help: 'state kept between runs; subnet.env, docker.env, daemon.json' },
+    api: { type: 'string', value: 'ADDR', default: DEFAULT_API, help: 'status API: HOST:PORT or a unix socket path' },
+    'log-level': { type: 'string', value: 'debug|info|warn|error', default: 'info', help: 'least severe log line written' },
+    'log-format': { type: 'string', value: 'auto|json|text', default: 'auto', help: 'auto: text at a terminal, JSON otherwise' },
+    name: { type: 'string', value: 'NAME', defaultText: 'kept in the run dir', help: 'mesh: this peer\'s name' },
+    'ipalloc-range': { type: 'string', value: 'CIDR', default: '10.32.0.0/12', help: 'mesh: the overlay network, cut into blocks' },
+    'subnet-len': { type: 'string', value: 'N', default: '24', help: 'mesh: prefix length of each host\'s block' },
+    'control-port': { type: 'string', value: 'N', default: String(CONTROL_PORT), help: 'mesh: TCP port of the control connections' },
+    'reclaim-after': { type: 'string', value: 'SECONDS', default: '600', help: 'mesh: an unreachable peer\'s blocks are taken back after this' },
+    'conn-limit': { type: 'string', value: 'N', default: '100', help: 'mesh: most control connections' },
+    password: { type: 'string', value: 'TEXT', help: `mesh: encrypt (sleeve) with this password; better --password-file or ${PASSWORD_ENV}` },
+    'password-file': { type: 'string', value: 'FILE', help: 'mesh: the password from a file' },
+    'rekey-after': { type: 'string', value: 'N', defaultText: '2^32', help: 'mesh, encrypted: sealed datagrams per data key' },
+    network: { type: 'string', value: 'CIDR', help: 'static: the overlay network' },
+    subnet: { type: 'string', value: 'CIDR', help: 'static: this host\'s subnet' },
+    route: { type: 'string', value: 'SUBNET=IP[@MAC]', multiple: true, help: 'static: a peer\'s subnet, its address and (vxlan) VTEP MAC' },
+    'etcd-endpoints': { type: 'string', value: 'URL[,URL]', help: 'etcd: the cluster' },
+    'etcd-prefix': { type: 'string', value: 'PATH', default: '/coreos.com/network', help: 'etcd: key prefix of the network config and leases' },
+    'etcd-cafile': { type: 'string', value: 'FILE', help: 'etcd: CA for its TLS' },
+    'etcd-certfile': { type: 'string', value: 'FILE', help: 'etcd: client certificate' },
+    'etcd-keyfile': { type: 'string', value: 'FILE', help: 'etcd: client key' },
+    'etcd-username': { type: 'string', value: 'NAME', help: `etcd: user, with authentication on (or ${ETCD_USERNAME_ENV})` },
+    'etcd-password-file': { type: 'string', value: 'FILE', help: `etcd: that user's password, from a file (or ${ETCD_PASSWORD_ENV})` },
+    'etcd-lease-ttl': { type: 'string', value: 'SECONDS', default: String(DAY), help: 'etcd: TTL of this host\'s lease' },
+    'etcd-no-wait': { type: 'boolean', help: 'etcd: fail at once when there is no network config yet' },
+    'no-dns': { type: 'boolean', help: 'no DNS server' },
+    'dns-listen': { type: 'string', value: 'IP[:PORT]', defaultText: 'the bridge\'s (or TUN\'s) address, port 53', help: 'where DNS answers' },
+    'dns-domain': { type: 'string', value: 'DOMAIN', default: 'weave.local', help: 'the domain served' },
+    'dns-ttl': { type: 'string', value: 'SECONDS', default: '30', help: 'TTL of the answers' },
+    'resolv-conf': { type: 'string', value: 'FILE', default: '/etc/resolv.conf', help: 'upstream servers for other names' },
+  },
+};
+
 
 export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): LaunchConfig {
   const publicIp = flag(args, 'public-ip') ?? null;
   if (publicIp !== null) guard('--public-ip', () => parseIPv4(publicIp));
-  const tun = flag(args, 'tun') ?? 'tso0';
+  const tun = flag(args, 'tun')!;
   const bridge = flag(args, 'bridge') ?? null;
   const iface = flag(args, 'iface') ?? null;
   for (const [name, value] of [['tun', tun], ['bridge', bridge], ['iface', iface]] as const) {
@@ -111,7 +159,7 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
   }
   const mtuText = flag(args, 'mtu');
   const source =
-    flag(args, 'etcd-endpoints') !== undefined ? parseEtcdSource(args)
+    flag(args, 'etcd-endpoints') !== undefined ? parseEtcdSource(args, env)
     : flag(args, 'subnet') !== undefined ? parseStaticSource(args, publicIp)
     : parseMeshSource(args);
   if (source.kind !== 'mesh' && args.positionals.length > 0) {
@@ -124,21 +172,21 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
   }
   return {
     source,
-    port: flag(args, 'port') === undefined ? null : intOption(args, 'port', 0, 1, 65535),
-    vni: flag(args, 'vni') === undefined ? null : intOption(args, 'vni', VXLAN_DEFAULT_VNI, 0, 0xffffff),
+    port: flag(args, 'port') === undefined ? null : intOption(args, 'port', 1, 65535),
+    vni: flag(args, 'vni') === undefined ? null : intOption(args, 'vni', 0, 0xffffff),
     publicIp,
     iface,
-    listen: flag(args, 'listen') ?? '0.0.0.0',
+    listen: flag(args, 'listen')!,
     tun,
     bridge,
-    mtu: mtuText === undefined ? null : intOption(args, 'mtu', 0, 576, 65000),
-    runDir: flag(args, 'run-dir') ?? '/run/tsoverlay',
-    api: guard('--api', () => parseApiAddress(flag(args, 'api') ?? DEFAULT_API)),
+    mtu: mtuText === undefined ? null : intOption(args, 'mtu', 576, 65000),
+    runDir: flag(args, 'run-dir')!,
+    api: guard('--api', () => parseApiAddress(flag(args, 'api')!)),
     dns: flagBool(args, 'no-dns') ? null : parseDns(args),
-    logLevel: oneOf(args, 'log-level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
-    logFormat: oneOf(args, 'log-format', ['auto', 'json', 'text'] as const, 'auto'),
+    logLevel: oneOf(args, 'log-level', ['debug', 'info', 'warn', 'error'] as const),
+    logFormat: oneOf(args, 'log-format', ['auto', 'json', 'text'] as const),
     password,
-    rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 0, 16, 2 ** 48),
+    rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 16, 2 ** 48),
     offload: !flagBool(args, 'no-offload'),
   };
 }
@@ -170,12 +218,12 @@ function parseDns(args: ParsedArgs): DnsConfig {
     const { address, port } = prefixed('--dns-listen', () => parseHostPort(listenText, 53));
     listen = { host: address, port };
   }
-  const domain = (flag(args, 'dns-domain') ?? 'weave.local').toLowerCase().replace(/\.$/, '');
+  const domain = flag(args, 'dns-domain')!.toLowerCase().replace(/\.$/, '');
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) throw new ConfigError(`--dns-domain ${JSON.stringify(domain)} is not a domain name`);
-  return { listen, domain, ttl: intOption(args, 'dns-ttl', 30, 0, 86400), resolvConf: flag(args, 'resolv-conf') ?? '/etc/resolv.conf' };
+  return { listen, domain, ttl: intOption(args, 'dns-ttl', 0, 86400), resolvConf: flag(args, 'resolv-conf')! };
 }
 
-function parseEtcdSource(args: ParsedArgs): EtcdSource {
+function parseEtcdSource(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource {
   for (const name of ['backend', 'network', 'subnet', 'route']) {
     if (args.flags.has(name)) throw new ConfigError(`--${name} cannot be given with --etcd-endpoints: it comes from the network config and leases in etcd`);
   }
@@ -192,11 +240,32 @@ function parseEtcdSource(args: ParsedArgs): EtcdSource {
   return {
     kind: 'etcd',
     endpoints,
-    prefix: flag(args, 'etcd-prefix') ?? '/coreos.com/network',
+    prefix: flag(args, 'etcd-prefix')!,
     tls: { caFile: flag(args, 'etcd-cafile'), certFile: flag(args, 'etcd-certfile'), keyFile: flag(args, 'etcd-keyfile') },
-    leaseTtl: intOption(args, 'etcd-lease-ttl', DAY, 5, 10 * 365 * DAY),
+    auth: parseEtcdAuth(args, env),
+    leaseTtl: intOption(args, 'etcd-lease-ttl', 5, 10 * 365 * DAY),
     waitForConfig: !flagBool(args, 'etcd-no-wait'),
   };
+}
+
+/** flannel's -etcd-username/-etcd-password, as a flag and a file, or its variables. */
+function parseEtcdAuth(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource['auth'] {
+  const username = flag(args, 'etcd-username') ?? (env[ETCD_USERNAME_ENV] || undefined);
+  const file = flag(args, 'etcd-password-file');
+  const fromEnv = env[ETCD_PASSWORD_ENV] || undefined;
+  if (file !== undefined && fromEnv !== undefined) throw new ConfigError(`give etcd's password one way, not --etcd-password-file and ${ETCD_PASSWORD_ENV}`);
+  let password = fromEnv;
+  if (file !== undefined) {
+    try {
+      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`--etcd-password-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    }
+  }
+  if (username === undefined && password === undefined) return null;
+  if (username === undefined) throw new ConfigError(`etcd's password is given but no user: add --etcd-username (or ${ETCD_USERNAME_ENV})`);
+  if (!password) throw new ConfigError(`etcd user ${JSON.stringify(username)} has no password: add --etcd-password-file (or ${ETCD_PASSWORD_ENV})`);
+  return { username, password };
 }
 
 function parseMeshSource(args: ParsedArgs): MeshSource {
@@ -206,8 +275,8 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
   const backendName = flag(args, 'backend') ?? 'sleeve';
   const backend = backends[backendName];
   if (!backend) throw new ConfigError(`unknown backend ${JSON.stringify(backendName)} (choose ${backendNames.join(' or ')})`);
-  const ipallocRange = guard('--ipalloc-range', () => parseCidr(flag(args, 'ipalloc-range') ?? '10.32.0.0/12'));
-  const subnetLen = intOption(args, 'subnet-len', 24, 1, 30);
+  const ipallocRange = guard('--ipalloc-range', () => parseCidr(flag(args, 'ipalloc-range')!));
+  const subnetLen = intOption(args, 'subnet-len', 1, 30);
   if (subnetLen <= ipallocRange.len) throw new ConfigError(`--subnet-len ${subnetLen} must be longer than --ipalloc-range's /${ipallocRange.len}`);
   if (subnetLen - ipallocRange.len > 20) throw new ConfigError(`--ipalloc-range ${formatCidr(ipallocRange)} in /${subnetLen} blocks makes more than 2^20 blocks`);
   const name = flag(args, 'name') ?? null;
@@ -220,9 +289,9 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
     name,
     ipallocRange,
     subnetLen,
-    controlPort: intOption(args, 'control-port', CONTROL_PORT, 1, 65535),
-    reclaimAfterSeconds: intOption(args, 'reclaim-after', 600, 1, 365 * DAY),
-    connLimit: intOption(args, 'conn-limit', 100, 1, 10_000),
+    controlPort: intOption(args, 'control-port', 1, 65535),
+    reclaimAfterSeconds: intOption(args, 'reclaim-after', 1, 365 * DAY),
+    connLimit: intOption(args, 'conn-limit', 1, 10_000),
   };
 }
 
@@ -263,8 +332,8 @@ function parseRoute(text: string, network: Cidr, subnet: Cidr, backend: Backend)
   return { cidr, publicIp, vtepMac };
 }
 
-function oneOf<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
-  const value = flag(args, name) ?? fallback;
+function oneOf<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T {
+  const value = flag(args, name)!;
   if (!choices.includes(value as T)) throw new ConfigError(`--${name} ${JSON.stringify(value)}: choose ${choices.join(', ')}`);
   return value as T;
 }
@@ -280,9 +349,9 @@ function cidrOption(args: ParsedArgs, name: string): Cidr {
   return guard(`--${name}`, () => parseCidr(text));
 }
 
-function intOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
-  const text = flag(args, name);
-  if (text === undefined) return fallback;
+/** An integer option that has a value (given, or the table's default). */
+function intOption(args: ParsedArgs, name: string, min: number, max: number): number {
+  const text = flag(args, name)!;
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(`--${name} ${JSON.stringify(text)}: want an integer from ${min} to ${max}`);
   return value;

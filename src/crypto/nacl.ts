@@ -1,10 +1,12 @@
 // NaCl primitives through libsodium (sodium-native). Everything the crypto
 // code calls goes through here, so tests can hold it against tweetnacl.
 import sodium from 'sodium-native';
+import { KEY_BYTES, MAC_BYTES, NONCE_BYTES } from './naclSizes.js';
 
-export const KEY_BYTES = 32;
-export const MAC_BYTES = 16;
-export const NONCE_BYTES = 24;
+export { KEY_BYTES, MAC_BYTES, NONCE_BYTES };
+if (sodium.crypto_secretbox_KEYBYTES !== KEY_BYTES || sodium.crypto_secretbox_MACBYTES !== MAC_BYTES || sodium.crypto_secretbox_NONCEBYTES !== NONCE_BYTES) {
+  throw new Error('libsodium\'s secretbox sizes are not NaCl\'s');
+}
 
 export interface KeyPair {
   publicKey: Buffer;

@@ -14,7 +14,7 @@ import { readSubnetEnv } from '../subnet/subnetEnv.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
 
 export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, publicIp: string, vtepMac: Buffer, events: ModeEvents): Promise<HostPlan> {
-  const etcd = new EtcdSubnets(new EtcdClient(source.endpoints, source.tls), source.prefix, source.leaseTtl);
+  const etcd = new EtcdSubnets(new EtcdClient(source.endpoints, source.tls, source.auth), source.prefix, source.leaseTtl);
   etcd.onLost(events.fatal);
   const netConfig = await etcd.loadConfig(source.waitForConfig);
   const backend = backends[netConfig.backend.type];

@@ -17,6 +17,8 @@ export interface EtcdTlsFiles {
 export class LabEtcd {
   private child: ChildProcess | null = null;
   private output = '';
+  /** `root:PASSWORD` once authentication is on: etcdctl then signs in as root. */
+  private root: string | null = null;
   readonly endpoint: string;
   private readonly dataDir: string;
 
@@ -26,6 +28,8 @@ export class LabEtcd {
     readonly tls: EtcdTlsFiles | null = null,
     /** Serve etcd's v2 API as well (--enable-v2), for flanneld releases that speak no other (v0.14.1). */
     readonly v2 = false,
+    /** More of etcd's flags (--auth-token-ttl, say). */
+    private readonly extraArgs: string[] = [],
   ) {
     this.endpoint = `${tls ? 'https' : 'http'}://${host.ip}:2379`;
     this.dataDir = join(lab.dir, 'etcd-data');
@@ -42,7 +46,7 @@ export class LabEtcd {
       'netns', 'exec', this.host.ns, 'etcd', '--name', 'lab', '--data-dir', this.dataDir, ...tlsArgs,
       '--listen-client-urls', `${scheme}://${this.host.ip}:2379,${scheme}://127.0.0.1:2379`, '--advertise-client-urls', this.endpoint,
       '--listen-peer-urls', 'http://127.0.0.1:2380', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-cluster', 'lab=http://127.0.0.1:2380', ...(this.v2 ? ['--enable-v2'] : []),
+      '--initial-cluster', 'lab=http://127.0.0.1:2380', ...(this.v2 ? ['--enable-v2'] : []), ...this.extraArgs,
     ];
     const child = this.lab.track(spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     this.child = child;
@@ -74,7 +78,19 @@ export class LabEtcd {
   /** etcdctl (v3 API) against this etcd, from inside its host. */
   ctl(...args: string[]): Promise<string> {
     const tls = this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.clientCert, '--key', this.tls.clientKey] : [];
-    return this.lab.exec(this.host.ns, 'env', ['ETCDCTL_API=3', 'etcdctl', '--endpoints', `${this.tls ? 'https' : 'http'}://127.0.0.1:2379`, ...tls, ...args], 20_000);
+    const user = this.root ? ['--user', this.root] : [];
+    return this.lab.exec(this.host.ns, 'env', ['ETCDCTL_API=3', 'etcdctl', '--endpoints', `${this.tls ? 'https' : 'http'}://127.0.0.1:2379`, ...tls, ...user, ...args], 20_000);
+  }
+
+  /** Turns authentication on, with a user that may read and write under `prefix` only. */
+  async enableAuth(user: string, password: string, prefix: string): Promise<void> {
+    await this.ctl('user', 'add', 'root:root-secret');
+    await this.ctl('role', 'add', 'tsoverlay');
+    await this.ctl('role', 'grant-permission', 'tsoverlay', '--prefix=true', 'readwrite', prefix);
+    await this.ctl('user', 'add', `${user}:${password}`);
+    await this.ctl('user', 'grant-role', user, 'tsoverlay');
+    await this.ctl('auth', 'enable');
+    this.root = 'root:root-secret';
   }
 }
 

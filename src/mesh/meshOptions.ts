@@ -2,6 +2,9 @@
 // and its block keeper.
 import type { BlockSpace } from '../ipam/blocks.js';
 
+/** weave's control port: the TCP port peers connect to. */
+export const CONTROL_PORT = 6783;
+
 export interface MeshOptions {
   space: BlockSpace;
   /** News for a neighbour waits this long for more news to share its message. */

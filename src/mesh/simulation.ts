@@ -5,9 +5,8 @@ import type { BlockSpace } from '../ipam/blocks.js';
 import { SLEEVE_DEFAULT_PORT } from '../dataplane/sleeve/sleeveFormat.js';
 import type { MeshMessage } from './messages.js';
 import { MeshNode } from './meshNode.js';
-import type { MeshOptions } from './meshOptions.js';
 import { mulberry32 } from './seededRandom.js';
-import { CONTROL_PORT } from './tcpMesh.js';
+import { CONTROL_PORT, type MeshOptions } from './meshOptions.js';
 
 interface Pending {
   at: number;

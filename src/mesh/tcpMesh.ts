@@ -8,8 +8,8 @@ import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Hello } from './handshake.js';
 import type { MeshMessage } from './messages.js';
 import type { MeshNode, MeshTransport } from './meshNode.js';
+import { CONTROL_PORT } from './meshOptions.js';
 
-export const CONTROL_PORT = 6783;
 const CONNECT_TIMEOUT_MS = 3000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;

@@ -10,6 +10,9 @@ declare module 'sodium-native' {
     crypto_generichash(out: Bytes, input: Bytes, key?: Bytes): void;
     randombytes_buf(buf: Bytes): void;
     sodium_memzero(buf: Bytes): void;
+    readonly crypto_secretbox_KEYBYTES: number;
+    readonly crypto_secretbox_MACBYTES: number;
+    readonly crypto_secretbox_NONCEBYTES: number;
   };
   export default sodium;
 }

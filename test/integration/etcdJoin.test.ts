@@ -1,8 +1,11 @@
-// Many hosts joining one etcd network at once, and the start-up errors of etcd mode.
+// Many hosts joining one etcd network at once, the start-up errors of etcd mode, TLS and authentication.
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiPost } from '../../src/api/client.js';
 import { startLabEtcd } from '../../src/lab/etcdHosts.js';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { LabEtcd, makeEtcdTls } from '../../src/lab/labEtcd.js';
+import { eventually } from '../helpers/eventually.js';
 import { launchOutcome } from '../helpers/failedLaunch.js';
 
 const PREFIX = '/coreos.com/network';
@@ -131,5 +134,62 @@ describe('etcd over TLS with client certificates', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('tsoverlay:'))).toHaveLength(1);
     expect(r.stderr).toMatch(/tsoverlay: etcd at https:\/\/10\.201\.0\.\d+:2379: /);
+  });
+});
+
+describe('etcd with authentication', () => {
+  let lab: Lab;
+  let etcd: LabEtcd;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    // Tokens that expire after a second unused: the daemons must sign in again.
+    etcd = new LabEtcd(lab, await lab.addHost('etcd'), null, false, ['--auth-token-ttl', '1']);
+    await etcd.start();
+    await etcd.ctl('put', `${PREFIX}/config`, JSON.stringify({ Network: '10.76.0.0/16' }));
+    await etcd.enableAuth('tso', 'right horse', `${PREFIX}/`);
+    writeFileSync(`${lab.dir}/right`, 'right horse\n');
+    writeFileSync(`${lab.dir}/wrong`, 'wrong horse\n');
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  const launch = (host: LabHost, args: string[]) =>
+    launchOutcome(lab, host, ['--run-dir', `${lab.dir}/${host.name}`, '--api', `${lab.dir}/${host.name}.sock`, '--public-ip', host.ip, '--etcd-endpoints', etcd.endpoint, ...args]);
+  const oneLine = (stderr: string) => stderr.trim().split('\n').filter((l) => l.startsWith('tsoverlay:'));
+
+  it('leases a subnet with the right user and password, follows the others, and signs in again when its token expires', async () => {
+    const [a, b] = [await lab.addHost('a'), await lab.addHost('b')];
+    const auth = ['--etcd-username', 'tso', '--etcd-password-file', `${lab.dir}/right`];
+    const da = await lab.startDaemon(a, ['--public-ip', a.ip, '--etcd-endpoints', etcd.endpoint, ...auth]);
+    const db = await lab.startDaemon(b, ['--public-ip', b.ip, '--etcd-endpoints', etcd.endpoint, ...auth]);
+    const subnet = (await da.status()).subnet;
+    expect(await etcd.ctl('get', '--print-value-only', `${PREFIX}/subnets/${subnet.replace('/', '-')}`)).toContain(a.ip);
+    // The watch runs authenticated too: each learns the other's lease.
+    await eventually(async () => expect((await da.status()).routes.map((r) => r.subnet)).toContain((await db.status()).subnet), 10_000);
+    await eventually(async () => expect((await db.status()).routes.map((r) => r.subnet)).toContain(subnet), 10_000);
+    // A record put into etcd after the token expired: signed in again, the other host has it.
+    await new Promise((r) => setTimeout(r, 3000));
+    await apiPost({ kind: 'unix', path: da.apiSocket }, '/dns/add', { ip: subnet.replace(/0\/\d+$/, '7'), name: 'late' });
+    await eventually(async () => expect(await apiPost({ kind: 'unix', path: db.apiSocket }, '/dns/lookup', { name: 'late' })).toMatchObject({ ips: [subnet.replace(/0\/\d+$/, '7')] }), 10_000);
+    // Nothing readable without signing in.
+    await expect(lab.exec(etcd.host.ns, 'env', ['ETCDCTL_API=3', 'etcdctl', '--endpoints', 'http://127.0.0.1:2379', 'get', `${PREFIX}/config`])).rejects.toThrow(/user name is empty|permission denied/);
+  });
+
+  it('wrong credentials, a missing password file, a user without a password: one line each, nothing started', async () => {
+    const host = await lab.addHost('c');
+    const wrong = await launch(host, ['--etcd-username', 'tso', '--etcd-password-file', `${lab.dir}/wrong`]);
+    expect(wrong.code).toBe(2);
+    expect(oneLine(wrong.stderr)).toEqual([expect.stringMatching(/^tsoverlay: etcd refused user "tso": .*authentication failed/)]);
+    const missing = await launch(host, ['--etcd-username', 'tso', '--etcd-password-file', `${lab.dir}/nonexistent`]);
+    expect(missing.code).toBe(2);
+    expect(oneLine(missing.stderr)).toEqual([`tsoverlay: --etcd-password-file ${lab.dir}/nonexistent: no such file`]);
+    const noPassword = await launch(host, ['--etcd-username', 'tso']);
+    expect(oneLine(noPassword.stderr)).toEqual([expect.stringMatching(/^tsoverlay: etcd user "tso" has no password/)]);
+    const none = await launch(host, ['--etcd-no-wait']);
+    expect(none.code).toBe(2);
+    expect(oneLine(none.stderr)).toHaveLength(1);
+    expect(await lab.exec(host.ns, 'ip', ['-o', 'link'])).not.toContain('tso0');
   });
 });

@@ -15,7 +15,7 @@ import { openDatagram, sealDatagram } from '../helpers/sealOne.js';
 import { SealedChannel } from '../../src/crypto/sealedChannel.js';
 import { isHello, judgeHello, type Hello } from '../../src/mesh/handshake.js';
 import { parseArgs, UsageError } from '../../src/config/args.js';
-import { ConfigError, launchFlags, parseLaunchConfig } from '../../src/config/launchConfig.js';
+import { ConfigError, launchCommand, parseLaunchConfig } from '../../src/config/launchConfig.js';
 import { decodeLease, LeaseRecordError } from '../../src/subnet/leaseRecord.js';
 import { NetworkConfigError, parseNetworkConfig } from '../../src/subnet/networkConfig.js';
 
@@ -168,11 +168,11 @@ describe('decoders under arbitrary input', () => {
 
   it('launch options: any command line gives a configuration, or a usage or configuration error', () => {
     const word = fc.oneof(
-      fc.constantFrom(...launchFlags.values.map((f) => `--${f}`), ...launchFlags.boolean.map((f) => `--${f}`), '--route', '10.40.0.0/16', '10.40.1.0/24', '10.201.0.1', 'udp', 'vxlan', 'sleeve', '1500', '0', '-1', 'x'),
+      fc.constantFrom(...Object.keys(launchCommand.options).map((f) => `--${f}`), '--help', '--route', '10.40.0.0/16', '10.40.1.0/24', '10.201.0.1', 'udp', 'vxlan', 'sleeve', '1500', '0', '-1', 'x'),
       fc.string({ maxLength: 20 }),
     );
     fc.assert(
-      fc.property(fc.array(word, { maxLength: 12 }), (argv) => decodesOrRefuses(() => parseLaunchConfig(parseArgs(argv, launchFlags), {}), ConfigError, UsageError)),
+      fc.property(fc.array(word, { maxLength: 12 }), (argv) => decodesOrRefuses(() => parseLaunchConfig(parseArgs(argv, launchCommand), {}), ConfigError, UsageError)),
       RUNS,
     );
   });

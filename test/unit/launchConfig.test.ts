@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgs } from '../../src/config/args.js';
-import { ConfigError, type EtcdSource, launchFlags, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
+import { helpText, parseArgs } from '../../src/config/args.js';
+import { ConfigError, type EtcdSource, launchCommand, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { formatCidr } from '../../src/net/ipv4.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const parse = (...argv: string[]) => parseLaunchConfig(parseArgs(argv, launchFlags));
+const parse = (...argv: string[]) => parseLaunchConfig(parseArgs(argv, launchCommand));
 const staticSource = (...argv: string[]) => parse(...argv).source as StaticSource;
 const base = ['--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '10.201.0.1'];
 
@@ -70,10 +70,10 @@ describe('launch configuration', () => {
     const file = join(dir, 'password');
     writeFileSync(file, 'from a file\n');
     expect(parse('--password-file', file).password?.toString()).toBe('from a file');
-    expect(parseLaunchConfig(parseArgs([], launchFlags), { TSOVERLAY_PASSWORD: 'from env' }).password?.toString()).toBe('from env');
+    expect(parseLaunchConfig(parseArgs([], launchCommand), { TSOVERLAY_PASSWORD: 'from env' }).password?.toString()).toBe('from env');
     expect(parse().password).toBeNull();
     expect(parse().source).toMatchObject({ kind: 'mesh', backend: { name: 'sleeve' } });
-    expect(() => parseLaunchConfig(parseArgs(['--password', 'x'], launchFlags), { TSOVERLAY_PASSWORD: 'y' })).toThrow(/one way, not --password and TSOVERLAY_PASSWORD/);
+    expect(() => parseLaunchConfig(parseArgs(['--password', 'x'], launchCommand), { TSOVERLAY_PASSWORD: 'y' })).toThrow(/one way, not --password and TSOVERLAY_PASSWORD/);
     expect(() => parse('--password', 'x', '--backend', 'udp')).toThrow(/cannot be used with --backend udp: its format carries no encryption/);
     expect(() => parse('--password', 'x', '--backend', 'vxlan')).toThrow(/--backend vxlan/);
     expect(() => parse(...base, '--password', 'x')).toThrow(/needs mesh mode/);
@@ -81,5 +81,35 @@ describe('launch configuration', () => {
     writeFileSync(file, '\n');
     expect(() => parse('--password-file', file)).toThrow(/password is empty/);
     rmSync(dir, { recursive: true });
+  });
+
+  it('takes etcd credentials as flannel does: a user and a password file, or its variables', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tso-etcdpw-'));
+    const file = join(dir, 'password');
+    writeFileSync(file, 'horse\n');
+    const etcd = (argv: string[], env: NodeJS.ProcessEnv = {}) => (parseLaunchConfig(parseArgs(['--etcd-endpoints', 'http://x:2379', ...argv], launchCommand), env).source as EtcdSource).auth;
+    expect(etcd([])).toBeNull();
+    expect(etcd(['--etcd-username', 'tso', '--etcd-password-file', file])).toEqual({ username: 'tso', password: 'horse' });
+    expect(etcd([], { FLANNELD_ETCD_USERNAME: 'tso', FLANNELD_ETCD_PASSWORD: 'env horse' })).toEqual({ username: 'tso', password: 'env horse' });
+    expect(() => etcd(['--etcd-username', 'tso'])).toThrow(/etcd user "tso" has no password/);
+    expect(() => etcd(['--etcd-password-file', file])).toThrow(/no user: add --etcd-username/);
+    expect(() => etcd(['--etcd-username', 'tso', '--etcd-password-file', join(dir, 'missing')])).toThrow(/--etcd-password-file .*: no such file/);
+    expect(() => etcd(['--etcd-username', 'tso', '--etcd-password-file', file], { FLANNELD_ETCD_PASSWORD: 'x' })).toThrow(/one way, not --etcd-password-file and FLANNELD_ETCD_PASSWORD/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('has one table for parsing and for --help: every option listed, defaults applied as shown', () => {
+    const help = helpText(launchCommand);
+    for (const [name, o] of Object.entries(launchCommand.options)) {
+      expect(help).toContain(`--${name}`);
+      if (o.default !== undefined) expect(help).toContain(`[default: ${o.default}]`);
+    }
+    const c = parse();
+    expect([c.tun, c.listen, c.runDir, c.logLevel, c.dns?.domain, c.dns?.ttl]).toEqual(['tso0', '0.0.0.0', '/run/tsoverlay', 'info', 'weave.local', 30]);
+    expect(parseArgs(['--help'], launchCommand).help).toBe(true);
+    expect(() => parseArgs(['--nope'], launchCommand)).toThrow(/unknown option --nope \('tsoverlay launch --help' lists them\)/);
+    expect(() => parseArgs(['--tun'], launchCommand)).toThrow(/^--tun needs a value$/);
+    expect(() => parseArgs(['--tun', 'a', '--tun', 'b'], launchCommand)).toThrow(/--tun given twice/);
+    expect(parseArgs(['--route', 'a', '--route', 'b'], launchCommand).flags.get('route')).toEqual(['a', 'b']);
   });
 });

@@ -7,7 +7,7 @@
 // The sealed header's epoch and counter, padded with zeros, are the 24-byte
 // nonce: each direction of each peer pair has its own key, so they never repeat.
 
-import { MAC_BYTES } from '../../crypto/nacl.js';
+import { MAC_BYTES } from '../../crypto/naclSizes.js';
 
 export { MAC_BYTES };
 export const SLEEVE_DEFAULT_PORT = 6784;

@@ -12,6 +12,12 @@ export interface EtcdTls {
   keyFile?: string;
 }
 
+/** etcd's authentication (`etcdctl auth enable`): a user and its password. */
+export interface EtcdAuth {
+  username: string;
+  password: string;
+}
+
 export interface KeyValue {
   key: string;
   value: string;
@@ -60,11 +66,19 @@ export function decodeKv(kv: RawKv): KeyValue {
   };
 }
 
+/** etcd refused the user name or password. */
+export class EtcdAuthError extends UserError {}
+
+// What etcd says when a token it gave has expired (simple tokens live 5 minutes unused) or is missing.
+const TOKEN_REFUSED = /invalid auth token|auth token is not provided|user name is empty/i;
+
 export class EtcdClient {
   private current = 0;
   private readonly tlsOptions: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** The token from /v3/auth/authenticate, sent as the Authorization header; null: none yet. */
+  private token: string | null = null;
 
-  constructor(readonly endpoints: string[], tls: EtcdTls = {}) {
+  constructor(readonly endpoints: string[], tls: EtcdTls = {}, private readonly auth: EtcdAuth | null = null) {
     if (endpoints.length === 0) throw new Error('no etcd endpoints');
     for (const e of endpoints) new URL(e); // throws on a malformed URL, at start
     this.tlsOptions = {
@@ -120,16 +134,46 @@ export class EtcdClient {
     await this.call('/v3/lease/revoke', { ID: id });
   }
 
-  /** A streaming POST (the watch); the caller reads and ends the response. */
+  /**
+   * A streaming POST (the watch); the caller reads and ends the response.
+   * With authentication, each stream starts with a fresh token: a stream is
+   * opened again after errors, and an expired token may be the error.
+   */
   stream(path: string, body: unknown, onResponse: (res: IncomingMessage) => void, onError: (e: Error) => void): () => void {
-    const req = this.request(path, 0);
-    req.on('response', onResponse);
-    req.on('error', (e) => {
-      this.rotate();
-      onError(e);
-    });
-    req.end(JSON.stringify(body));
-    return () => req.destroy();
+    let cancelled = false;
+    let req: ReturnType<EtcdClient['request']> | null = null;
+    const open = () => {
+      if (cancelled) return;
+      req = this.request(path, 0);
+      req.on('response', onResponse);
+      req.on('error', (e) => {
+        this.rotate();
+        onError(e);
+      });
+      req.end(JSON.stringify(body));
+    };
+    if (this.auth) {
+      this.token = null;
+      this.authenticate().then(open, (e: Error) => (cancelled ? undefined : onError(e)));
+    } else {
+      open();
+    }
+    return () => {
+      cancelled = true;
+      req?.destroy();
+    };
+  }
+
+  private async authenticate(): Promise<void> {
+    const { username, password } = this.auth!;
+    try {
+      const r = await this.callOnce<{ token?: string }>('/v3/auth/authenticate', { name: username, password }, false);
+      if (!r.token) throw new EtcdError('etcd gave no token');
+      this.token = r.token;
+    } catch (error) {
+      if (error instanceof EtcdError) throw new EtcdAuthError(`etcd refused user ${JSON.stringify(username)}: ${error.message.replace(/^etcd: /, '')}`);
+      throw error;
+    }
   }
 
   private async putIf(key: string, value: string, lease: string | undefined, compare: Record<string, string>): Promise<boolean> {
@@ -140,12 +184,25 @@ export class EtcdClient {
     return r.succeeded === true;
   }
 
-  /** One unary call; tries each endpoint once, starting with the last that worked. */
+  /** One unary call, authenticated when etcd wants it: a refused token is renewed once. */
   private async call<T>(path: string, body: unknown): Promise<T> {
+    if (!this.auth) return this.callOnce<T>(path, body, false);
+    if (this.token === null) await this.authenticate();
+    try {
+      return await this.callOnce<T>(path, body, true);
+    } catch (error) {
+      if (!(error instanceof EtcdError) || !TOKEN_REFUSED.test(error.message)) throw error;
+      await this.authenticate();
+      return this.callOnce<T>(path, body, true);
+    }
+  }
+
+  /** Tries each endpoint once, starting with the last that worked. */
+  private async callOnce<T>(path: string, body: unknown, withToken: boolean): Promise<T> {
     let lastError: Error | null = null;
     for (let attempt = 0; attempt < this.endpoints.length; attempt++) {
       try {
-        return await this.once<T>(path, body);
+        return await this.once<T>(path, body, withToken);
       } catch (error) {
         if (!(error instanceof EtcdUnavailable)) throw error;
         lastError = error;
@@ -155,9 +212,9 @@ export class EtcdClient {
     throw lastError!;
   }
 
-  private once<T>(path: string, body: unknown): Promise<T> {
+  private once<T>(path: string, body: unknown, withToken: boolean): Promise<T> {
     return new Promise((resolve, reject) => {
-      const req = this.request(path, TIMEOUT_MS);
+      const req = this.request(path, TIMEOUT_MS, withToken);
       req.on('timeout', () => req.destroy(new EtcdUnavailable(`etcd at ${this.endpoint} did not answer within ${TIMEOUT_MS} ms`)));
       req.on('error', (e) => reject(e instanceof EtcdUnavailable ? e : new EtcdUnavailable(`etcd at ${this.endpoint}: ${e.message}`)));
       req.on('response', (res) => {
@@ -179,9 +236,11 @@ export class EtcdClient {
     });
   }
 
-  private request(path: string, timeout: number) {
+  private request(path: string, timeout: number, withToken = this.token !== null) {
     const url = new URL(path, this.endpoint);
-    const options = { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: timeout || undefined };
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (withToken && this.token !== null) headers.authorization = this.token;
+    const options = { method: 'POST', headers, timeout: timeout || undefined };
     return url.protocol === 'https:' ? httpsRequest(url, { ...options, ...this.tlsOptions }) : httpRequest(url, options);
   }
 
