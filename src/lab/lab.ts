@@ -94,9 +94,9 @@ export class Lab {
     this.resolverDirs.push(`/etc/netns/${ns}`);
   }
 
-  /** Starts `tsoverlay launch ARGS` inside the host, with its own run dir and API socket. */
-  async startDaemon(host: LabHost, args: string[], timeoutMs?: number): Promise<LabDaemon> {
-    const daemon = new LabDaemon(host, join(this.dir, host.name), args);
+  /** Starts `tsoverlay launch ARGS` inside the host, with its own run dir and API socket; `command` runs another tsoverlay than this tree's. */
+  async startDaemon(host: LabHost, args: string[], timeoutMs?: number, command?: string[]): Promise<LabDaemon> {
+    const daemon = new LabDaemon(host, join(this.dir, host.name), args, command);
     this.daemons.push(daemon);
     await daemon.start(timeoutMs);
     return daemon;

@@ -16,7 +16,13 @@ export class LabDaemon {
   private readonly logFile: string;
   private logStart = 0;
 
-  constructor(readonly host: LabHost, readonly runDir: string, readonly args: string[]) {
+  constructor(
+    readonly host: LabHost,
+    readonly runDir: string,
+    readonly args: string[],
+    /** How tsoverlay is run: this tree's, or an installed one (`/usr/bin/tsoverlay`). */
+    private readonly command: string[] = [process.execPath, TSOVERLAY_BIN],
+  ) {
     mkdirSync(runDir, { recursive: true });
     this.apiSocket = join(runDir, 'api.sock');
     this.logFile = join(runDir, 'daemon.log');
@@ -42,7 +48,7 @@ export class LabDaemon {
     const resolvConf = join(this.runDir, 'resolv.conf');
     if (!this.args.includes('--resolv-conf') && !existsSync(resolvConf)) writeFileSync(resolvConf, '');
     const dnsArgs = this.args.includes('--resolv-conf') ? [] : ['--resolv-conf', resolvConf];
-    const argv = ['netns', 'exec', this.host.ns, process.execPath, TSOVERLAY_BIN, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...dnsArgs, ...this.args];
+    const argv = ['netns', 'exec', this.host.ns, ...this.command, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...dnsArgs, ...this.args];
     if (this.child === null) this.logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
     const fd = openSync(this.logFile, 'a');
     const child = spawn('ip', argv, { stdio: ['ignore', fd, fd] });

@@ -12,8 +12,8 @@ describe('systemd units', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'tsolab-systemd-'));
-    // As installed: the checkout stands where the unit expects /opt/tsoverlay.
-    writeFileSync(join(dir, 'tsoverlay.service'), readFileSync(join(ROOT, 'systemd/tsoverlay.service'), 'utf8').replaceAll('/opt/tsoverlay', ROOT));
+    // As if installed: this checkout's command stands where the package puts /usr/bin/tsoverlay.
+    writeFileSync(join(dir, 'tsoverlay.service'), readFileSync(join(ROOT, 'systemd/tsoverlay.service'), 'utf8').replaceAll('/usr/bin/tsoverlay', join(ROOT, 'bin/tsoverlay')));
     for (const unit of ['docker.service', 'docker.socket']) copyFileSync(`/lib/systemd/system/${unit}`, join(dir, unit));
     mkdirSync(join(dir, 'docker.service.d'));
   });
