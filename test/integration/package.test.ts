@@ -52,7 +52,8 @@ describe('the Debian package', () => {
   });
 
   it('refuses an unbuilt tree and a dirty one, in one line', () => {
-    const unbuilt = sh(join(ROOT, 'scripts/package'), [work], builtClone(join(work, 'unbuilt'), false));
+    const unbuiltClone = builtClone(join(work, 'unbuilt'), false);
+    const unbuilt = sh(join(unbuiltClone, 'scripts/package'), [work], unbuiltClone);
     expect(unbuilt.status).toBe(2);
     expect(unbuilt.stderr).toBe('scripts/package: not built (dist/cli/main.js is missing): run scripts/setup\n');
     writeFileSync(join(clone, 'stray.txt'), 'not committed\n');
@@ -79,7 +80,8 @@ describe('the Debian package', () => {
       './opt/cni/bin/tsoverlay -> /usr/lib/tsoverlay/bin/tsoverlay-cni.cjs',
     ]) expect(contents).toContain(path);
     // Only what runs: no dev packages, sources or tests, one platform's libsodium.
-    for (const absent of ['node_modules/vitest/', 'node_modules/typescript/', 'node_modules/esbuild/', '/src/', '/test/', 'prebuilds/darwin']) expect(contents).not.toContain(absent);
+    for (const absent of ['node_modules/vitest/', 'node_modules/typescript/', 'node_modules/esbuild/', './usr/lib/tsoverlay/src/', './usr/lib/tsoverlay/test/', 'prebuilds/darwin']) expect(contents).not.toContain(absent);
+    expect(contents).toMatch(/^drwxr-xr-x root\/root +0 \S+ \S+ \.\/$/m);
     expect(sh('dpkg-deb', ['-I', deb, 'control']).stdout).toMatch(/^Maintainer: .+ <.+@.+>$/m);
   });
 
