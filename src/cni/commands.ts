@@ -2,6 +2,7 @@
 // and throws a CniError for the error JSON. Whatever an ADD made before it
 // fails is undone before it answers: no veth, address or name is left.
 import { processAlive, readDaemonInfo } from '../state/daemonInfo.js';
+import { addStaleNames } from '../state/staleNames.js';
 import { formatCidr } from '../net/ipv4.js';
 import { AttachmentStore, type StoredAttachment } from './attachmentStore.js';
 import { CniCode, CniError } from './cniError.js';
@@ -119,11 +120,13 @@ async function currentDelegate(config: PluginConfig): Promise<DelegateConfig | n
   }
 }
 
-/** Removes an attachment's DNS name when the daemon is there to take it. */
+/** Removes an attachment's DNS name; with no daemon to take it, leaves it for the daemon's next start. */
 async function forgetName(config: PluginConfig, stored: StoredAttachment): Promise<void> {
+  const name = stored.dnsName;
+  if (!name || !stored.addresses.length) return;
   const daemon = readDaemonInfo(config.runDir);
-  if (!stored.dnsName || !stored.addresses.length || !daemon || !processAlive(daemon.pid)) return;
-  await removeNames(daemon.api, stored.dnsName, stored.addresses);
+  const removed = daemon && processAlive(daemon.pid) && (await removeNames(daemon.api, name, stored.addresses).then(() => true, () => false));
+  if (!removed) addStaleNames(config.runDir, stored.addresses.map((ip) => ({ ip, name })));
 }
 
 function ipv4Addresses(result: Record<string, unknown>): string[] {

@@ -10,6 +10,7 @@ import { DnsServer } from '../dns/dnsServer.js';
 import { type DnsRecord, qualify, RecordStore } from '../dns/recordStore.js';
 import { Upstream } from '../dns/upstream.js';
 import { writeFileAtomic } from '../state/atomicFile.js';
+import { takeStaleNames } from '../state/staleNames.js';
 import type { RouteSource } from './hostPlan.js';
 
 export class LocalDns {
@@ -33,6 +34,10 @@ export class LocalDns {
         // a record that no longer parses is dropped
       }
     }
+    // Containers that went while this daemon was down (CNI DEL): their names go before they are shared.
+    const stale = takeStaleNames(runDir);
+    for (const { ip, name } of stale) store.remove(ip, name);
+    if (stale.length) await writeFileAtomic(file, JSON.stringify(store.ownRecords()));
     const upstream = new Upstream(config.resolvConf, new Set([listen.host]));
     const server = new DnsServer(store, upstream, config.ttl);
     try {

@@ -200,10 +200,11 @@ describe('the tsoverlay CNI plugin, called as a runtime calls it', () => {
     expect((await cni('DEL', config('1.1.0'), keep)).exit).toBe(0);
   });
 
-  it('answers STATUS with error 50 once the daemon is gone, and still deletes', async () => {
-    const c = await container();
+  it('answers STATUS with error 50 once the daemon is gone, still deletes, and the name goes at the next start', async () => {
+    const c = await container('K8S_POD_NAME=orphan');
     const added = await cni('ADD', config(), c);
     expect(added.exit).toBe(0);
+    expect((await dig('orphan.weave.local')).trim()).toBe(added.json.ips[0].address.split('/')[0]);
     await daemon.stop();
     const status = await cni('STATUS', config('1.1.0'));
     expect(status.exit).not.toBe(0);
@@ -215,5 +216,9 @@ describe('the tsoverlay CNI plugin, called as a runtime calls it', () => {
     expect((await cni('DEL', { ...config(), prevResult: added.json }, c)).exit).toBe(0);
     expect(reserved()).toEqual([]);
     expect(stored()).toEqual([]);
+    // The daemon kept its records across the stop; the one whose container went is dropped as it starts.
+    await daemon.start();
+    expect((await dig('orphan.weave.local')).trim()).toBe('');
+    expect(existsSync(join(daemon.runDir, 'stale-names.json'))).toBe(false);
   });
 });
