@@ -20,7 +20,8 @@ describe('etcd mode (flannel-compatible leases)', () => {
 
   beforeAll(async () => {
     lab = await Lab.create();
-    etcd = await startLabEtcd(lab, { Network: '10.50.0.0/16', Backend: { Type: 'vxlan', VNI: 7 } });
+    // The hosts lease from 10.50.1.0 to 10.50.24.0: the leases the tests write by hand (10.50.25x) are never theirs.
+    etcd = await startLabEtcd(lab, { Network: '10.50.0.0/16', SubnetMax: '10.50.24.0', Backend: { Type: 'vxlan', VNI: 7 } });
     a = await addEtcdSide(lab, await lab.addHost('a'), etcd, ['--etcd-lease-ttl', '120']);
     b = await addEtcdSide(lab, await lab.addHost('b'), etcd);
   });
