@@ -15,14 +15,21 @@ export function printView(s: Status, view: string, json: boolean): string {
   if (json) return JSON.stringify(parts[view], null, 2) + '\n';
   const lines: string[] = [];
   if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop} hops ${p.hops}` : p.departed ? 'departed' : 'unreachable'} connections: ${p.connections.join(',')}`);
-  if (view === 'connections') {
-    for (const c of s.mesh?.connections ?? []) lines.push(`-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend}${c.encrypted ? ' encrypted' : ''} mtu=${s.mtu}`);
-    for (const t of s.mesh?.targets ?? []) if (t.state !== 'connected') lines.push(`-> ${t.address}:${t.port} ${t.state}${t.lastError ? ` ${t.lastError}` : ''}`);
-  }
+  if (view === 'connections') lines.push(...connectionLines(s));
   if (view === 'routes') for (const r of s.routes) lines.push(`${r.subnet} via ${r.publicIp}:${r.port}${r.vtepMac ? ` ${r.vtepMac}` : ''}`);
   if (view === 'dns') for (const e of s.dns?.entries ?? []) lines.push(`${e.name} ${e.ip}`);
   if (view === 'ipam') lines.push(s.mesh ? `range ${s.mesh.ipam.range} /${s.mesh.ipam.blockLen} founder ${s.mesh.ipam.founder} block ${s.mesh.ipam.block} owns ${s.mesh.ipam.owned.join(' ')}` : `subnet ${s.subnet} of ${s.network}`);
   return lines.map((l) => l + '\n').join('');
+}
+
+/** Each control connection, then each target not connected, as `weave status connections` lists them. */
+function connectionLines(s: Status): string[] {
+  const m = s.mesh;
+  if (!m) return [];
+  return [
+    ...m.connections.map((c) => `-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend}${c.encrypted ? ' encrypted' : ''} mtu=${s.mtu}`),
+    ...m.targets.filter((t) => t.state !== 'connected').map((t) => `-> ${t.address}:${t.port} ${t.state}${t.lastError ? ` ${t.lastError}` : ''}`),
+  ];
 }
 
 /** The mesh as Graphviz: peers, and the connections each reports. */
@@ -33,6 +40,14 @@ export function topologyDot(s: Status): string {
   for (const p of peers) for (const c of p.connections) lines.push(`  "${p.name}" -> "${c}";`);
   lines.push('}');
   return lines.join('\n') + '\n';
+}
+
+/** weave's summary: `3 (2 established, 1 retrying)`. */
+function connectionCount(m: NonNullable<Status['mesh']>): string {
+  const pending = new Map<string, number>();
+  for (const t of m.targets) if (t.state !== 'connected') pending.set(t.state, (pending.get(t.state) ?? 0) + 1);
+  const parts = [`${m.connections.length} established`, ...[...pending].map(([state, n]) => `${n} ${state}`)];
+  return `${m.connections.length + [...pending.values()].reduce((a, b) => a + b, 0)} (${parts.join(', ')})`;
 }
 
 export function printStatus(s: Status): string {
@@ -59,6 +74,8 @@ export function printStatus(s: Status): string {
       `          Peers: ${m.peers.length} known, ${reachable} reachable, ${m.connections.length} connected`,
       ...m.peers.map((p) => `                 ${p.name} (${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop}, ${p.hops} hop${p.hops === 1 ? '' : 's'}` : p.departed ? 'departed' : 'unreachable'}`),
       `        Targets: ${m.targets.map((t) => `${t.address}:${t.port} ${t.state}${t.lastError && t.state !== 'connected' ? ` (${t.lastError})` : ''}`).join(', ') || 'none'}`,
+      `    Connections: ${connectionCount(m)}`,
+      ...connectionLines(s).map((l) => `                 ${l}`),
       `     Allocation: range ${m.ipam.range} in /${m.ipam.blockLen} blocks, ring founded by ${m.ipam.founder ?? '-'}, own block ${m.ipam.block ?? '-'}`,
     );
   }

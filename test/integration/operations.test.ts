@@ -52,6 +52,8 @@ describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
     const human = await cli(a, 'status');
     expect(human).toMatch(/Mode: mesh/);
     expect(human).toMatch(/Peers: 2 known, 2 reachable, 1 connected/);
+    // weave's Connections section: the count, then each connection (b dialled a) and each target not connected.
+    expect(human).toMatch(/\n    Connections: \d+ \(1 established(, \d+ \w+)*\)\n {17}-> 10\.201\.0\.2:\d+ established in b\(.*\) sleeve mtu=\d+\n/);
     expect(human).toMatch(new RegExp(`c \\(.*\\) 10\\.201\\.0\\.3 ${c.subnet.replace(/\./g, '\\.').replace('/', '\\/')} via b, 2 hops`));
     expect(JSON.parse(await cli(a, 'status', 'peers', '--json')).map((p: { name: string }) => p.name).sort()).toEqual(['b', 'c']);
     expect(await cli(a, 'status', 'routes')).toContain(`${c.subnet} via ${hosts[1].ip}:6784`);
