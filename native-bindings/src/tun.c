@@ -159,12 +159,14 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
 static uint8_t super_scratch[SUPER_SCRATCH];
 
 /* Writes the TCP super-packet pkt[0, len) to a TUN without virtio-net headers,
- * cut into segments of gso_size with their checksums; 0 or the first errno. */
+ * cut into segments of gso_size with their checksums; 0 or the first errno
+ * (EINVAL: not a TCP packet that can be cut). */
 static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size) {
+  int segments = tso_segment_count(pkt, len, gso_size, 65535);
+  if (segments < 0) return EINVAL;
   uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
   uint32_t stride = ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4 + gso_size;
-  int segments = tso_segment_count(pkt, len, gso_size, stride);
-  if (segments < 0 || (size_t)segments * stride > SUPER_SCRATCH) return EMSGSIZE;
+  if ((size_t)segments * stride > SUPER_SCRATCH) return EMSGSIZE;
   uint32_t lengths[MAX_SEGMENTS * 2];
   if ((uint32_t)segments > sizeof lengths / sizeof lengths[0]) return EMSGSIZE;
   uint32_t n = tso_segment(pkt, len, gso_size, super_scratch, stride, lengths);
@@ -228,7 +230,7 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
     uint32_t run = vnet && gso_sizes[i] == 0 ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535) : 1;
     if (gso_sizes[i] != 0 && !vnet) {
       /* Not glued, and no header: cut it into segments here. */
-      int err = tso_segment_count(pkts[i], lengths[i], gso_sizes[i], 65535) < 0 ? EINVAL : write_cut(fd, pkts[i], lengths[i], gso_sizes[i]);
+      int err = write_cut(fd, pkts[i], lengths[i], gso_sizes[i]);
       status[i] = err;
       i++;
       if (err == 0) written++;

@@ -44,10 +44,11 @@ export function topologyDot(s: Status): string {
 
 /** weave's summary: `3 (2 established, 1 retrying)`. */
 function connectionCount(m: NonNullable<Status['mesh']>): string {
-  const pending = new Map<string, number>();
-  for (const t of m.targets) if (t.state !== 'connected') pending.set(t.state, (pending.get(t.state) ?? 0) + 1);
-  const parts = [`${m.connections.length} established`, ...[...pending].map(([state, n]) => `${n} ${state}`)];
-  return `${m.connections.length + [...pending.values()].reduce((a, b) => a + b, 0)} (${parts.join(', ')})`;
+  const pending = m.targets.filter((t) => t.state !== 'connected');
+  const byState = new Map<string, number>();
+  for (const t of pending) byState.set(t.state, (byState.get(t.state) ?? 0) + 1);
+  const parts = [`${m.connections.length} established`, ...[...byState].map(([state, n]) => `${n} ${state}`)];
+  return `${m.connections.length + pending.length} (${parts.join(', ')})`;
 }
 
 export function printStatus(s: Status): string {

@@ -1,6 +1,7 @@
 // The CNI_* variables of one call, parsed per command: what each command
 // needs must be there, or the call fails with code 4 before anything is done.
 import { CniCode, CniError } from './cniError.js';
+import { CNI_NAME, INTERFACE_NAME } from './cniNames.js';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'STATUS' | 'GC';
 const COMMANDS: readonly CniCommand[] = ['ADD', 'DEL', 'CHECK', 'VERSION', 'STATUS', 'GC'];
@@ -29,13 +30,12 @@ export function parseInvocation(env: Env): Invocation {
   if (c === 'VERSION' || c === 'STATUS') return { command: c };
   if (c === 'GC') return { command: c, path: searchPath(env) };
   const ifname = required(env, 'CNI_IFNAME');
-  if (!/^[^\s/:]{1,15}$/.test(ifname) || ifname === '.' || ifname === '..') throw new CniError(CniCode.invalidEnvironment, `CNI_IFNAME ${JSON.stringify(ifname)} is not a valid interface name`);
+  if (!INTERFACE_NAME.test(ifname) || ifname === '.' || ifname === '..') throw new CniError(CniCode.invalidEnvironment, `CNI_IFNAME ${JSON.stringify(ifname)} is not a valid interface name`);
   const containerId = required(env, 'CNI_CONTAINERID');
-  // The id names a file in the data dir: it may not climb out of it.
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerId)) throw new CniError(CniCode.invalidEnvironment, `CNI_CONTAINERID ${JSON.stringify(containerId)} has characters other than letters, digits, _ . -`);
+  if (!CNI_NAME.test(containerId)) throw new CniError(CniCode.invalidEnvironment, `CNI_CONTAINERID ${JSON.stringify(containerId)} has characters other than letters, digits, _ . -`);
   return {
     command: c,
-    call: { containerId, ifname, netns: c === 'DEL' ? (env.CNI_NETNS ?? '') : required(env, 'CNI_NETNS'), args: parseArgs(env.CNI_ARGS ?? ''), path: searchPath(env) },
+    call: { containerId, ifname, netns: c === 'DEL' ? (env.CNI_NETNS ?? '') : required(env, 'CNI_NETNS'), args: parseCniArgs(env.CNI_ARGS ?? ''), path: searchPath(env) },
   };
 }
 
@@ -50,7 +50,7 @@ function searchPath(env: Env): string[] {
 }
 
 /** `K=V;K2=V2`, as runtimes pass CNI_ARGS. */
-function parseArgs(text: string): Map<string, string> {
+function parseCniArgs(text: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const pair of text.split(';')) {
     const eq = pair.indexOf('=');

@@ -2,6 +2,7 @@
 // what this plugin uses. Fields it does not know are left alone (the spec
 // lets runtimes add `args`, `runtimeConfig` and more).
 import { CniCode, CniError } from './cniError.js';
+import { CNI_NAME, INTERFACE_NAME } from './cniNames.js';
 import { type CniVersion, isSupported, SUPPORTED_VERSIONS } from './cniVersions.js';
 
 export const DEFAULT_RUN_DIR = '/run/tsoverlay';
@@ -48,7 +49,7 @@ export function parsePluginConfig(text: string): PluginConfig {
     throw new CniError(CniCode.incompatibleVersion, `cniVersion ${JSON.stringify(version ?? null)} is not supported (supported: ${SUPPORTED_VERSIONS.join(', ')})`);
   }
   const name = value.name;
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalid(`network name ${JSON.stringify(name ?? null)} is missing or not a valid CNI network name`);
+  if (typeof name !== 'string' || !CNI_NAME.test(name)) throw invalid(`network name ${JSON.stringify(name ?? null)} is missing or not a valid CNI network name`);
   const delegate = value.delegate ?? {};
   if (!isObject(delegate)) throw invalid('"delegate" must be an object (fields for the bridge plugin)');
   const prevResult = value.prevResult ?? null;
@@ -81,7 +82,7 @@ function path(o: Record<string, unknown>, key: string): string | null {
 function interfaceName(o: Record<string, unknown>, key: string): string | null {
   const v = o[key];
   if (v === undefined) return null;
-  if (typeof v !== 'string' || !/^[^\s/:]{1,15}$/.test(v)) throw invalid(`"${key}" must be an interface name (1–15 characters), not ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || !INTERFACE_NAME.test(v)) throw invalid(`"${key}" must be an interface name (1–15 characters), not ${JSON.stringify(v)}`);
   return v;
 }
 

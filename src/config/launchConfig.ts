@@ -199,16 +199,19 @@ function parsePassword(args: ParsedArgs, env: NodeJS.ProcessEnv): Buffer | null 
   const sources = [given !== undefined && '--password', file !== undefined && '--password-file', fromEnv !== undefined && fromEnv !== '' && PASSWORD_ENV].filter(Boolean);
   if (sources.length > 1) throw new ConfigError(`give the password one way, not ${sources.join(' and ')}`);
   let text: string | undefined = given ?? (fromEnv === '' ? undefined : fromEnv);
-  if (file !== undefined) {
-    try {
-      text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new ConfigError(`--password-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-    }
-  }
+  if (file !== undefined) text = readSecretFile('--password-file', file);
   if (text === undefined) return null;
   if (text.length === 0) throw new ConfigError('the password is empty');
   return Buffer.from(text, 'utf8');
+}
+
+/** A password kept in a file; its trailing newline is not part of it. */
+function readSecretFile(option: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError(`${option} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
 }
 
 function parseDns(args: ParsedArgs): DnsConfig {
@@ -254,14 +257,7 @@ function parseEtcdAuth(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource['au
   const file = flag(args, 'etcd-password-file');
   const fromEnv = env[ETCD_PASSWORD_ENV] || undefined;
   if (file !== undefined && fromEnv !== undefined) throw new ConfigError(`give etcd's password one way, not --etcd-password-file and ${ETCD_PASSWORD_ENV}`);
-  let password = fromEnv;
-  if (file !== undefined) {
-    try {
-      password = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new ConfigError(`--etcd-password-file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-    }
-  }
+  const password = file === undefined ? fromEnv : readSecretFile('--etcd-password-file', file);
   if (username === undefined && password === undefined) return null;
   if (username === undefined) throw new ConfigError(`etcd's password is given but no user: add --etcd-username (or ${ETCD_USERNAME_ENV})`);
   if (!password) throw new ConfigError(`etcd user ${JSON.stringify(username)} has no password: add --etcd-password-file (or ${ETCD_PASSWORD_ENV})`);

@@ -86,12 +86,11 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
     throw new StartError((error as Error).message);
   }
   dataplane.start();
-  const dnsStatus = dns?.status();
   await writeDaemonInfo(config.runDir, {
     pid: process.pid,
     api: formatApiAddress(config.api),
     bridge: config.bridge,
-    dns: dnsStatus ? { address: dnsStatus.listen, domain: dnsStatus.domain.replace(/\.$/, '') } : null,
+    dns: dns && config.dns ? { address: dns.status().listen, domain: config.dns.domain } : null,
   });
   log.info('ready', {
     mode: plan.mode,
