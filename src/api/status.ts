@@ -36,7 +36,8 @@ export interface Status extends ModeStatus {
   network: string;
   subnet: string;
   bridgeAddress: string;
-  publicIp: string;
+  /** null: mesh mode without --public-ip (peers know this host by its connections). */
+  publicIp: string | null;
   port: number;
   vni: number | null;
   vtepMac: string;
@@ -50,7 +51,7 @@ export interface Status extends ModeStatus {
   peerTraffic: { publicIp: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number }[];
   process: ProcessStatus;
   /** null: datagrams go in the clear. */
-  encryption: { cipher: string; neighbours: { publicIp: string; txEpoch: number; txCounter: number; rxEpoch: number }[] } | null;
+  encryption: { cipher: string; neighbours: { publicIp: string; port: number; txEpoch: number; txCounter: number; rxEpoch: number }[] } | null;
   /** null: no DNS server (--no-dns). */
   dns: DnsStatus | null;
 }

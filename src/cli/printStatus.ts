@@ -14,7 +14,7 @@ export function printView(s: Status, view: string, json: boolean): string {
   if (!(view in parts)) throw new Error(`unknown status view ${JSON.stringify(view)} (peers, connections, routes, dns, ipam)`);
   if (json) return JSON.stringify(parts[view], null, 2) + '\n';
   const lines: string[] = [];
-  if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop} hops ${p.hops}` : p.departed ? 'departed' : 'unreachable'} connections: ${p.connections.join(',')}`);
+  if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${peerReach(p)} ${p.subnet ?? '-'} nat=${p.nat ?? '?'} connections: ${p.connections.join(',')}`);
   if (view === 'connections') lines.push(...connectionLines(s));
   if (view === 'routes') for (const r of s.routes) lines.push(`${r.subnet} via ${r.publicIp}:${r.port}${r.vtepMac ? ` ${r.vtepMac}` : ''}`);
   if (view === 'dns') for (const e of s.dns?.entries ?? []) lines.push(`${e.name} ${e.ip}`);
@@ -22,12 +22,25 @@ export function printView(s: Status, view: string, json: boolean): string {
   return lines.map((l) => l + '\n').join('');
 }
 
+type MeshPeer = NonNullable<Status['mesh']>['peers'][number];
+
+/** How a peer is reached: `direct 10.0.0.2:6784`, `relayed via b (2 hops)`, `unreachable`. */
+function peerReach(p: MeshPeer): string {
+  if (p.reach === 'direct') return `direct ${p.endpoint ?? '-'}`;
+  if (p.reach === 'relayed') return `relayed via ${p.nextHop} (${p.hops} hops)`;
+  return p.departed ? 'departed' : 'unreachable';
+}
+
 /** Each control connection, then each target not connected, as `weave status connections` lists them. */
 function connectionLines(s: Status): string[] {
   const m = s.mesh;
   if (!m) return [];
   return [
-    ...m.connections.map((c) => `-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend}${c.encrypted ? ' encrypted' : ''} mtu=${s.mtu}`),
+    ...m.connections.map((c) => {
+      const udp = m.udpPaths.find((u) => u.peer === c.name);
+      const path = udp ? ` udp=${udp.endpoint ?? '-'}${udp.probed ? '' : ' (guessed)'}${udp.alive ? '' : ' silent'}` : '';
+      return `-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend}${c.encrypted ? ' encrypted' : ''} mtu=${s.mtu}${path}`;
+    }),
     ...m.targets.filter((t) => t.state !== 'connected').map((t) => `-> ${t.address}:${t.port} ${t.state}${t.lastError ? ` ${t.lastError}` : ''}`),
   ];
 }
@@ -60,7 +73,7 @@ export function printStatus(s: Status): string {
     `     Encryption: ${s.encryption ? `${s.encryption.cipher}; ${s.encryption.neighbours.length} neighbour(s) keyed` : 'none'}`,
     `        Network: ${s.network}`,
     `         Subnet: ${s.subnet} (bridge address ${s.bridgeAddress})`,
-    `      Public IP: ${s.publicIp}`,
+    `      Public IP: ${s.publicIp ?? 'none given (peers see this host at its connections\' addresses)'}`,
     `      VTEP MAC: ${s.vtepMac}`,
     `            TUN: ${s.tun} (MTU ${s.mtu})`,
     `         Routes: ${s.routes.length}`,
@@ -71,9 +84,9 @@ export function printStatus(s: Status): string {
     const m = s.mesh;
     const reachable = m.peers.filter((p) => p.reachable).length;
     lines.splice(2, 0,
-      `           Peer: ${m.name} (${m.nickname}), control port ${m.controlPort}`,
+      `           Peer: ${m.name} (${m.nickname}), control port ${m.controlPort}, UDP seen at ${m.udpSeenAt ?? '-'} (NAT: ${m.nat ?? 'not known yet'})`,
       `          Peers: ${m.peers.length} known, ${reachable} reachable, ${m.connections.length} connected`,
-      ...m.peers.map((p) => `                 ${p.name} (${p.nickname}) ${p.publicIp} ${p.subnet ?? '-'} ${p.reachable ? `via ${p.nextHop}, ${p.hops} hop${p.hops === 1 ? '' : 's'}` : p.departed ? 'departed' : 'unreachable'}`),
+      ...m.peers.map((p) => `                 ${p.name} (${p.nickname}) ${p.subnet ?? '-'} ${peerReach(p)}${p.nat && p.nat !== 'none' ? `, ${p.nat} NAT${p.udpSeenAt ? ` at ${p.udpSeenAt}` : ''}` : ''}`),
       `        Targets: ${m.targets.map((t) => `${t.address}:${t.port} ${t.state}${t.lastError && t.state !== 'connected' ? ` (${t.lastError})` : ''}`).join(', ') || 'none'}`,
       `    Connections: ${connectionCount(m)}`,
       ...connectionLines(s).map((l) => `                 ${l}`),

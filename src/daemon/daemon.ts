@@ -4,7 +4,7 @@ import type { LaunchConfig } from '../config/launchConfig.js';
 import { openDataplane } from '../dataplane/openDataplane.js';
 import { UserError } from '../errors.js';
 import { Exposure } from '../host/exposure.js';
-import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp } from '../host/links.js';
+import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp, peersUnderlayMtu } from '../host/links.js';
 import { configureLog, log } from '../log.js';
 import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
 import { formatMac } from '../net/mac.js';
@@ -37,12 +37,13 @@ export async function runDaemon(config: LaunchConfig): Promise<void> {
     },
   };
   const vtepMac = await loadVtepMac(config.runDir);
-  const publicIp = config.publicIp ?? (await resolvePublicIp(config.iface));
   const source = config.source;
+  // Mesh peers know each other by the addresses their connections come from; the other modes write theirs down.
+  const given = config.publicIp ?? (config.iface !== null ? await resolvePublicIp(config.iface) : null);
   const plan =
-    source.kind === 'static' ? planFromFlags(config, source, publicIp, vtepMac)
-    : source.kind === 'etcd' ? await planFromEtcd(config, source, publicIp, vtepMac, events)
-    : await planFromMesh(config, source, publicIp, vtepMac, events);
+    source.kind === 'static' ? planFromFlags(config, source, given ?? (await resolvePublicIp(null)), vtepMac)
+    : source.kind === 'etcd' ? await planFromEtcd(config, source, given ?? (await resolvePublicIp(null)), vtepMac, events)
+    : await planFromMesh(config, source, given, vtepMac, events);
   stop = await start(config, plan);
   const stopOnce = stop;
   // A failure in the control plane is logged, not a reason to take the network down.
@@ -53,12 +54,12 @@ export async function runDaemon(config: LaunchConfig): Promise<void> {
 
 /** Brings the host up; returns how to take it down again. */
 async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
-  const underlay = await findUnderlay(plan.publicIp);
+  const underlayMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
   const sealed = config.password !== null;
-  const mtu = config.mtu ?? underlay.mtu - plan.backend.overhead(sealed);
+  const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
   await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: false });
 
-  const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu: underlay.mtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
+  const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
   const dataplane = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
@@ -132,4 +133,10 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
     log.info('stopped');
     process.exit(exitCode);
   };
+}
+
+/** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */
+function meshUnderlayMtu(config: LaunchConfig): Promise<number> {
+  const peers = config.source.kind === 'mesh' ? config.source.peers.map((p) => p.address) : [];
+  return peersUnderlayMtu(peers, config.bridge ? [config.bridge] : []);
 }

@@ -24,7 +24,8 @@ export interface HostPlan {
   vni: number;
   network: Cidr;
   subnet: Cidr;
-  publicIp: string;
+  /** The underlay address peers are told; null in mesh mode without --public-ip or --iface (they see it). */
+  publicIp: string | null;
   vtepMac: Buffer;
   /** Relay packets for other subnets (mesh mode: partially connected networks). */
   relay: boolean;

@@ -1,21 +1,22 @@
 // Mesh mode wired up: the TCP mesh, the MeshNode, persistence, the wait for a
 // block, the routes and keys it hands the data plane, and connect/forget.
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { readJsonBody, requiredString } from '../api/server.js';
 import type { LaunchConfig, MeshSource } from '../config/launchConfig.js';
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import type { HopAddress } from '../dataplane/nextHop.js';
+import { endpointKey, type HopAddress } from '../dataplane/nextHop.js';
 import type { RecordStore } from '../dns/recordStore.js';
 import { blockCidr } from '../ipam/blocks.js';
 import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import { log } from '../log.js';
 import { MAX_VERSION, MIN_VERSION, PROTOCOL } from '../mesh/handshake.js';
-import { MeshNode } from '../mesh/meshNode.js';
+import { DIAL_ADDRESSES, MeshNode } from '../mesh/meshNode.js';
 import { meshStatus } from '../mesh/meshStatus.js';
 import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { TcpMesh } from '../mesh/tcpMesh.js';
+import { UdpPaths } from '../mesh/udpPaths.js';
 import { type Cidr, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import { formatMac, parseMac } from '../net/mac.js';
 import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
@@ -23,7 +24,7 @@ import type { HostPlan, ModeEvents } from './hostPlan.js';
 
 const TICK_MS = 500;
 
-export async function planFromMesh(config: LaunchConfig, source: MeshSource, publicIp: string, vtepMac: Buffer, events: ModeEvents): Promise<HostPlan> {
+export async function planFromMesh(config: LaunchConfig, source: MeshSource, publicIp: string | null, vtepMac: Buffer, events: ModeEvents): Promise<HostPlan> {
   const name = source.name ?? (await loadPeerName(config.runDir));
   const nickname = hostname();
   const space = { range: source.ipallocRange, blockLen: source.subnetLen };
@@ -44,9 +45,34 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     keysChanged: (peer, keys) => {
       if (keys) neighbourKeys.set(peer, keys);
       else neighbourKeys.delete(peer);
-      if (dataplane) applyRoutes(node, dataplane, neighbourKeys);
+      routesChanged();
+    },
+    links: {
+      up: (peer, remoteIp) => paths.up(peer, remoteIp),
+      down: (peer) => paths.down(peer),
+      message: (peer, message) => paths.message(peer, message),
     },
   });
+  const paths: UdpPaths = new UdpPaths({
+    sendMessage: (peer, message) => tcp.send(peer, message),
+    sendProbe: (probe, addr, port) => dataplane?.sendProbe(probe, addr, port),
+    peerPorts: (peer) => {
+      const info = node.topology.peers.get(peer);
+      return info ? { dataPort: info.dataPort, publicIp: info.publicIp } : null;
+    },
+    localAddrs,
+    dataPort,
+    now: Date.now,
+    endpointsChanged: () => routesChanged(),
+    natChanged: (udpSeenAt, nat) => {
+      log.info('our UDP endpoint as neighbours see it', { udpSeenAt, nat });
+      node.setUdpSeen(udpSeenAt, nat);
+    },
+    log: (level, message, fields) => log[level](message, fields),
+  });
+  const routesChanged = () => {
+    if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys);
+  };
   await tcp.listen();
 
   let dnsStore: RecordStore | null = null;
@@ -62,7 +88,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     { space, batchMs: 5, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
     {
       routesChanged: () => {
-        if (dataplane) applyRoutes(node, dataplane, neighbourKeys);
+        routesChanged();
         dnsStore?.setOthers(node.peerDns());
         save();
       },
@@ -91,6 +117,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   }
 
   tcp.start(node);
+  const probing = setInterval(() => paths.tick(), TICK_MS);
   for (const peer of source.peers) tcp.addTarget(peer.address, peer.port);
   // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
   for (const known of persisted?.peers ?? []) {
@@ -115,16 +142,18 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     routes: {
       async attach(dp) {
         dataplane = dp;
-        applyRoutes(node, dp, neighbourKeys);
+        dp.onProbe(paths.receive);
+        routesChanged();
       },
       async close() {
+        clearInterval(probing);
         node.depart();
         const state = node.persisted();
         if (state) await saveIpam(config.runDir, state);
         await new Promise((r) => setTimeout(r, 100)); // let the departure reach the neighbours
         await tcp.close();
       },
-      status: () => ({ mesh: meshStatus(node, tcp, space.range, space.blockLen, source.controlPort) }),
+      status: () => ({ mesh: meshStatus(node, tcp, paths, space.range, space.blockLen, source.controlPort) }),
       attachDns(store) {
         dnsStore = store;
         store.setOthers(node.peerDns());
@@ -145,25 +174,38 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   };
 }
 
-function applyRoutes(node: MeshNode, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>): void {
+function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>): void {
   const routes: { cidr: Cidr; hop: HopAddress }[] = [];
-  const addrs: number[] = [];
+  // Datagrams come from neighbours (a relay's from the relay): taken from any address a peer is known by.
+  const accepted = new Set<number>();
   const own = node.info.subnet;
   for (const peer of node.reachablePeers()) {
-    addrs.push(parseIPv4(peer.publicIp));
+    for (const address of node.dialAddresses(peer, DIAL_ADDRESSES)) accepted.add(parseIPv4(address));
     if (!peer.subnet || peer.subnet === own || peer.departed) continue;
     const via = node.topology.peers.get(node.topology.nextHops.get(peer.name)!);
-    if (!via) continue;
-    routes.push({ cidr: parseCidr(peer.subnet), hop: { addr: parseIPv4(via.publicIp), port: via.dataPort, vtepMac: via.vtepMac ? parseMac(via.vtepMac) : null } });
+    const endpoint = via ? paths.endpoint(via.name) : null;
+    if (!via || !endpoint) continue;
+    routes.push({ cidr: parseCidr(peer.subnet), hop: { addr: endpoint.addr, port: endpoint.port, vtepMac: via.vtepMac ? parseMac(via.vtepMac) : null } });
   }
-  dataplane.replaceRoutes(routes, addrs);
-  // Neighbours are keyed by the address their datagrams come from: the one in their info.
+  for (const name of node.neighbourList()) {
+    const endpoint = paths.endpoint(name);
+    const connectionIp = paths.connectionIp(name);
+    if (endpoint) accepted.add(endpoint.addr);
+    if (connectionIp) accepted.add(parseIPv4(connectionIp));
+  }
+  dataplane.replaceRoutes(routes, accepted);
+  // Sealed datagrams are keyed by the endpoint they come from: the one its probes come from.
   const keys = new Map<number, DirectionKeys>();
   for (const [peer, k] of neighbourKeys) {
-    const info = node.topology.peers.get(peer);
-    if (info) keys.set(parseIPv4(info.publicIp), k);
+    const endpoint = paths.endpoint(peer);
+    if (endpoint) keys.set(endpointKey(endpoint.addr, endpoint.port), k);
   }
   dataplane.replaceKeys(keys);
+}
+
+/** This host's IPv4 addresses: an endpoint a neighbour sees us at is untranslated if it is one of them. */
+function localAddrs(): Set<string> {
+  return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address)));
 }
 
 /** A saved ring is used only if it was made for the same number of blocks. */

@@ -29,7 +29,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     process: processStatus(),
     encryption: data.neighbours === null ? null : {
       cipher: CIPHER,
-      neighbours: data.neighbours.map((n) => ({ publicIp: formatIPv4(n.addr), txEpoch: n.txEpoch, txCounter: n.txCounter, rxEpoch: n.rxEpoch })),
+      neighbours: data.neighbours.map((n) => ({ publicIp: formatIPv4(n.addr), port: n.port, txEpoch: n.txEpoch, txCounter: n.txCounter, rxEpoch: n.rxEpoch })),
     },
     dns,
     ...plan.routes.status(),

@@ -7,7 +7,8 @@ import type { Cidr } from '../net/ipv4.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { type DataplaneCounters, newCounters, newPeerCounters, type PeerCounters } from './counters.js';
 import type { HopAddress, NextHop } from './nextHop.js';
-import { align } from './packetBatch.js';
+import { align, PacketBatch } from './packetBatch.js';
+import { PROBE_BYTES, type ProbeSink } from './probeDatagram.js';
 import type { PathState } from './pathState.js';
 import { PeersToTun } from './peersToTun.js';
 import type { TunPort, UnderlayPort } from './ports.js';
@@ -58,7 +59,7 @@ export interface DataplaneSnapshot {
   /** Every peer ever seen, by underlay address. */
   peers: { addr: number; counters: PeerCounters }[];
   /** Sealed sleeve: each keyed neighbour's epochs and counter; null: datagrams in the clear. */
-  neighbours: { addr: number; txEpoch: number; txCounter: number; rxEpoch: number }[] | null;
+  neighbours: { addr: number; port: number; txEpoch: number; txCounter: number; rxEpoch: number }[] | null;
 }
 
 export class Dataplane {
@@ -71,6 +72,9 @@ export class Dataplane {
   private readonly outbound: { drain(): void };
   private readonly inbound: { drain(): void };
   private readonly rekeyAfter: number;
+  private readonly path: PathState;
+  /** One slot for a probe sent by the control plane, between batches. */
+  private readonly probeOut: PacketBatch;
 
   constructor(
     options: DataplaneOptions,
@@ -87,7 +91,10 @@ export class Dataplane {
       localSubnet: options.localSubnet,
       relayRoutes: options.relay ? this.routes : null,
       counters: this.counters,
+      probes: null,
     };
+    this.path = path;
+    this.probeOut = new PacketBatch(1, PROBE_BYTES, 0);
     const batchSize = tun.offload ? OFFLOAD_BATCH_SIZE : BATCH_SIZE;
     if (encap.kind === 'codec') {
       // A slot holds the largest inner packet plus every header; anything longer is an oversize drop.
@@ -129,6 +136,22 @@ export class Dataplane {
     this.udp.close();
   }
 
+  /** Where received probes of the UDP path go (mesh mode). */
+  onProbe(sink: ProbeSink): void {
+    this.path.probes = sink;
+  }
+
+  /** Sends one probe from the data socket (its NAT mapping is the one probed); false if the kernel refused it. */
+  sendProbe(probe: Buffer, addr: number, port: number): boolean {
+    const out = this.probeOut;
+    probe.copy(out.slab, 0, 0, PROBE_BYTES);
+    out.outOffsets[0] = 0;
+    out.outLengths[0] = PROBE_BYTES;
+    out.addrs[0] = addr;
+    out.ports[0] = port;
+    return this.udp.send(out, 1) === 1;
+  }
+
   setRoute(cidr: Cidr, hop: HopAddress): void {
     this.routes.set(cidr, this.withCounters(hop));
     this.refreshPeers();
@@ -152,13 +175,21 @@ export class Dataplane {
   }
 
   /**
-   * Sets the data keys of every neighbour by address. Keys already installed
-   * keep their state: starting their counters again would reuse nonces.
+   * Sets the data keys of every neighbour by endpoint (endpointKey). Keys already installed
+   * keep their state: starting their counters again would reuse nonces. A
+   * neighbour known at several endpoints has one state for them all, so a
+   * datagram replayed from another of them is still a replay.
    */
   replaceKeys(keys: ReadonlyMap<number, DirectionKeys>): void {
     if (this.keys === null) return;
-    for (const [addr, crypto] of this.keys) if (keys.get(addr) !== crypto.base) this.keys.delete(addr);
-    for (const [addr, k] of keys) if (!this.keys.has(addr)) this.keys.set(addr, new PeerCrypto(k, this.rekeyAfter));
+    const states = new Map<DirectionKeys, PeerCrypto>();
+    for (const crypto of this.keys.values()) states.set(crypto.base, crypto);
+    this.keys.clear();
+    for (const [endpoint, k] of keys) {
+      let crypto = states.get(k);
+      if (!crypto) states.set(k, (crypto = new PeerCrypto(k, this.rekeyAfter)));
+      this.keys.set(endpoint, crypto);
+    }
   }
 
   snapshot(): DataplaneSnapshot {
@@ -170,7 +201,7 @@ export class Dataplane {
       routes: [...this.routes.entries()].map((r) => ({ cidr: r.cidr, addr: r.target.addr, port: r.target.port, vtepMac: r.target.vtepMac })),
       counters: { tx: { ...c.tx }, rx: { ...c.rx }, relayed: c.relayed, drops: { ...c.drops } },
       peers: [...this.peerCounters].map(([addr, counters]) => ({ addr, counters: { ...counters } })),
-      neighbours: this.keys === null ? null : [...this.keys].map(([addr, k]) => ({ addr, txEpoch: k.txEpoch, txCounter: k.txCounter, rxEpoch: k.rx.epoch })),
+      neighbours: this.keys === null ? null : [...this.keys].map(([endpoint, k]) => ({ addr: Math.floor(endpoint / 65536), port: endpoint % 65536, txEpoch: k.txEpoch, txCounter: k.txCounter, rxEpoch: k.rx.epoch })),
     };
   }
 

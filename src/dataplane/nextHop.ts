@@ -14,3 +14,12 @@ export interface HopAddress {
 export interface NextHop extends HopAddress {
   readonly counters: PeerCounters;
 }
+
+/**
+ * One number for an address and port (48 bits: exact in a double), keying
+ * the sealed path's keys: neighbours behind one NAT share its address, and
+ * only their ports tell them apart.
+ */
+export function endpointKey(addr: number, port: number): number {
+  return addr * 65536 + port;
+}

@@ -3,6 +3,7 @@ import { ipv4TotalLength } from '../net/ipv4Packet.js';
 import { TCP_CHECKSUM_AT } from '../net/unfinishedChecksum.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { drainRounds } from './drainRounds.js';
+import { PROBE_BYTES, PROBE_FIRST_BYTE } from './probeDatagram.js';
 import { relayHop } from './outboundHop.js';
 import type { PacketBatch } from './packetBatch.js';
 import type { PathState } from './pathState.js';
@@ -47,7 +48,7 @@ export class PeersToTun {
   private deliver(n: number): void {
     const { batch, codec, relayed } = this;
     const { counters, peers, localSubnet, relayRoutes } = this.path;
-    const { slab: buf, lengths, addrs } = batch;
+    const { slab: buf, lengths, addrs, ports } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
     const subnetAddr = localSubnet.addr;
@@ -64,6 +65,12 @@ export class PeersToTun {
           bytes += total;
           out++;
         }
+        continue;
+      }
+      if (length === PROBE_BYTES && buf[start] === PROBE_FIRST_BYTE) {
+        // Before the source check: a probe is how a peer's new address becomes known.
+        if (this.path.probes) this.path.probes(buf, start, addrs[i], ports[i]);
+        else drops.bad_header++;
         continue;
       }
       const peer = peers.get(addrs[i]);

@@ -18,6 +18,28 @@ export async function findUnderlay(address: string): Promise<{ iface: string; mt
   return { iface: link.ifname, mtu: link.mtu };
 }
 
+/**
+ * The underlay's MTU when no public IP names its interface (mesh mode finds
+ * its peers' addresses from the connections): the smallest MTU of the
+ * interfaces the routes to `peers` leave by, or with no peer (the first host)
+ * of every interface with an IPv4 address but `skip` (our bridge from a run before).
+ */
+export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise<number> {
+  const mtus = new Map<string, number>();
+  for (const link of await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'up')) {
+    if (link.ifname !== 'lo' && !skip.includes(link.ifname) && link.addr_info.length > 0) mtus.set(link.ifname, link.mtu);
+  }
+  const used: number[] = [];
+  for (const peer of peers) {
+    const [route] = await ipJson<{ dev?: string }[]>('route', 'get', peer).catch(() => []);
+    const mtu = route?.dev ? mtus.get(route.dev) : undefined;
+    if (mtu) used.push(mtu);
+  }
+  const candidates = used.length > 0 ? used : [...mtus.values()];
+  if (candidates.length === 0) throw new HostSetupError('no interface with an IPv4 address to reach peers through');
+  return Math.min(...candidates);
+}
+
 /** TUN holds the subnet's .0/32 (as flannel's flannel.1 does) and routes the whole network. */
 export async function configureTun(name: string, mtu: number, subnet: Cidr, network: Cidr): Promise<void> {
   await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => {});
@@ -51,6 +73,7 @@ export async function enableForwarding(): Promise<void> {
 }
 
 /** The public IP to announce: the first IPv4 address of `iface`, or of the default route's interface (flannel's choice). */
+/** The address of `iface`, or of the default route's interface (static and etcd mode: it is what peers are told). */
 export async function resolvePublicIp(iface: string | null): Promise<string> {
   let name = iface;
   if (name === null) {

@@ -45,15 +45,30 @@ export class Lab {
     return lab;
   }
 
+  /** A host on the underlay (no default route: it reaches the underlay's /24 only). */
   async addHost(name: string): Promise<LabHost> {
     const ns = `${this.id}-${name}`;
     const ip = `${this.underlayNet}.${++this.hostCount}`;
     await this.addNamespace(ns);
-    await run('ip', ['-n', this.underlay, 'link', 'add', `v-${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-    await run('ip', ['-n', this.underlay, 'link', 'set', `v-${name}`, 'master', 'br0', 'up']);
-    await run('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-    await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    await this.plug(ns, 'eth0', { ns: this.underlay, bridge: 'br0' }, `v-${name}`, `${ip}/24`);
     return { name, ns, ip };
+  }
+
+  /** A host on a LAN of its own (lanNet.0/24 behind `lan.bridge` in `lan.ns`), its default route via `lan.gateway`. */
+  async addLanHost(name: string, lan: { ns: string; bridge: string; gateway: string }, ip: string): Promise<LabHost> {
+    const ns = `${this.id}-${name}`;
+    await this.addNamespace(ns);
+    await this.plug(ns, 'eth0', lan, `v-${name}`, `${ip}/24`);
+    await run('ip', ['-n', ns, 'route', 'add', 'default', 'via', lan.gateway]);
+    return { name, ns, ip };
+  }
+
+  /** One more interface `ifname` in `ns` holding `cidr`, on the bridge `on.bridge` of namespace `on.ns`. */
+  async plug(ns: string, ifname: string, on: { ns: string; bridge: string }, outside: string, cidr: string): Promise<void> {
+    await run('ip', ['-n', on.ns, 'link', 'add', outside, 'type', 'veth', 'peer', 'name', ifname, 'netns', ns]);
+    await run('ip', ['-n', on.ns, 'link', 'set', outside, 'master', on.bridge, 'up']);
+    await run('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', ifname]);
+    await run('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
   }
 
   /** A bridge holding `gatewayCidr` (e.g. 10.40.1.1/24), for hosts whose daemon does not create one. */

@@ -14,7 +14,7 @@ export interface MeshSide {
 }
 
 export function meshArgs(host: LabHost, peers: LabHost[], extra: string[] = []): string[] {
-  return ['--public-ip', host.ip, '--bridge', MESH_BRIDGE, '--name', host.name, ...extra, ...peers.map((p) => p.ip)];
+  return ['--bridge', MESH_BRIDGE, '--name', host.name, ...extra, ...peers.map((p) => p.ip)];
 }
 
 /** Puts a container behind a running mesh daemon's bridge. */

@@ -27,6 +27,8 @@ export class ControlConnection {
   peer: Hello | null = null;
   version = 0;
   closeReason: string | null = null;
+  /** The peer's underlay address as this socket sees it (through a NAT: the NAT's). */
+  readonly remoteIp: string;
   /** Data-path keys agreed on this connection (password set), once established. */
   dataKeys: DirectionKeys | null = null;
   private readonly reader = new FrameReader();
@@ -45,6 +47,7 @@ export class ControlConnection {
     private readonly password: Buffer | null,
     private readonly events: ConnectionEvents,
   ) {
+    this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     this.keyPair = password ? newKeyPair() : null;
     const hello: Hello = this.keyPair ? { ...ours, publicKey: this.keyPair.publicKey.toString('base64') } : ours;
     this.ours = hello;

@@ -2,8 +2,8 @@
 // speaks. Both sides decide alone, from the two hellos, whether to go on.
 
 export const PROTOCOL = 'tsoverlay';
-export const MIN_VERSION = 1;
-export const MAX_VERSION = 1;
+export const MIN_VERSION = 2;
+export const MAX_VERSION = 2;
 
 export interface Hello {
   protocol: string;

@@ -11,6 +11,9 @@ import { MAX_UNICAST_HOPS, type MeshMessage, ringHash, type UnicastBody } from '
 import type { PeerInfo } from './peerInfo.js';
 import { Topology } from './topology.js';
 
+/** Addresses tried per peer learned by gossip. */
+export const DIAL_ADDRESSES = 4;
+
 export interface MeshTransport {
   /** Sends to an established neighbour; dropped silently if it is gone. */
   send(neighbour: string, message: MeshMessage): void;
@@ -21,7 +24,8 @@ export type SelfDescription = Pick<PeerInfo, 'name' | 'nickname' | 'publicIp' | 
 export class MeshNode {
   readonly topology: Topology;
   private readonly blocks: BlockKeeper;
-  private readonly neighbours = new Set<string>();
+  /** Established neighbours, and the underlay address each is seen at. */
+  private readonly neighbours = new Map<string, string>();
   private me: PeerInfo;
   private lastChange: number;
   /** News waiting to be sent, per neighbour: the latest info of each peer, and ring tokens. */
@@ -40,7 +44,7 @@ export class MeshNode {
   ) {
     this.random = options.random ?? Math.random;
     this.topology = new Topology(self.name);
-    this.me = { ...self, version: 1, subnet: null, connections: [], departed: false };
+    this.me = { ...self, version: 1, subnet: null, connections: [], connectionAddrs: [], departed: false };
     this.lastChange = now();
     this.topology.merge(this.me);
     this.blocks = new BlockKeeper(
@@ -81,20 +85,50 @@ export class MeshNode {
   }
 
   neighbourList(): string[] {
-    return [...this.neighbours].sort();
+    return [...this.neighbours.keys()].sort();
   }
 
-  neighbourUp(name: string): void {
+  /** A neighbour's control connection is up; `address` is where we see it on the underlay. */
+  neighbourUp(name: string, address: string): void {
     if (this.neighbours.has(name)) return;
-    this.neighbours.add(name);
-    this.updateSelf({ connections: this.neighbourList() });
+    this.neighbours.set(name, address);
+    this.updateSelf(this.connectionsChange());
     // A newcomer gets everything we know at once; later it gets news.
     this.transport.send(name, { t: 'gossip', peers: [...this.topology.peers.values()], ring: this.ring?.state() ?? null });
   }
 
   neighbourDown(name: string): void {
     if (!this.neighbours.delete(name)) return;
-    this.updateSelf({ connections: this.neighbourList() });
+    this.updateSelf(this.connectionsChange());
+  }
+
+  /** Publishes where a neighbour sees our UDP datagrams arrive from, and the NAT that suggests. */
+  setUdpSeen(udpSeenAt: string | undefined, nat: PeerInfo['nat']): void {
+    if (udpSeenAt === this.me.udpSeenAt && nat === this.me.nat) return;
+    this.updateSelf({ udpSeenAt, nat });
+  }
+
+  private connectionsChange(): Pick<PeerInfo, 'connections' | 'connectionAddrs'> {
+    const connections = this.neighbourList();
+    return { connections, connectionAddrs: connections.map((n) => this.neighbours.get(n)!) };
+  }
+
+  /**
+   * Where to dial a peer: the address it was given (`--public-ip`), then each
+   * address a neighbour of it sees it at, as weave learns them. At most
+   * `limit`: a forger's list of addresses is not worth a connection each.
+   */
+  dialAddresses(info: PeerInfo, limit: number): string[] {
+    const found = new Set<string>();
+    if (info.publicIp) found.add(info.publicIp);
+    for (const other of this.topology.peers.values()) {
+      if (found.size >= limit) break;
+      if (other.departed || other.name === info.name) continue;
+      const i = other.connections.indexOf(info.name);
+      const address = i >= 0 ? other.connectionAddrs?.[i] : undefined;
+      if (address) found.add(address);
+    }
+    return [...found].slice(0, limit);
   }
 
   /** Publishes the DNS records this peer owns. */
@@ -109,7 +143,7 @@ export class MeshNode {
 
   /** Graceful leave: tell everyone we are going, so they stop routing to us at once. */
   depart(): void {
-    this.updateSelf({ departed: true, connections: [] });
+    this.updateSelf({ departed: true, connections: [], connectionAddrs: [] });
   }
 
   receive(from: string, message: MeshMessage): void {
@@ -155,7 +189,9 @@ export class MeshNode {
 
   persisted(): PersistedIpam | null {
     if (!this.ring) return null;
-    const peers = [...this.topology.peers.values()].filter((p) => p.name !== this.me.name && !p.departed).map((p) => `${p.publicIp}:${p.controlPort}`);
+    const peers = [...this.topology.peers.values()]
+      .filter((p) => p.name !== this.me.name && !p.departed)
+      .flatMap((p) => this.dialAddresses(p, DIAL_ADDRESSES).map((a) => `${a}:${p.controlPort}`));
     return { ring: this.ring.state(), block: this.block, peers };
   }
 

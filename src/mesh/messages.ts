@@ -2,10 +2,21 @@
 import type { RingState } from '../ipam/ring.js';
 import { fnv1a } from './fnv1a.js';
 import { isPeerInfo, type PeerInfo } from './peerInfo.js';
+import { PROBE_KEY_BYTES } from './udpProbe.js';
 
 export type UnicastBody = { t: 'block-request' } | { t: 'block-refused'; reason: string };
 
+/**
+ * Between two neighbours only, about the UDP path between them (mesh/udpPaths.ts):
+ * the id and key the sender wants our probes to it to carry, and the
+ * endpoint our probes arrive at it from.
+ */
+export type LinkMessage =
+  | { t: 'probe-key'; id: number; key: string }
+  | { t: 'seen-at'; endpoint: string };
+
 export type MeshMessage =
+  | LinkMessage
   /** Peer infos and ring tokens the sender thinks are news (a delta, or everything). */
   | { t: 'gossip'; peers: PeerInfo[]; ring: RingState | null }
   /**
@@ -18,6 +29,10 @@ export type MeshMessage =
   | { t: 'unicast'; to: string; from: string; hops: number; body: UnicastBody };
 
 export const MAX_UNICAST_HOPS = 32;
+
+export function isLinkMessage(m: MeshMessage): m is LinkMessage {
+  return m.t === 'probe-key' || m.t === 'seen-at';
+}
 
 export class MessageError extends Error {}
 
@@ -43,6 +58,14 @@ export function parseMessage(value: unknown): MeshMessage {
         throw new MessageError('malformed unicast');
       }
       if (m.body.t !== 'block-request' && m.body.t !== 'block-refused') throw new MessageError('unicast of an unknown kind');
+      return m;
+    case 'probe-key':
+      if (!Number.isInteger(m.id) || m.id <= 0 || m.id > 0xffffffff || typeof m.key !== 'string' || Buffer.from(m.key, 'base64').length !== PROBE_KEY_BYTES) {
+        throw new MessageError('malformed probe-key');
+      }
+      return m;
+    case 'seen-at':
+      if (typeof m.endpoint !== 'string' || !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/.test(m.endpoint)) throw new MessageError('malformed seen-at');
       return m;
     default:
       throw new MessageError(`unknown message type ${JSON.stringify((m as { t?: unknown }).t)}`);

@@ -5,8 +5,12 @@ export interface PeerInfo {
   /** Raised by the peer at every change; the higher one wins. */
   version: number;
   nickname: string;
-  /** Underlay address, and the ports of its control and data planes. */
-  publicIp: string;
+  /**
+   * Its underlay address if the operator gave one (`--public-ip`); null in
+   * mesh mode otherwise: its neighbours know it by the connection's address.
+   */
+  publicIp: string | null;
+  /** The ports of its control and data planes. */
   controlPort: number;
   dataPort: number;
   vtepMac: string | null;
@@ -14,11 +18,27 @@ export interface PeerInfo {
   subnet: string | null;
   /** Names of the peers it has an established control connection with. */
   connections: string[];
+  /**
+   * The underlay address it sees each of those at, in the same order: the
+   * address it dialled, or the remote address of an inbound connection. How
+   * others find a peer to dial, as weave does.
+   */
+  connectionAddrs?: string[];
+  /** Its UDP endpoint as a neighbour sees its datagrams arrive ("ip:port"), and the NAT that suggests. */
+  udpSeenAt?: string;
+  nat?: NatKind;
   /** Set when it left on purpose (graceful stop). */
   departed: boolean;
   /** The DNS records it owns (weave.local names); versioned with the rest, so a removal is just a newer list. */
   dns?: { name: string; ip: string }[];
 }
+
+/** What the endpoints neighbours report suggest (mesh/natKind.ts). */
+export type NatKind = 'none' | 'behind-nat' | 'endpoint-independent' | 'symmetric';
+const NAT_KINDS: readonly string[] = ['none', 'behind-nat', 'endpoint-independent', 'symmetric'];
+
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const ENDPOINT = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
 
 export function isPeerInfo(v: unknown): v is PeerInfo {
   const p = v as PeerInfo;
@@ -27,13 +47,17 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     typeof p.name === 'string' && p.name.length > 0 && p.name.length <= 64 &&
     Number.isInteger(p.version) && p.version >= 0 &&
     typeof p.nickname === 'string' && p.nickname.length <= 64 &&
-    typeof p.publicIp === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(p.publicIp) &&
+    (p.publicIp === null || (typeof p.publicIp === 'string' && IPV4.test(p.publicIp))) &&
     Number.isInteger(p.controlPort) && Number.isInteger(p.dataPort) &&
     (p.vtepMac === null || typeof p.vtepMac === 'string') &&
     (p.subnet === null || typeof p.subnet === 'string') &&
     Array.isArray(p.connections) && p.connections.length <= 10_000 && p.connections.every((c) => typeof c === 'string') &&
+    (p.connectionAddrs === undefined ||
+      (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every((a) => typeof a === 'string' && IPV4.test(a)))) &&
+    (p.udpSeenAt === undefined || (typeof p.udpSeenAt === 'string' && ENDPOINT.test(p.udpSeenAt))) &&
+    (p.nat === undefined || NAT_KINDS.includes(p.nat)) &&
     typeof p.departed === 'boolean' &&
     (p.dns === undefined || (Array.isArray(p.dns) && p.dns.length <= 10_000 &&
-      p.dns.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && typeof r.ip === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(r.ip))))
+      p.dns.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && typeof r.ip === 'string' && IPV4.test(r.ip))))
   );
 }

@@ -59,7 +59,7 @@ export class MeshSimulation {
 
   addNode(name: string, alone = false): MeshNode {
     const node = new MeshNode(
-      { name, nickname: name, publicIp: '10.0.0.1', controlPort: CONTROL_PORT, dataPort: SLEEVE_DEFAULT_PORT, vtepMac: null },
+      { name, nickname: name, publicIp: null, controlPort: CONTROL_PORT, dataPort: SLEEVE_DEFAULT_PORT, vtepMac: null },
       null,
       { send: (to, message) => this.deliver(name, to, message) },
       () => this.now,
@@ -82,8 +82,8 @@ export class MeshSimulation {
     this.links.add(linkKey(a, b));
     this.schedule(this.latency, () => {
       if (!this.linked(a, b)) return;
-      this.nodes.get(a)!.neighbourUp(b);
-      this.nodes.get(b)!.neighbourUp(a);
+      this.nodes.get(a)!.neighbourUp(b, `10.0.0.${this.nodes.size}`);
+      this.nodes.get(b)!.neighbourUp(a, `10.0.0.${this.nodes.size}`);
     });
   }
 

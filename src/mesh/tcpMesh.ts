@@ -6,8 +6,8 @@ import { ListenError } from '../errors.js';
 import { ControlConnection } from './controlConnection.js';
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Hello } from './handshake.js';
-import type { MeshMessage } from './messages.js';
-import type { MeshNode, MeshTransport } from './meshNode.js';
+import { type LinkMessage, type MeshMessage, isLinkMessage } from './messages.js';
+import { DIAL_ADDRESSES, type MeshNode, type MeshTransport } from './meshNode.js';
 import { CONTROL_PORT } from './meshOptions.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -44,6 +44,14 @@ export interface TcpMeshOptions {
   log: TcpMeshLog;
   /** The data keys agreed with a neighbour, or null when its connection is gone (password set). */
   keysChanged?(peer: string, keys: DirectionKeys | null): void;
+  /** Neighbours' connections and the messages about their UDP path (mesh/udpPaths.ts). */
+  links?: LinkEvents;
+}
+
+export interface LinkEvents {
+  up(peer: string, remoteIp: string): void;
+  down(peer: string): void;
+  message(peer: string, message: LinkMessage): void;
 }
 
 export class TcpMesh implements MeshTransport {
@@ -110,6 +118,11 @@ export class TcpMesh implements MeshTransport {
     this.connections.get(neighbour)?.send(message);
   }
 
+  /** The underlay address an established neighbour's connection comes from, or goes to. */
+  connectionIp(neighbour: string): string | null {
+    return this.connections.get(neighbour)?.remoteIp ?? null;
+  }
+
   targetList(): Target[] {
     return [...this.targets.values()];
   }
@@ -131,8 +144,11 @@ export class TcpMesh implements MeshTransport {
     const current = new Set<string>();
     for (const info of node.topology.peers.values()) {
       if (info.name === node.name || info.departed) continue;
-      current.add(`${info.publicIp}:${info.controlPort}`);
-      if (!this.connections.has(info.name)) this.addTarget(info.publicIp, info.controlPort, true);
+      const connected = this.connections.has(info.name);
+      for (const address of node.dialAddresses(info, DIAL_ADDRESSES)) {
+        current.add(`${address}:${info.controlPort}`);
+        if (!connected) this.addTarget(address, info.controlPort, true);
+      }
     }
     for (const [key, target] of this.targets) {
       if (target.learned && target.state !== 'connected' && !current.has(key)) this.targets.delete(key);
@@ -184,7 +200,9 @@ export class TcpMesh implements MeshTransport {
       established: (c) => this.onEstablished(c),
       message: (c, m) => {
         try {
-          if (this.connections.get(c.peer!.name) === c) this.node?.receive(c.peer!.name, m);
+          if (this.connections.get(c.peer!.name) !== c) return;
+          if (isLinkMessage(m)) this.options.links?.message(c.peer!.name, m);
+          else this.node?.receive(c.peer!.name, m);
         } catch (error) {
           c.close(`message handling failed: ${(error as Error).message}`, true);
         }
@@ -203,9 +221,11 @@ export class TcpMesh implements MeshTransport {
       this.connections.set(name, c);
       existing.close('duplicate connection', true);
       if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
+      this.options.links?.up(name, c.remoteIp);
     } else {
       if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
       this.connections.set(name, c);
+      this.options.links?.up(name, c.remoteIp);
       this.log('info', 'connected to peer', { peer: name, nickname: c.peer!.nickname, address: c.address, direction: c.outbound ? 'out' : 'in' });
     }
     for (const t of this.targets.values()) {
@@ -216,7 +236,7 @@ export class TcpMesh implements MeshTransport {
         t.lastError = null;
       }
     }
-    if (!existing) this.node?.neighbourUp(name);
+    if (!existing) this.node?.neighbourUp(name, c.remoteIp);
   }
 
   private onClosed(c: ControlConnection, reason: string): void {
@@ -224,6 +244,7 @@ export class TcpMesh implements MeshTransport {
     if (name && this.connections.get(name) === c) {
       this.connections.delete(name);
       if (c.dataKeys) this.options.keysChanged?.(name, null);
+      this.options.links?.down(name);
       this.log('info', 'lost peer', { peer: name, address: c.address, reason });
       for (const t of this.targets.values()) if (t.peer === name && t.state === 'connected') this.retryLater(t, reason);
       this.node?.neighbourDown(name);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A TCP transfer with an end-to-end checksum, run inside lab namespaces.
 //   transfer.mjs serve PORT            accept one connection, print {"bytes","sha256"} when it ends
-//   transfer.mjs send HOST PORT BYTES  send BYTES of random data, print {"bytes","sha256"}
+//   transfer.mjs send HOST PORT BYTES [RATE]  send BYTES of random data (at most RATE bytes/s), print {"bytes","sha256"}
 import { createHash, randomFillSync } from 'node:crypto';
 import { createServer, connect } from 'node:net';
 
@@ -17,13 +17,16 @@ if (mode === 'serve') {
   });
   server.listen(Number(args[0]), '0.0.0.0', () => process.stdout.write('listening\n'));
 } else if (mode === 'send') {
-  const [host, port, total] = [args[0], Number(args[1]), Number(args[2])];
+  const [host, port, total, rate] = [args[0], Number(args[1]), Number(args[2]), Number(args[3] ?? 0)];
+  const started = Date.now();
   const hash = createHash('sha256');
   const chunk = Buffer.alloc(1 << 16);
   let sent = 0;
   const socket = connect(port, host, () => {
     const pump = () => {
       while (sent < total) {
+        // Paced: ahead of RATE, wait until the clock catches up.
+        if (rate > 0 && sent > (rate * (Date.now() - started)) / 1000) return setTimeout(pump, 10);
         const piece = randomFillSync(chunk).subarray(0, Math.min(chunk.length, total - sent));
         hash.update(piece);
         sent += piece.length;

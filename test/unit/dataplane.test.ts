@@ -7,6 +7,7 @@ import type { DirectionKeys } from '../../src/crypto/sessionKeys.js';
 import { backends } from '../../src/dataplane/backends.js';
 import { encodeVxlan } from '../../src/dataplane/codecs/vxlanCodec.js';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
+import { endpointKey } from '../../src/dataplane/nextHop.js';
 import { type MemoryEndpoint, MemoryNetwork, type MemoryTun } from '../../src/dataplane/fakes/memoryNetwork.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
 import { checksumValid, ipPacket } from '../helpers/packets.js';
@@ -57,7 +58,7 @@ function lab(c: BackendCase, n: number, options: { relay?: boolean; via?: (from:
     h.dataplane.replaceRoutes(routes, hosts.filter((_, j) => j !== i).map((o) => o.addr));
     if (c.sealed) {
       const keys = new Map<number, DirectionKeys>();
-      for (const [j, o] of hosts.entries()) if (j !== i) keys.set(o.addr, pairKeys(i, j));
+      for (const [j, o] of hosts.entries()) if (j !== i) keys.set(endpointKey(o.addr, port), pairKeys(i, j));
       h.dataplane.replaceKeys(keys);
     }
     h.dataplane.start();

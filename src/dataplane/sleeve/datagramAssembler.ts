@@ -1,7 +1,7 @@
 // Packs packets into sleeve datagrams, one open datagram per next hop, and
 // sends them all, sealed when keys are in use, when the batch in hand is done.
 // Nothing waits for more traffic: a lone packet leaves in a datagram of one.
-import type { NextHop } from '../nextHop.js';
+import { endpointKey, type NextHop } from '../nextHop.js';
 import { align, PacketBatch } from '../packetBatch.js';
 import type { PathState } from '../pathState.js';
 import type { UnderlayPort } from '../ports.js';
@@ -88,7 +88,7 @@ export class DatagramAssembler {
         buf.writeUInt32BE(KIND_PLAIN << 24, base);
         length = this.headerBytes + fill[k];
       } else {
-        const crypto = keys.get(hop.addr);
+        const crypto = keys.get(endpointKey(hop.addr, hop.port));
         if (crypto === undefined) {
           counters.drops.no_key += packets[k];
           continue;

@@ -4,6 +4,8 @@
 import { ipv4TotalLength } from '../../net/ipv4Packet.js';
 import type { PeerCounters } from '../counters.js';
 import { drainRounds } from '../drainRounds.js';
+import { PROBE_BYTES, PROBE_FIRST_BYTE } from '../probeDatagram.js';
+import { endpointKey } from '../nextHop.js';
 import { relayHop } from '../outboundHop.js';
 import { PacketBatch } from '../packetBatch.js';
 import type { PathState } from '../pathState.js';
@@ -55,7 +57,7 @@ export class SleeveToTun {
   private deliver(n: number): void {
     const { batch } = this;
     const { counters, peers, keys } = this.path;
-    const { slab: buf, lengths, addrs } = batch;
+    const { slab: buf, lengths, addrs, ports } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
     for (let i = 0; i < n; i++) {
@@ -66,6 +68,12 @@ export class SleeveToTun {
         continue;
       }
       const from = addrs[i];
+      if (length === PROBE_BYTES && buf[start] === PROBE_FIRST_BYTE) {
+        // Before the source check: a probe is how a peer's new address becomes known.
+        if (this.path.probes) this.path.probes(buf, start, from, ports[i]);
+        else drops.bad_header++;
+        continue;
+      }
       const peer = peers.get(from);
       if (peer === undefined) {
         drops.unknown_peer++;
@@ -79,7 +87,7 @@ export class SleeveToTun {
         this.unpack(buf, start + PLAIN_HEADER, start + length, from, peer);
         continue;
       }
-      const crypto = keys.get(from);
+      const crypto = keys.get(endpointKey(from, ports[i]));
       if (crypto === undefined) {
         drops.no_key++;
         continue;

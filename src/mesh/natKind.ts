@@ -1,0 +1,18 @@
+// What the endpoints our neighbours see our UDP probes arrive from tell about
+// the NAT we are behind, as STUN tells it (RFC 4787's terms): none if each is
+// one of our own addresses with our own port; one mapping for several
+// neighbours: endpoint-independent, the kind hole punching gets through; a
+// mapping per neighbour: symmetric (address-dependent), which needs a relay.
+import type { NatKind } from './peerInfo.js';
+
+/** `seenAt`: one "ip:port" per neighbour that reported one. */
+export function natKind(seenAt: readonly string[], localAddrs: ReadonlySet<string>, dataPort: number): NatKind | undefined {
+  if (seenAt.length === 0) return undefined;
+  const translated = seenAt.filter((endpoint) => {
+    const [address, port] = endpoint.split(':');
+    return !localAddrs.has(address) || Number(port) !== dataPort;
+  });
+  if (translated.length === 0) return 'none';
+  if (new Set(translated).size > 1) return 'symmetric';
+  return translated.length > 1 ? 'endpoint-independent' : 'behind-nat';
+}
