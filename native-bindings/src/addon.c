@@ -95,6 +95,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"tunWrite", NULL, tso_tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpOpen", NULL, tso_udp_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpLocalPort", NULL, tso_udp_local_port, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udpSetTtl", NULL, tso_udp_set_ttl, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpRecv", NULL, tso_udp_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpSend", NULL, tso_udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunReadVnet", NULL, tso_tun_read_vnet, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -51,6 +51,7 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info);
 
 napi_value tso_udp_open(napi_env env, napi_callback_info info);
 napi_value tso_udp_local_port(napi_env env, napi_callback_info info);
+napi_value tso_udp_set_ttl(napi_env env, napi_callback_info info);
 napi_value tso_udp_recv(napi_env env, napi_callback_info info);
 napi_value tso_udp_send(napi_env env, napi_callback_info info);
 napi_value tso_seal_batch(napi_env env, napi_callback_info info);

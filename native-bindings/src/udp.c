@@ -80,6 +80,19 @@ napi_value tso_udp_local_port(napi_env env, napi_callback_info info) {
   return tso_int(env, ntohs(sin.sin_port));
 }
 
+/* udpSetTtl(fd, ttl): the TTL of datagrams sent from now on (IP_TTL); -1: the system's default again */
+napi_value tso_udp_set_ttl(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, ttl;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_i32(env, argv[1], &ttl) || ttl < -1 || ttl == 0 || ttl > 255)
+    return tso_throw_range(env, "udpSetTtl(fd, ttl 1-255 or -1)");
+  int value = ttl;
+  if (setsockopt(fd, IPPROTO_IP, IP_TTL, &value, sizeof value) < 0) return tso_throw_errno(env, "setsockopt", errno);
+  return NULL;
+}
+
 /* udpRecv(fd, slab, slotSize, headroom, max, lengths, addrs, ports) -> count | -errno
  * lengths[i] is the datagram's real length (MSG_TRUNC): a value above
  * slotSize - headroom means the datagram did not fit and was cut. */

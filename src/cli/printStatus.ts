@@ -24,9 +24,10 @@ export function printView(s: Status, view: string, json: boolean): string {
 
 type MeshPeer = NonNullable<Status['mesh']>['peers'][number];
 
-/** How a peer is reached: `direct 10.0.0.2:6784`, `relayed via b (2 hops)`, `unreachable`. */
+/** How a peer is reached: `direct 10.0.0.2:6784`, `punched 198.51.100.7:40123 (else via b)`, `relayed via b (2 hops)`, `unreachable`. */
 function peerReach(p: MeshPeer): string {
   if (p.reach === 'direct') return `direct ${p.endpoint ?? '-'}`;
+  if (p.reach === 'punched') return `punched ${p.endpoint} (else via ${p.nextHop})`;
   if (p.reach === 'relayed') return `relayed via ${p.nextHop} (${p.hops} hops)`;
   return p.departed ? 'departed' : 'unreachable';
 }

@@ -48,20 +48,22 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
       routesChanged();
     },
     links: {
-      up: (peer, remoteIp) => paths.up(peer, remoteIp),
+      up: (peer, remoteIp, outbound) => paths.up(peer, remoteIp, outbound),
       down: (peer) => paths.down(peer),
       message: (peer, message) => paths.message(peer, message),
     },
   });
-  const paths: UdpPaths = new UdpPaths({
+  const paths: UdpPaths = new UdpPaths(name, {
     sendMessage: (peer, message) => tcp.send(peer, message),
-    sendProbe: (probe, addr, port) => dataplane?.sendProbe(probe, addr, port),
-    peerPorts: (peer) => {
+    sendUnicast: (peer, body) => node.sendUnicast(peer, body),
+    sendProbe: (probe, addr, port, ttl) => dataplane?.sendProbe(probe, addr, port, ttl),
+    peerInfo: (peer) => {
       const info = node.topology.peers.get(peer);
-      return info ? { dataPort: info.dataPort, publicIp: info.publicIp } : null;
+      return info ? { dataPort: info.dataPort, publicIp: info.publicIp, udpSeenAt: info.udpSeenAt ?? null } : null;
     },
     localAddrs,
     dataPort,
+    password: config.password,
     now: Date.now,
     endpointsChanged: () => routesChanged(),
     natChanged: (udpSeenAt, nat) => {
@@ -104,6 +106,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         events.fatal(`lost our block: ${reason}; exiting so that a restart takes a new one`);
       },
       log: (level, message, fields) => log[level](message, fields),
+      punch: (from, body) => paths.punchMessage(from, body),
     },
   );
   function save(): void {
@@ -117,7 +120,10 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   }
 
   tcp.start(node);
-  const probing = setInterval(() => paths.tick(), TICK_MS);
+  const probing = setInterval(() => {
+    paths.punchTo(punchCandidates(node));
+    paths.tick();
+  }, TICK_MS);
   for (const peer of source.peers) tcp.addTarget(peer.address, peer.port);
   // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
   for (const known of persisted?.peers ?? []) {
@@ -176,16 +182,22 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
 
 function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>): void {
   const routes: { cidr: Cidr; hop: HopAddress }[] = [];
+  // Sealed datagrams are keyed by the endpoint they come from: the one its probes come from.
+  const keys = new Map<number, DirectionKeys>();
   // Datagrams come from neighbours (a relay's from the relay): taken from any address a peer is known by.
   const accepted = new Set<number>();
   const own = node.info.subnet;
   for (const peer of node.reachablePeers()) {
     for (const address of node.dialAddresses(peer, DIAL_ADDRESSES)) accepted.add(parseIPv4(address));
     if (!peer.subnet || peer.subnet === own || peer.departed) continue;
-    const via = node.topology.peers.get(node.topology.nextHops.get(peer.name)!);
-    const endpoint = via ? paths.endpoint(via.name) : null;
+    // A punched path goes straight to the peer; else the next hop towards it.
+    const punched = paths.punched(peer.name);
+    const via = punched ? peer : node.topology.peers.get(node.topology.nextHops.get(peer.name)!);
+    const endpoint = punched?.endpoint ?? (via ? paths.endpoint(via.name) : null);
     if (!via || !endpoint) continue;
+    if (punched) accepted.add(endpoint.addr);
     routes.push({ cidr: parseCidr(peer.subnet), hop: { addr: endpoint.addr, port: endpoint.port, vtepMac: via.vtepMac ? parseMac(via.vtepMac) : null } });
+    if (punched?.keys) keys.set(endpointKey(endpoint.addr, endpoint.port), punched.keys);
   }
   for (const name of node.neighbourList()) {
     const endpoint = paths.endpoint(name);
@@ -194,13 +206,20 @@ function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neig
     if (connectionIp) accepted.add(parseIPv4(connectionIp));
   }
   dataplane.replaceRoutes(routes, accepted);
-  // Sealed datagrams are keyed by the endpoint they come from: the one its probes come from.
-  const keys = new Map<number, DirectionKeys>();
   for (const [peer, k] of neighbourKeys) {
     const endpoint = paths.endpoint(peer);
     if (endpoint) keys.set(endpointKey(endpoint.addr, endpoint.port), k);
   }
   dataplane.replaceKeys(keys);
+}
+
+/** Peers reached only through relays, that a direct UDP path may be punched to: those whose UDP endpoint their neighbours have seen. */
+function punchCandidates(node: MeshNode): string[] {
+  const neighbours = new Set(node.neighbourList());
+  return node
+    .reachablePeers()
+    .filter((p) => p.name !== node.name && !neighbours.has(p.name) && !p.departed && p.udpSeenAt !== undefined)
+    .map((p) => p.name);
 }
 
 /** This host's IPv4 addresses: an endpoint a neighbour sees us at is untranslated if it is one of them. */

@@ -141,15 +141,26 @@ export class Dataplane {
     this.path.probes = sink;
   }
 
-  /** Sends one probe from the data socket (its NAT mapping is the one probed); false if the kernel refused it. */
-  sendProbe(probe: Buffer, addr: number, port: number): boolean {
+  /**
+   * Sends one probe from the data socket (its NAT mapping is the one
+   * probed); false if the kernel refused it. With `ttl`, it dies that many
+   * routers out: far enough to open our NAT, not far enough to reach theirs.
+   */
+  sendProbe(probe: Buffer, addr: number, port: number, ttl: number | null = null): boolean {
     const out = this.probeOut;
     probe.copy(out.slab, 0, 0, PROBE_BYTES);
     out.outOffsets[0] = 0;
     out.outLengths[0] = PROBE_BYTES;
     out.addrs[0] = addr;
     out.ports[0] = port;
-    return this.udp.send(out, 1) === 1;
+    if (ttl === null) return this.udp.send(out, 1) === 1;
+    // Between batches, on the one thread: no data datagram leaves with this TTL.
+    this.udp.setTtl(ttl);
+    try {
+      return this.udp.send(out, 1) === 1;
+    } finally {
+      this.udp.setTtl(null);
+    }
   }
 
   setRoute(cidr: Cidr, hop: HopAddress): void {

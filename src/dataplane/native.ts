@@ -32,6 +32,7 @@ export interface NativeAddon {
   ): number;
   udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number, gro?: number): number;
   udpLocalPort(fd: number): number;
+  udpSetTtl(fd: number, ttl: number): void;
   /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
   udpRecv(
     fd: number, slab: Buffer, slot: number, headroom: number, max: number,

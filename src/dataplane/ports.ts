@@ -30,6 +30,8 @@ export interface UnderlayPort {
   receive(batch: PacketBatch): number;
   /** Sends the batch's first `count` outgoing datagrams to addrs/ports; sets status[i]; returns how many went. */
   send(batch: PacketBatch, count: number): number;
+  /** The IP TTL of what is sent from now on; null: the system's default. */
+  setTtl(ttl: number | null): void;
   onReadable(handler: () => void): void;
   close(): void;
 }

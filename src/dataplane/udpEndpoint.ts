@@ -50,6 +50,10 @@ export class UdpEndpoint implements UnderlayPort {
     return count === 0 ? 0 : native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0);
   }
 
+  setTtl(ttl: number | null): void {
+    native.udpSetTtl(this.fd, ttl ?? -1);
+  }
+
   onReadable(handler: () => void): void {
     this.poller = native.pollStart(this.fd, handler);
   }

@@ -63,10 +63,11 @@ export class Lab {
     return { name, ns, ip };
   }
 
-  /** One more interface `ifname` in `ns` holding `cidr`, on the bridge `on.bridge` of namespace `on.ns`. */
-  async plug(ns: string, ifname: string, on: { ns: string; bridge: string }, outside: string, cidr: string): Promise<void> {
+  /** One more interface `ifname` in `ns` holding `cidr`, its other end `outside` in `on.ns`: on the bridge `on.bridge`, or a link of its own (null). */
+  async plug(ns: string, ifname: string, on: { ns: string; bridge: string | null }, outside: string, cidr: string): Promise<void> {
     await run('ip', ['-n', on.ns, 'link', 'add', outside, 'type', 'veth', 'peer', 'name', ifname, 'netns', ns]);
-    await run('ip', ['-n', on.ns, 'link', 'set', outside, 'master', on.bridge, 'up']);
+    if (on.bridge) await run('ip', ['-n', on.ns, 'link', 'set', outside, 'master', on.bridge]);
+    await run('ip', ['-n', on.ns, 'link', 'set', outside, 'up']);
     await run('ip', ['-n', ns, 'addr', 'add', cidr, 'dev', ifname]);
     await run('ip', ['-n', ns, 'link', 'set', ifname, 'up']);
   }

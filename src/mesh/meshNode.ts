@@ -26,6 +26,8 @@ export class MeshNode {
   private readonly blocks: BlockKeeper;
   /** Established neighbours, and the underlay address each is seen at. */
   private readonly neighbours = new Map<string, string>();
+  /** Where each peer that was ever our neighbour was last seen: where to dial it again (kept until its info is forgotten). */
+  private readonly lastSeenAt = new Map<string, string>();
   private me: PeerInfo;
   private lastChange: number;
   /** News waiting to be sent, per neighbour: the latest info of each peer, and ring tokens. */
@@ -92,6 +94,7 @@ export class MeshNode {
   neighbourUp(name: string, address: string): void {
     if (this.neighbours.has(name)) return;
     this.neighbours.set(name, address);
+    this.lastSeenAt.set(name, address);
     this.updateSelf(this.connectionsChange());
     // A newcomer gets everything we know at once; later it gets news.
     this.transport.send(name, { t: 'gossip', peers: [...this.topology.peers.values()], ring: this.ring?.state() ?? null });
@@ -114,13 +117,17 @@ export class MeshNode {
   }
 
   /**
-   * Where to dial a peer: the address it was given (`--public-ip`), then each
-   * address a neighbour of it sees it at, as weave learns them. At most
+   * Where to dial a peer: the address it was given (`--public-ip`), where we
+   * see it if it is our neighbour, then each address a neighbour of it sees
+   * it at, as weave learns them. At most
    * `limit`: a forger's list of addresses is not worth a connection each.
    */
   dialAddresses(info: PeerInfo, limit: number): string[] {
     const found = new Set<string>();
     if (info.publicIp) found.add(info.publicIp);
+    // Ours first: kept after the connection went (a stop saves the peers to dial after it, when our info lists none).
+    const ours = this.lastSeenAt.get(info.name);
+    if (ours) found.add(ours);
     for (const other of this.topology.peers.values()) {
       if (found.size >= limit) break;
       if (other.departed || other.name === info.name) continue;
@@ -182,6 +189,7 @@ export class MeshNode {
       const since = this.blocks.unreachableSince(name);
       if (name === this.me.name || since === null || now - since < this.options.reclaimAfterMs) continue;
       this.topology.forget(name, now, now + this.options.reclaimAfterMs);
+      this.lastSeenAt.delete(name);
       forgot = true;
     }
     if (forgot) this.topologyChanged();
@@ -283,7 +291,8 @@ export class MeshNode {
 
   // --- unicast over the mesh -------------------------------------------------
 
-  private sendUnicast(to: string, body: UnicastBody): void {
+  /** A message for one peer, passed along the next hops (hole punching's bodies; the block keeper's go the same way). */
+  sendUnicast(to: string, body: UnicastBody): void {
     this.forwardUnicast({ t: 'unicast', to, from: this.me.name, hops: 0, body });
   }
 
@@ -297,6 +306,7 @@ export class MeshNode {
     if (message.to !== this.me.name) return this.forwardUnicast(message);
     if (message.body.t === 'block-request') this.blocks.onBlockRequest(message.from);
     else if (message.body.t === 'block-refused') this.blocks.refused(message.from);
+    else this.events.punch?.(message.from, message.body);
   }
 
   reachablePeers(): PeerInfo[] {

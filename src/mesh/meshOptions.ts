@@ -1,6 +1,7 @@
 // How a MeshNode is tuned and what it tells its owner: shared by the node
 // and its block keeper.
 import type { BlockSpace } from '../ipam/blocks.js';
+import type { PunchBody } from './messages.js';
 
 /** weave's control port: the TCP port peers connect to. */
 export const CONTROL_PORT = 6783;
@@ -27,4 +28,6 @@ export interface MeshEvents {
   /** Our block now belongs to someone else (a ring conflict or a reclaim while we were away). */
   blockLost(reason: string): void;
   log(level: 'info' | 'warn', message: string, fields?: Record<string, unknown>): void;
+  /** A peer offers to open a direct UDP path (udpPaths.ts). */
+  punch?(from: string, body: PunchBody): void;
 }

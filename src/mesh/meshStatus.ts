@@ -10,10 +10,10 @@ export interface MeshPeerStatus {
   name: string;
   nickname: string;
   publicIp: string | null;
-  /** Where we send its datagrams ("ip:port"): a neighbour's endpoint; null for others. */
+  /** Where we send its datagrams ("ip:port"): a neighbour's or a punched path's endpoint; null for others. */
   endpoint: string | null;
-  /** direct: a neighbour; relayed: through `nextHop`. */
-  reach: 'direct' | 'relayed' | 'unreachable';
+  /** direct: a neighbour; punched: no neighbour, but a UDP path to it opened (udpPaths.ts); relayed: through `nextHop`. */
+  reach: 'direct' | 'punched' | 'relayed' | 'unreachable';
   subnet: string | null;
   reachable: boolean;
   nextHop: string | null;
@@ -54,13 +54,14 @@ export function meshStatus(node: MeshNode, tcp: TcpMesh, paths: UdpPaths, range:
       .filter((p) => p.name !== node.name)
       .map((p) => {
         const nextHop = t.nextHops.get(p.name) ?? null;
-        const endpoint = nextHop === p.name ? paths.endpoint(p.name) : null;
+        const punched = nextHop !== null && nextHop !== p.name ? paths.punched(p.name) : null;
+        const endpoint = nextHop === p.name ? paths.endpoint(p.name) : (punched?.endpoint ?? null);
         return {
           name: p.name,
           nickname: p.nickname,
           publicIp: p.publicIp,
           endpoint: endpoint ? `${formatIPv4(endpoint.addr)}:${endpoint.port}` : null,
-          reach: nextHop === null ? 'unreachable' : nextHop === p.name ? 'direct' : 'relayed',
+          reach: nextHop === null ? 'unreachable' : nextHop === p.name ? 'direct' : punched ? 'punched' : 'relayed',
           subnet: p.subnet,
           reachable: nextHop !== null,
           nextHop,

@@ -4,7 +4,15 @@ import { fnv1a } from './fnv1a.js';
 import { isPeerInfo, type PeerInfo } from './peerInfo.js';
 import { PROBE_KEY_BYTES } from './udpProbe.js';
 
-export type UnicastBody = { t: 'block-request' } | { t: 'block-refused'; reason: string };
+/**
+ * `punch`: the id and key our probes to the sender must carry over a path
+ * not yet open (udpPaths.ts), the endpoint its neighbours see it at (where
+ * to probe), and its ephemeral key for the data keys (with a password);
+ * `reply` set on the answer to one, which is not answered.
+ */
+export type PunchBody = { t: 'punch'; id: number; key: string; endpoint: string; publicKey: string | null; reply: boolean };
+
+export type UnicastBody = { t: 'block-request' } | { t: 'block-refused'; reason: string } | PunchBody;
 
 /**
  * Between two neighbours only, about the UDP path between them (mesh/udpPaths.ts):
@@ -29,6 +37,7 @@ export type MeshMessage =
   | { t: 'unicast'; to: string; from: string; hops: number; body: UnicastBody };
 
 export const MAX_UNICAST_HOPS = 32;
+const ENDPOINT = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
 
 export function isLinkMessage(m: MeshMessage): m is LinkMessage {
   return m.t === 'probe-key' || m.t === 'seen-at';
@@ -57,19 +66,28 @@ export function parseMessage(value: unknown): MeshMessage {
       if (typeof m.to !== 'string' || typeof m.from !== 'string' || !Number.isInteger(m.hops) || typeof m.body !== 'object' || m.body === null) {
         throw new MessageError('malformed unicast');
       }
-      if (m.body.t !== 'block-request' && m.body.t !== 'block-refused') throw new MessageError('unicast of an unknown kind');
-      return m;
-    case 'probe-key':
-      if (!Number.isInteger(m.id) || m.id <= 0 || m.id > 0xffffffff || typeof m.key !== 'string' || Buffer.from(m.key, 'base64').length !== PROBE_KEY_BYTES) {
-        throw new MessageError('malformed probe-key');
+      if (m.body.t === 'punch') {
+        const b = m.body;
+        if (!isProbeKey(b.id, b.key) || typeof b.reply !== 'boolean' || typeof b.endpoint !== 'string' || !ENDPOINT.test(b.endpoint) || (b.publicKey !== null && (typeof b.publicKey !== 'string' || Buffer.from(b.publicKey, 'base64').length !== 32))) {
+          throw new MessageError('malformed punch');
+        }
+      } else if (m.body.t !== 'block-request' && m.body.t !== 'block-refused') {
+        throw new MessageError('unicast of an unknown kind');
       }
       return m;
+    case 'probe-key':
+      if (!isProbeKey(m.id, m.key)) throw new MessageError('malformed probe-key');
+      return m;
     case 'seen-at':
-      if (typeof m.endpoint !== 'string' || !/^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/.test(m.endpoint)) throw new MessageError('malformed seen-at');
+      if (typeof m.endpoint !== 'string' || !ENDPOINT.test(m.endpoint)) throw new MessageError('malformed seen-at');
       return m;
     default:
       throw new MessageError(`unknown message type ${JSON.stringify((m as { t?: unknown }).t)}`);
   }
+}
+
+function isProbeKey(id: unknown, key: unknown): boolean {
+  return Number.isInteger(id) && (id as number) > 0 && (id as number) <= 0xffffffff && typeof key === 'string' && Buffer.from(key, 'base64').length === PROBE_KEY_BYTES;
 }
 
 function isRingState(r: RingState): boolean {

@@ -49,7 +49,7 @@ export interface TcpMeshOptions {
 }
 
 export interface LinkEvents {
-  up(peer: string, remoteIp: string): void;
+  up(peer: string, remoteIp: string, outbound: boolean): void;
   down(peer: string): void;
   message(peer: string, message: LinkMessage): void;
 }
@@ -221,11 +221,11 @@ export class TcpMesh implements MeshTransport {
       this.connections.set(name, c);
       existing.close('duplicate connection', true);
       if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
-      this.options.links?.up(name, c.remoteIp);
+      this.options.links?.up(name, c.remoteIp, c.outbound);
     } else {
       if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
       this.connections.set(name, c);
-      this.options.links?.up(name, c.remoteIp);
+      this.options.links?.up(name, c.remoteIp, c.outbound);
       this.log('info', 'connected to peer', { peer: name, nickname: c.peer!.nickname, address: c.address, direction: c.outbound ? 'out' : 'in' });
     }
     for (const t of this.targets.values()) {

@@ -1,22 +1,43 @@
-// The UDP path to each neighbour: where its datagrams really come from, which
-// is where ours must go. Behind a NAT that is the NAT's mapping of its data
-// socket, which neither end can know in advance; so each end tells the other,
-// over their control connection, an id and key, and every PROBE_MS the other
-// sends a probe (udpProbe.ts) from its data socket. A probe that authenticates
-// moves the neighbour's endpoint to where it came from, and its being sent
-// keeps the NAT's mapping open. Each end tells the other where its probes
-// arrive from ('seen-at'): that is how a peer learns the NAT it is behind.
+// The UDP path to each peer we send to directly: where its datagrams really
+// come from, which is where ours must go. Behind a NAT that is the NAT's
+// mapping of its data socket, which neither end can know in advance; so each
+// end tells the other an id and a key, and every PROBE_MS the other sends a
+// probe (udpProbe.ts) from its data socket. A probe that authenticates moves
+// the peer's endpoint to where it came from, and its being sent keeps the
+// NAT's mapping open. Each end tells the other where its probes arrive from
+// ('seen-at'): that is how a peer learns the NAT it is behind (natKind.ts).
+//
+// Two kinds of path. A neighbour's: the id and key go over the control
+// connection, the first probes to where the connection comes from. A punched
+// one, to a peer we reach only through relays: the id and key (and, with a
+// password, an ephemeral key for data keys of the pair) go along the mesh
+// as a unicast, and both ends probe the endpoint the other's neighbours see
+// it at. Two endpoint-independent NATs let the probes through once both have
+// sent (each one's outgoing probe opens its NAT to the other's); a symmetric
+// NAT maps the probes anew, they never arrive, and traffic stays relayed.
 import { randomBytes, randomInt } from 'node:crypto';
+import { type KeyPair, newKeyPair } from '../crypto/nacl.js';
+import { type DirectionKeys, sessionKeys } from '../crypto/sessionKeys.js';
 import { formatIPv4, parseIPv4 } from '../net/ipv4.js';
-import type { LinkMessage } from './messages.js';
+import type { LinkMessage, PunchBody } from './messages.js';
 import { natKind } from './natKind.js';
 import type { NatKind } from './peerInfo.js';
 import { encodeProbe, openProbe, PROBE_KEY_BYTES, probeId } from './udpProbe.js';
 
-/** Probes per neighbour: often enough to follow a changed NAT mapping within seconds, and to keep one open. */
+/** Probes per path: often enough to follow a changed NAT mapping within seconds, and to keep one open. */
 export const PROBE_MS = 2000;
-/** A neighbour whose probes stopped for this long has a silent UDP path. */
+/** A path whose probes stopped for this long is silent: a punched one is given up for the relay. */
 const SILENT_AFTER_MS = 3 * PROBE_MS + 1000;
+/** Punched paths held at once: each costs a probe per PROBE_MS. */
+export const MAX_PUNCHED = 64;
+/**
+ * The TTL of the probe that opens our NAT before a punch: it passes our NAT
+ * and the router after it, and dies before it can reach the other NAT. Had
+ * it arrived there first, that NAT would keep it as a connection of its own
+ * and map the other peer's probes to us at another port (Linux's conntrack
+ * does), so neither end's probes would ever match the other's mapping.
+ */
+export const OPENING_TTL = 2;
 
 export interface Endpoint {
   addr: number;
@@ -24,7 +45,16 @@ export interface Endpoint {
 }
 
 interface Link {
-  connectionIp: string;
+  kind: 'neighbour' | 'punch';
+  /** Neighbour: where its control connection comes from. */
+  connectionIp: string | null;
+  /**
+   * Whether we probe before we heard from it: a neighbour we dialled, or a
+   * punch. A neighbour that dialled us may be behind a NAT: a probe to its
+   * guessed endpoint would be held there as a connection of its own, and
+   * its NAT would map its data socket to another port. It probes first.
+   */
+  probesFirst: boolean;
   /** What its probes to us carry: ours to choose. */
   rxId: number;
   rxKey: Buffer;
@@ -35,22 +65,35 @@ interface Link {
   /** Where its last authenticated probe came from, and when. */
   learned: Endpoint | null;
   lastProbeAt: number | null;
-  /** When we last sent it one. */
+  /** Whether the last tick found it alive (a change reroutes). */
+  wasAlive: boolean;
+  /** When we last sent it one; and a punch offer. */
   probedAt: number | null;
+  offeredAt: number | null;
   /** Where it says our probes come from. */
   seenAt: string | null;
+  /** Punch: where its neighbours see it, as its offer said. */
+  offered: Endpoint | null;
+  /** Punch with a password: our ephemeral key pair, and the data keys once its key is known. */
+  keyPair: KeyPair | null;
+  theirPublicKey: string | null;
+  dataKeys: DirectionKeys | null;
 }
 
 export interface UdpPathsIo {
   sendMessage(peer: string, message: LinkMessage): void;
-  /** From the data socket; dropped until the data plane is up. */
-  sendProbe(probe: Buffer, addr: number, port: number): void;
-  /** The neighbour's data port and `--public-ip` as it gossips them; null until its info arrived. */
-  peerPorts(peer: string): { dataPort: number; publicIp: string | null } | null;
+  /** Along the mesh, to a peer that is no neighbour. */
+  sendUnicast(peer: string, body: PunchBody): void;
+  /** From the data socket, with the system's TTL or `ttl`; dropped until the data plane is up. */
+  sendProbe(probe: Buffer, addr: number, port: number, ttl?: number): void;
+  /** What the peer gossips of its ports and addresses; null until its info arrived. */
+  peerInfo(peer: string): { dataPort: number; publicIp: string | null; udpSeenAt: string | null } | null;
   localAddrs(): ReadonlySet<string>;
   dataPort: number;
+  /** The mesh secret: punched paths get data keys of their own. */
+  password: Buffer | null;
   now(): number;
-  /** A neighbour's endpoint moved: routes and keys must follow. */
+  /** An endpoint moved, or a punched path opened or went silent: routes and keys must follow. */
   endpointsChanged(): void;
   /** What our neighbours see of us changed. */
   natChanged(udpSeenAt: string | undefined, nat: NatKind | undefined): void;
@@ -60,17 +103,19 @@ export interface UdpPathsIo {
 export interface ProbeCounters {
   sent: number;
   received: number;
-  /** Refused: no link has the id, the tag is wrong, or the counter is not new. */
+  /** Refused: no path has the id, the tag is wrong, or the counter is not new. */
   unknownId: number;
   badTag: number;
   replayed: number;
+  /** Punch offers refused: too many punched paths, or a weak key. */
+  punchRefused: number;
 }
 
 export interface UdpPathStatus {
   peer: string;
-  connectionIp: string;
+  kind: 'neighbour' | 'punch';
   endpoint: string | null;
-  /** The endpoint came from its probes (else: guessed from its connection). */
+  /** The endpoint came from its probes (else: a guess, from its connection or its gossip). */
   probed: boolean;
   /** Probes from it arrived within the last few intervals. */
   alive: boolean;
@@ -81,53 +126,100 @@ export class UdpPaths {
   private readonly links = new Map<string, Link>();
   private readonly byId = new Map<number, { peer: string; link: Link }>();
   private counter = BigInt(Date.now()) << 16n;
-  readonly counters: ProbeCounters = { sent: 0, received: 0, unknownId: 0, badTag: 0, replayed: 0 };
+  readonly counters: ProbeCounters = { sent: 0, received: 0, unknownId: 0, badTag: 0, replayed: 0, punchRefused: 0 };
   private reported: { udpSeenAt: string | undefined; nat: NatKind | undefined } = { udpSeenAt: undefined, nat: undefined };
 
-  constructor(private readonly io: UdpPathsIo) {}
+  constructor(
+    private readonly self: string,
+    private readonly io: UdpPathsIo,
+  ) {}
 
-  up(peer: string, connectionIp: string): void {
-    this.down(peer);
-    let rxId: number;
-    do rxId = randomInt(1, 2 ** 32 - 1);
-    while (this.byId.has(rxId));
-    const link: Link = {
-      connectionIp, rxId, rxKey: randomBytes(PROBE_KEY_BYTES), lastCounter: -1n,
-      txId: null, txKey: null, learned: null, lastProbeAt: null, probedAt: null, seenAt: null,
-    };
-    this.links.set(peer, link);
-    this.byId.set(rxId, { peer, link });
-    this.io.sendMessage(peer, { t: 'probe-key', id: rxId, key: link.rxKey.toString('base64') });
+  /** A neighbour's control connection is up (a punched path to it is superseded); `outbound`: we dialled it. */
+  up(peer: string, connectionIp: string, outbound: boolean): void {
+    const link = this.open(peer, 'neighbour', connectionIp, outbound);
+    this.io.sendMessage(peer, { t: 'probe-key', id: link.rxId, key: link.rxKey.toString('base64') });
   }
 
   down(peer: string): void {
     const link = this.links.get(peer);
-    if (!link) return;
-    this.links.delete(peer);
-    this.byId.delete(link.rxId);
-    if (link.seenAt !== null) this.reportNat();
+    if (!link || link.kind !== 'neighbour') return;
+    this.close(peer, link);
   }
 
   message(peer: string, message: LinkMessage): void {
     const link = this.links.get(peer);
-    if (!link) return;
+    if (!link || link.kind !== 'neighbour') return;
     if (message.t === 'probe-key') {
       link.txId = message.id;
       link.txKey = Buffer.from(message.key, 'base64');
       this.probe(peer, link);
-    } else if (link.seenAt !== message.endpoint) {
-      link.seenAt = message.endpoint;
-      this.reportNat();
+    } else {
+      this.seen(link, message.endpoint);
     }
+  }
+
+  /**
+   * The peers reachable only through relays, that a direct path may be
+   * punched to: opens one to each (the lower name of a pair offers; the
+   * other answers), and closes those to peers no longer in the list.
+   */
+  punchTo(peers: readonly string[]): void {
+    const wanted = new Set(peers);
+    for (const [peer, link] of this.links) if (link.kind === 'punch' && !wanted.has(peer)) this.close(peer, link);
+    const ours = this.reported.udpSeenAt;
+    for (const peer of peers) {
+      if (ours === undefined || this.links.has(peer) || this.self > peer || this.punchedCount() >= MAX_PUNCHED) continue;
+      const link = this.open(peer, 'punch', null, true);
+      this.openNat(peer, link);
+      this.offer(peer, link, false);
+    }
+  }
+
+  /** A peer's offer of a direct path, or its answer to ours. */
+  punchMessage(peer: string, body: PunchBody): void {
+    let link = this.links.get(peer);
+    if (link?.kind === 'neighbour') return;
+    if (!link) {
+      if (body.reply || this.punchedCount() >= MAX_PUNCHED || this.reported.udpSeenAt === undefined) {
+        this.counters.punchRefused++;
+        return;
+      }
+      link = this.open(peer, 'punch', null, true);
+    }
+    const [address, port] = body.endpoint.split(':');
+    link.offered = { addr: parseIPv4(address), port: Number(port) };
+    // Our NAT opens towards it before we answer: once our answer is there, its probes may come.
+    if (!body.reply) this.openNat(peer, link);
+    link.txId = body.id;
+    link.txKey = Buffer.from(body.key, 'base64');
+    if (link.keyPair && body.publicKey && body.publicKey !== link.theirPublicKey) {
+      try {
+        link.dataKeys = sessionKeys(link.keyPair, Buffer.from(body.publicKey, 'base64'), this.io.password!).data;
+        link.theirPublicKey = body.publicKey;
+      } catch {
+        this.counters.punchRefused++;
+        return this.close(peer, link);
+      }
+      // Its probes may have come before its keys did (they go direct, this along the mesh): the path opens now.
+      if (this.alive(link)) this.io.endpointsChanged();
+    }
+    if (!body.reply) this.offer(peer, link, true);
+    this.probe(peer, link);
   }
 
   /** Where to send a neighbour's datagrams, and whose datagrams to take: its probed endpoint, else the guess from its connection. */
   endpoint(peer: string): Endpoint | null {
     const link = this.links.get(peer);
-    if (!link) return null;
-    if (link.learned) return link.learned;
-    const ports = this.io.peerPorts(peer);
-    return ports ? { addr: parseIPv4(ports.publicIp ?? link.connectionIp), port: ports.dataPort } : null;
+    if (!link || link.kind !== 'neighbour') return null;
+    return link.learned ?? this.guess(peer, link);
+  }
+
+  /** The open punched path to a peer we otherwise reach through relays: its endpoint, and with a password its data keys. */
+  punched(peer: string): { endpoint: Endpoint; keys: DirectionKeys | null } | null {
+    const link = this.links.get(peer);
+    if (!link || link.kind !== 'punch' || !link.learned || !this.alive(link)) return null;
+    if (this.io.password && !link.dataKeys) return null;
+    return { endpoint: link.learned, keys: link.dataKeys };
   }
 
   connectionIp(peer: string): string | null {
@@ -155,41 +247,123 @@ export class UdpPaths {
     link.lastCounter = counter;
     link.lastProbeAt = this.io.now();
     this.counters.received++;
-    if (link.learned?.addr === addr && link.learned.port === port) return;
-    const before = this.endpoint(peer);
+    const wasAlive = link.wasAlive;
+    link.wasAlive = true;
+    const moved = link.learned?.addr !== addr || link.learned.port !== port;
+    if (!moved && wasAlive) return;
+    const before = link.learned ?? this.guess(peer, link);
     link.learned = { addr, port };
-    const endpoint = `${formatIPv4(addr)}:${port}`;
-    this.io.sendMessage(peer, { t: 'seen-at', endpoint });
-    if (before?.addr === addr && before.port === port) return;
-    this.io.log('info', 'peer endpoint', { peer, endpoint, before: before ? `${formatIPv4(before.addr)}:${before.port}` : null });
+    if (moved) {
+      const endpoint = `${formatIPv4(addr)}:${port}`;
+      if (link.kind === 'neighbour') this.io.sendMessage(peer, { t: 'seen-at', endpoint });
+      if (link.kind === 'punch' || before?.addr !== addr || before.port !== port) {
+        this.io.log('info', link.kind === 'punch' ? 'punched a direct path' : 'peer endpoint', { peer, endpoint, before: before ? `${formatIPv4(before.addr)}:${before.port}` : null });
+      }
+      // Answer at once: behind a NAT, its side learns ours from this.
+      this.probe(peer, link);
+    }
     this.io.endpointsChanged();
-    // Answer at once: behind a NAT, its side learns ours from this.
-    this.probe(peer, link);
   };
 
-  /** Probes each neighbour once per PROBE_MS (call it more often: a new one is probed at the first tick it can be). */
+  /** Probes each path once per PROBE_MS (call it more often: a new one is probed at the first tick it can be); notices paths gone silent. */
   tick(): void {
     const now = this.io.now();
-    for (const [peer, link] of this.links) if (link.probedAt === null || now - link.probedAt >= PROBE_MS) this.probe(peer, link);
+    let changed = false;
+    for (const [peer, link] of this.links) {
+      // Offered and not open: the offer, or the other end's state, was lost (a route changing, a restart). Again, from the start.
+      if (link.kind === 'punch' && link.offeredAt !== null && this.self < peer && !this.alive(link) && now - link.offeredAt >= 2 * PROBE_MS) {
+        this.openNat(peer, link);
+        this.offer(peer, link, false);
+      }
+      if (link.probedAt === null || now - link.probedAt >= PROBE_MS) this.probe(peer, link);
+      if (link.wasAlive && !this.alive(link)) {
+        link.wasAlive = false;
+        changed = true;
+        this.io.log('info', link.kind === 'punch' ? 'punched path went silent: relaying again' : 'no probes from neighbour', { peer });
+      }
+    }
+    if (changed) this.io.endpointsChanged();
   }
 
   status(): UdpPathStatus[] {
-    const now = this.io.now();
     return [...this.links].map(([peer, link]) => {
-      const e = this.endpoint(peer);
+      const e = link.learned ?? this.guess(peer, link);
       return {
         peer,
-        connectionIp: link.connectionIp,
+        kind: link.kind,
         endpoint: e ? `${formatIPv4(e.addr)}:${e.port}` : null,
         probed: link.learned !== null,
-        alive: link.lastProbeAt !== null && now - link.lastProbeAt < SILENT_AFTER_MS,
+        alive: this.alive(link),
         seenAt: link.seenAt,
       };
     });
   }
 
+  private open(peer: string, kind: Link['kind'], connectionIp: string | null, probesFirst: boolean): Link {
+    const old = this.links.get(peer);
+    if (old) this.close(peer, old);
+    let rxId: number;
+    do rxId = randomInt(1, 2 ** 32 - 1);
+    while (this.byId.has(rxId));
+    const link: Link = {
+      kind, connectionIp, probesFirst, rxId, rxKey: randomBytes(PROBE_KEY_BYTES), lastCounter: -1n,
+      txId: null, txKey: null, learned: null, lastProbeAt: null, wasAlive: false, probedAt: null, offeredAt: null, seenAt: null, offered: null,
+      keyPair: kind === 'punch' && this.io.password ? newKeyPair() : null, theirPublicKey: null, dataKeys: null,
+    };
+    this.links.set(peer, link);
+    this.byId.set(rxId, { peer, link });
+    return link;
+  }
+
+  private close(peer: string, link: Link): void {
+    this.links.delete(peer);
+    this.byId.delete(link.rxId);
+    if (link.seenAt !== null) this.reportNat();
+    if (link.kind === 'punch' && link.wasAlive) this.io.endpointsChanged();
+  }
+
+  private offer(peer: string, link: Link, reply: boolean): void {
+    const endpoint = this.reported.udpSeenAt;
+    if (endpoint === undefined) return;
+    link.offeredAt = this.io.now();
+    this.io.sendUnicast(peer, { t: 'punch', id: link.rxId, key: link.rxKey.toString('base64'), endpoint, publicKey: link.keyPair?.publicKey.toString('base64') ?? null, reply });
+  }
+
+  private seen(link: Link, endpoint: string): void {
+    if (link.seenAt === endpoint) return;
+    link.seenAt = endpoint;
+    this.reportNat();
+  }
+
+  /** Before any probe from it: a neighbour at its connection's address (or the one it was given), a punch target where its neighbours see it. */
+  private guess(peer: string, link: Link): Endpoint | null {
+    if (link.offered) return link.offered;
+    const info = this.io.peerInfo(peer);
+    if (!info) return null;
+    if (link.kind === 'neighbour') return { addr: parseIPv4(info.publicIp ?? link.connectionIp!), port: info.dataPort };
+    if (!info.udpSeenAt) return null;
+    const [address, port] = info.udpSeenAt.split(':');
+    return { addr: parseIPv4(address), port: Number(port) };
+  }
+
+  private alive(link: Link): boolean {
+    return link.lastProbeAt !== null && this.io.now() - link.lastProbeAt < SILENT_AFTER_MS;
+  }
+
+  private punchedCount(): number {
+    let n = 0;
+    for (const link of this.links.values()) if (link.kind === 'punch') n++;
+    return n;
+  }
+
+  /** A probe that opens our NAT towards the peer's endpoint and goes no further (OPENING_TTL); its content does not matter. */
+  private openNat(peer: string, link: Link): void {
+    const to = this.guess(peer, link);
+    if (to) this.io.sendProbe(encodeProbe(0, 0n, link.rxKey), to.addr, to.port, OPENING_TTL);
+  }
+
   private probe(peer: string, link: Link): void {
-    const to = this.endpoint(peer);
+    const to = link.learned ?? (link.probesFirst ? this.guess(peer, link) : null);
     if (link.txId === null || link.txKey === null || to === null) return;
     this.io.sendProbe(encodeProbe(link.txId, ++this.counter, link.txKey), to.addr, to.port);
     link.probedAt = this.io.now();
@@ -197,10 +371,10 @@ export class UdpPaths {
   }
 
   private reportNat(): void {
-    const seen = [...this.links.values()].flatMap((l) => (l.seenAt === null ? [] : [l.seenAt])).sort();
-    const nat = natKind(seen, this.io.localAddrs(), this.io.dataPort);
-    const translated = seen.find((e) => !this.io.localAddrs().has(e.split(':')[0]));
-    const udpSeenAt = translated ?? seen[0];
+    const seen = [...this.links.values()].flatMap((l) => (l.kind === 'neighbour' && l.seenAt !== null ? [l.seenAt] : [])).sort();
+    const local = this.io.localAddrs();
+    const nat = natKind(seen, local, this.io.dataPort);
+    const udpSeenAt = seen.find((e) => !local.has(e.split(':')[0])) ?? seen[0];
     if (udpSeenAt === this.reported.udpSeenAt && nat === this.reported.nat) return;
     this.reported = { udpSeenAt, nat };
     this.io.natChanged(udpSeenAt, nat);

@@ -10,7 +10,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 const [host, port, countText] = process.argv.slice(2);
 const count = Number(countText);
 const valid = Buffer.concat([
-  frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 1, maxVersion: 1, name: 'fuzzer', nickname: 'f', backend: 'vxlan', features: [] }))),
+  frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 2, maxVersion: 2, name: 'fuzzer', nickname: 'f', backend: 'vxlan', features: [] }))),
   frame(3, Buffer.from(JSON.stringify({ t: 'gossip', peers: [{ name: 'ghost', version: 3, nickname: 'g', publicIp: '10.201.0.99', controlPort: 6783, dataPort: 8472, vtepMac: null, subnet: null, connections: ['fuzzer'], departed: false }], ring: null }))),
   frame(2, Buffer.alloc(0)),
 ]);

@@ -7,7 +7,7 @@ import { frame } from './controlFrames.mjs';
 import { randomBytes } from 'node:crypto';
 
 const [host, port, mode] = process.argv.slice(2);
-const hello = (over = {}) => frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 1, maxVersion: 1, name: `probe-${process.pid}`, nickname: 'probe', backend: 'sleeve', features: [], ...over })));
+const hello = (over = {}) => frame(1, Buffer.from(JSON.stringify({ protocol: 'tsoverlay', minVersion: 2, maxVersion: 2, name: `probe-${process.pid}`, nickname: 'probe', backend: 'sleeve', features: [], ...over })));
 const payloads = {
   garbage: () => [randomBytes(4096)],
   truncated: () => [hello().subarray(0, 7)],

@@ -49,7 +49,7 @@ describe('the control port', () => {
 
   it('refuses a peer speaking another protocol version, naming both ranges, and logs it', async () => {
     const result = await probe('future-version');
-    expect(result.refusal).toMatch(/protocol version mismatch: we speak 1-1, peer probe-\d+ speaks 7-9/);
+    expect(result.refusal).toMatch(/protocol version mismatch: we speak 2-2, peer probe-\d+ speaks 7-9/);
     expect(da.log).toMatch(/"reason":"protocol version mismatch: [^"]*","msg":"refused a control connection"/);
   });
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import type { LabDaemon } from '../../src/lab/labDaemon.js';
 import { addMeshContainer, meshArgs, type MeshSide } from '../../src/lab/meshHosts.js';
-import { addNatSite, type NatSite } from '../../src/lab/natSite.js';
+import { Internet, type NatSite } from '../../src/lab/internet.js';
 import { eventually } from '../helpers/eventually.js';
 import { ping, transfer } from '../helpers/traffic.js';
 
@@ -42,8 +42,10 @@ describe.each(variants)('two sites behind NAT routers, a public peer between the
     lab = await Lab.create();
     const public1 = await lab.addHost('r');
     stranger = await lab.addHost('x');
-    siteA = await addNatSite(lab, 'a', '192.168.71', ['a1']);
-    siteB = await addNatSite(lab, 'b', '192.168.72', ['b1'], 'random-fully');
+    const internet = await Internet.create(lab);
+    await internet.reach(public1);
+    siteA = await internet.addSite('a', '192.168.71', ['a1']);
+    siteB = await internet.addSite('b', '192.168.72', ['b1'], 'random-fully');
     // The sites' hosts name the public peer only; it names nobody.
     const [dr, da, db] = await Promise.all([
       lab.startDaemon(public1, meshArgs(public1, [], args), 40_000),
@@ -172,4 +174,54 @@ describe('a multi-homed host whose default route is on an interface its peers ca
     const back = await transfer(lab, m.container, h.container, 10 * MB, 5002);
     expect(back.received).toEqual(back.sent);
   });
+});
+
+describe.each(variants.slice(0, 2))('two sites behind endpoint-independent NATs (%s)', (_variant, args) => {
+  let lab: Lab;
+  let siteA: NatSite;
+  let r: MeshSide;
+  let a: MeshSide;
+  let b: MeshSide;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    const public1 = await lab.addHost('r');
+    const internet = await Internet.create(lab);
+    await internet.reach(public1);
+    siteA = await internet.addSite('a', '192.168.71', ['a1']);
+    const siteB = await internet.addSite('b', '192.168.72', ['b1']);
+    const [dr, da, db] = await Promise.all([
+      lab.startDaemon(public1, meshArgs(public1, [], args), 40_000),
+      lab.startDaemon(siteA.hosts[0], meshArgs(siteA.hosts[0], [public1], args), 40_000),
+      lab.startDaemon(siteB.hosts[0], meshArgs(siteB.hosts[0], [public1], args), 40_000),
+    ]);
+    r = await addMeshContainer(lab, public1, dr);
+    a = await addMeshContainer(lab, siteA.hosts[0], da);
+    b = await addMeshContainer(lab, siteB.hosts[0], db);
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('punches a direct UDP path between the sites, coordinated through the public peer, and carries a transfer over it', async () => {
+    await eventually(async () => {
+      expect(await peerView(a.daemon, b.host.name)).toMatchObject({ reach: 'punched', nextHop: r.host.name });
+      expect(await peerView(b.daemon, a.host.name)).toMatchObject({ reach: 'punched', nextHop: r.host.name });
+    }, 15_000);
+    const relayedBefore = (await r.daemon.status()).counters.relayed;
+    const result = await transfer(lab, a.container, b.container, 10 * MB);
+    expect(result.received).toEqual(result.sent);
+    // Straight from site to site: the public peer relays none of it.
+    expect((await r.daemon.status()).counters.relayed - relayedBefore).toBe(0);
+  });
+
+  it('goes back to the relay when the punched path stops, and carries traffic on', async () => {
+    // Site a's router stops passing UDP between the sites; the mesh's own connections stay.
+    const siteB = (await peerView(r.daemon, b.host.name)).endpoint!.split(':')[0];
+    await lab.exec(siteA.router.ns, 'iptables', ['-I', 'FORWARD', '-p', 'udp', '-d', siteB, '-j', 'DROP']);
+    await lab.exec(siteA.router.ns, 'iptables', ['-I', 'FORWARD', '-p', 'udp', '-s', siteB, '-j', 'DROP']);
+    await eventually(async () => expect(await peerView(a.daemon, b.host.name)).toMatchObject({ reach: 'relayed', nextHop: r.host.name }), 15_000);
+    const result = await transfer(lab, a.container, b.container, 5 * MB, 5002);
+    expect(result.received).toEqual(result.sent);
+  }, 30_000);
 });

@@ -8,22 +8,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiPost } from '../../src/api/client.js';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { meshArgs, type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
+import { PROBE_BYTES, PROBE_FIRST_BYTE } from '../../src/dataplane/probeDatagram.js';
 import { SLEEVE_DEFAULT_PORT } from '../../src/dataplane/sleeve/sleeveFormat.js';
 import { capture, udpDatagrams } from '../helpers/capture.js';
 import { impairUnderlay } from '../helpers/impair.js';
 import { eventually } from '../helpers/eventually.js';
 import { ping, transfer, udpMarkers } from '../helpers/traffic.js';
 
-const SEND_TOOL = fileURLToPath(new URL('../helpers/sendDatagrams.mjs', import.meta.url));
+const SPOOF_TOOL = fileURLToPath(new URL('../helpers/spoofDatagrams.py', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 const MB = 1 << 20;
 
-/** Starts a listener in `to`, sends each text from `from`, returns what arrived. */
-/** Sends raw datagrams from a host's own underlay address to a peer's sleeve port. */
-async function inject(lab: Lab, from: LabHost, to: LabHost, datagrams: Buffer[]): Promise<void> {
+/**
+ * Sends raw datagrams to a peer's sleeve port from `intruder`, forged to come
+ * from `posingAs`'s data socket: its address and port, which is what the
+ * sealed path keys a neighbour by.
+ */
+async function inject(lab: Lab, intruder: LabHost, posingAs: LabHost, to: LabHost, datagrams: Buffer[]): Promise<void> {
   const file = join(lab.dir, `inject-${Date.now()}.hex`);
   writeFileSync(file, datagrams.map((d) => d.toString('hex')).join('\n') + '\n');
-  await lab.exec(from.ns, process.execPath, [SEND_TOOL, to.ip, String(SLEEVE_DEFAULT_PORT), file]);
+  await lab.exec(intruder.ns, 'python3', [SPOOF_TOOL, posingAs.ip, String(SLEEVE_DEFAULT_PORT), to.ip, String(SLEEVE_DEFAULT_PORT), file]);
 }
 
 describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
@@ -49,12 +53,15 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
     const got = await udpMarkers(lab, a.container, b.container, Array.from({ length: 20 }, () => marker));
     await cap.stop();
     expect(got.length).toBeGreaterThan(15); // it did cross the overlay
-    const datagrams = udpDatagrams(cap.file);
+    // Besides the sealed datagrams, only the UDP path's probes cross (32 bytes: magic, id, counter, tag).
+    const all = udpDatagrams(cap.file);
+    const datagrams = all.filter((d) => d.payload[0] !== PROBE_FIRST_BYTE);
     expect(datagrams.length).toBeGreaterThanOrEqual(got.length);
     for (const d of datagrams) {
       expect(d.payload[0]).toBe(0x12); // sealed
       expect(d.payload.includes(Buffer.from('MARKER'))).toBe(false);
     }
+    for (const p of all.filter((d) => d.payload[0] === PROBE_FIRST_BYTE)) expect(p.payload.length).toBe(PROBE_BYTES);
   });
 
   it('counts a replayed, a bit-flipped and a forged datagram as drops, and delivers none of them', async () => {
@@ -75,7 +82,7 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
     const before = (await a.daemon.status()).counters.drops;
     const listened = udpMarkers(lab, b.container, a.container, [], 2500);
     await new Promise((r) => setTimeout(r, 300));
-    await inject(lab, b.host, a.host, [original.payload, original.payload, ...altered]);
+    await inject(lab, hosts[3], b.host, a.host, [original.payload, original.payload, ...altered]);
     expect(await listened).toEqual([]);
     const after = (await a.daemon.status()).counters.drops;
     expect(after.replay - before.replay).toBe(2);
@@ -91,7 +98,7 @@ describe('an encrypted sleeve mesh of two hosts, and intruders', () => {
     Buffer.from(b.container.ip.split('.').map(Number)).copy(inner, 12);
     Buffer.from(a.container.ip.split('.').map(Number)).copy(inner, 16);
     const plain = Buffer.concat([Buffer.from([0x11, 0, 0, 0, 0, 28]), inner]);
-    await inject(lab, b.host, a.host, [plain, plain, plain]);
+    await inject(lab, hosts[3], b.host, a.host, [plain, plain, plain]);
     const after = (await a.daemon.status()).counters.drops;
     expect(after.bad_header - before.bad_header).toBe(3);
   });

@@ -131,6 +131,9 @@ export class MemoryEndpoint extends MemoryPort implements UnderlayPort {
     return n;
   }
 
+  /** The memory network has no routers for a TTL to run out at. */
+  setTtl(): void {}
+
   send(batch: PacketBatch, count: number): number {
     let sent = 0;
     for (let i = 0; i < count; i++) {
