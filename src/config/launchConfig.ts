@@ -105,7 +105,7 @@ export const launchCommand: CommandSpec = {
   ].join('\n'),
   options: {
     backend: { type: 'string', value: 'sleeve|udp|vxlan', defaultText: 'sleeve (mesh), udp (static), the config\'s (etcd)', help: 'encapsulation towards the peers' },
-    'public-ip': { type: 'string', value: 'IP', help: 'this host\'s underlay address, as peers reach it (default: the address of --iface, or of the default route\'s interface)' },
+    'public-ip': { type: 'string', value: 'IP', help: 'this host\'s underlay address, as peers reach it (mesh: none needed, peers see it; etcd: the address of --iface, or of the default route\'s interface)' },
     iface: { type: 'string', value: 'IF', help: 'the underlay interface, for its address and MTU' },
     port: { type: 'string', value: 'N', defaultText: `the backend's (${backendNames.map((n) => `${n} ${backends[n].defaultPort}`).join(', ')})`, help: 'UDP port of the data path' },
     listen: { type: 'string', value: 'IP', default: '0.0.0.0', help: 'address the UDP socket binds' },
