@@ -12,7 +12,7 @@ import { blockCidr } from '../ipam/blocks.js';
 import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import { log } from '../log.js';
 import { MAX_VERSION, MIN_VERSION, PROTOCOL } from '../mesh/handshake.js';
-import { DIAL_ADDRESSES, MeshNode } from '../mesh/meshNode.js';
+import { MeshNode } from '../mesh/meshNode.js';
 import { meshStatus } from '../mesh/meshStatus.js';
 import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { TcpMesh } from '../mesh/tcpMesh.js';
@@ -187,8 +187,9 @@ function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neig
   // Datagrams come from neighbours (a relay's from the relay): taken from any address a peer is known by.
   const accepted = new Set<number>();
   const own = node.info.subnet;
+  const book = node.addressBook();
   for (const peer of node.reachablePeers()) {
-    for (const address of node.dialAddresses(peer, DIAL_ADDRESSES)) accepted.add(parseIPv4(address));
+    for (const address of book.get(peer.name) ?? []) accepted.add(parseIPv4(address));
     if (!peer.subnet || peer.subnet === own || peer.departed) continue;
     // A punched path goes straight to the peer; else the next hop towards it.
     const punched = paths.punched(peer.name);

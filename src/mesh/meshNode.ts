@@ -12,7 +12,7 @@ import type { PeerInfo } from './peerInfo.js';
 import { Topology } from './topology.js';
 
 /** Addresses tried per peer learned by gossip. */
-export const DIAL_ADDRESSES = 4;
+const DIAL_ADDRESSES = 4;
 
 export interface MeshTransport {
   /** Sends to an established neighbour; dropped silently if it is gone. */
@@ -117,26 +117,30 @@ export class MeshNode {
   }
 
   /**
-   * Where to dial a peer: the address it was given (`--public-ip`), where we
-   * see it if it is our neighbour, then each address a neighbour of it sees
-   * it at, as weave learns them. At most
-   * `limit`: a forger's list of addresses is not worth a connection each.
+   * Where to dial each peer: the address it was given (`--public-ip`), where
+   * we saw it if it was our neighbour, then each address a neighbour of it
+   * sees it at, as weave learns them. At most DIAL_ADDRESSES a peer: a
+   * forger's list of addresses is not worth a connection each. One pass over
+   * every peer's connections.
    */
-  dialAddresses(info: PeerInfo, limit: number): string[] {
-    const found = new Set<string>();
-    if (info.publicIp) found.add(info.publicIp);
-    // Ours first: kept after the connection went (a stop saves the peers to dial after it, when our info lists none).
-    const ours = this.lastSeenAt.get(info.name);
-    if (ours) found.add(ours);
+  addressBook(): Map<string, string[]> {
+    const book = new Map<string, Set<string>>();
+    const add = (name: string, address: string | null | undefined) => {
+      if (!address) return;
+      let found = book.get(name);
+      if (!found) book.set(name, (found = new Set()));
+      if (found.size < DIAL_ADDRESSES) found.add(address);
+    };
+    for (const info of this.topology.peers.values()) add(info.name, info.publicIp);
+    // Ours: kept after the connection went (a stop saves the peers to dial after it, when our info lists none).
+    for (const [name, address] of this.lastSeenAt) add(name, address);
     for (const other of this.topology.peers.values()) {
-      if (found.size >= limit) break;
-      if (other.departed || other.name === info.name) continue;
-      const i = other.connections.indexOf(info.name);
-      const address = i >= 0 ? other.connectionAddrs?.[i] : undefined;
-      if (address) found.add(address);
+      if (other.departed) continue;
+      other.connections.forEach((name, i) => add(name, other.connectionAddrs?.[i]));
     }
-    return [...found].slice(0, limit);
+    return new Map([...book].map(([name, found]) => [name, [...found]]));
   }
+
 
   /** Publishes the DNS records this peer owns. */
   setDns(records: { name: string; ip: string }[]): void {
@@ -197,9 +201,10 @@ export class MeshNode {
 
   persisted(): PersistedIpam | null {
     if (!this.ring) return null;
+    const book = this.addressBook();
     const peers = [...this.topology.peers.values()]
       .filter((p) => p.name !== this.me.name && !p.departed)
-      .flatMap((p) => this.dialAddresses(p, DIAL_ADDRESSES).map((a) => `${a}:${p.controlPort}`));
+      .flatMap((p) => (book.get(p.name) ?? []).map((a) => `${a}:${p.controlPort}`));
     return { ring: this.ring.state(), block: this.block, peers };
   }
 

@@ -1,5 +1,6 @@
 // Messages between mesh neighbours once the handshake is done (docs/protocol.md).
 import type { RingState } from '../ipam/ring.js';
+import { isIPv4Endpoint } from '../net/ipv4.js';
 import { fnv1a } from './fnv1a.js';
 import { isPeerInfo, type PeerInfo } from './peerInfo.js';
 import { PROBE_KEY_BYTES } from './udpProbe.js';
@@ -37,7 +38,6 @@ export type MeshMessage =
   | { t: 'unicast'; to: string; from: string; hops: number; body: UnicastBody };
 
 export const MAX_UNICAST_HOPS = 32;
-const ENDPOINT = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
 
 export function isLinkMessage(m: MeshMessage): m is LinkMessage {
   return m.t === 'probe-key' || m.t === 'seen-at';
@@ -68,7 +68,7 @@ export function parseMessage(value: unknown): MeshMessage {
       }
       if (m.body.t === 'punch') {
         const b = m.body;
-        if (!isProbeKey(b.id, b.key) || typeof b.reply !== 'boolean' || typeof b.endpoint !== 'string' || !ENDPOINT.test(b.endpoint) || (b.publicKey !== null && (typeof b.publicKey !== 'string' || Buffer.from(b.publicKey, 'base64').length !== 32))) {
+        if (!isProbeKey(b.id, b.key) || typeof b.reply !== 'boolean' || !isIPv4Endpoint(b.endpoint) || (b.publicKey !== null && (typeof b.publicKey !== 'string' || Buffer.from(b.publicKey, 'base64').length !== 32))) {
           throw new MessageError('malformed punch');
         }
       } else if (m.body.t !== 'block-request' && m.body.t !== 'block-refused') {
@@ -79,7 +79,7 @@ export function parseMessage(value: unknown): MeshMessage {
       if (!isProbeKey(m.id, m.key)) throw new MessageError('malformed probe-key');
       return m;
     case 'seen-at':
-      if (typeof m.endpoint !== 'string' || !ENDPOINT.test(m.endpoint)) throw new MessageError('malformed seen-at');
+      if (!isIPv4Endpoint(m.endpoint)) throw new MessageError('malformed seen-at');
       return m;
     default:
       throw new MessageError(`unknown message type ${JSON.stringify((m as { t?: unknown }).t)}`);

@@ -1,4 +1,5 @@
 // What every peer tells the others about itself, by gossip.
+import { isIPv4, isIPv4Endpoint } from '../net/ipv4.js';
 
 export interface PeerInfo {
   name: string;
@@ -37,9 +38,6 @@ export interface PeerInfo {
 export type NatKind = 'none' | 'behind-nat' | 'endpoint-independent' | 'symmetric';
 const NAT_KINDS: readonly string[] = ['none', 'behind-nat', 'endpoint-independent', 'symmetric'];
 
-const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
-const ENDPOINT = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/;
-
 export function isPeerInfo(v: unknown): v is PeerInfo {
   const p = v as PeerInfo;
   return (
@@ -47,17 +45,17 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     typeof p.name === 'string' && p.name.length > 0 && p.name.length <= 64 &&
     Number.isInteger(p.version) && p.version >= 0 &&
     typeof p.nickname === 'string' && p.nickname.length <= 64 &&
-    (p.publicIp === null || (typeof p.publicIp === 'string' && IPV4.test(p.publicIp))) &&
+    (p.publicIp === null || isIPv4(p.publicIp)) &&
     Number.isInteger(p.controlPort) && Number.isInteger(p.dataPort) &&
     (p.vtepMac === null || typeof p.vtepMac === 'string') &&
     (p.subnet === null || typeof p.subnet === 'string') &&
     Array.isArray(p.connections) && p.connections.length <= 10_000 && p.connections.every((c) => typeof c === 'string') &&
     (p.connectionAddrs === undefined ||
-      (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every((a) => typeof a === 'string' && IPV4.test(a)))) &&
-    (p.udpSeenAt === undefined || (typeof p.udpSeenAt === 'string' && ENDPOINT.test(p.udpSeenAt))) &&
+      (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every(isIPv4))) &&
+    (p.udpSeenAt === undefined || isIPv4Endpoint(p.udpSeenAt)) &&
     (p.nat === undefined || NAT_KINDS.includes(p.nat)) &&
     typeof p.departed === 'boolean' &&
     (p.dns === undefined || (Array.isArray(p.dns) && p.dns.length <= 10_000 &&
-      p.dns.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && typeof r.ip === 'string' && IPV4.test(r.ip))))
+      p.dns.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && isIPv4(r.ip))))
   );
 }

@@ -7,7 +7,7 @@ import { ControlConnection } from './controlConnection.js';
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Hello } from './handshake.js';
 import { type LinkMessage, type MeshMessage, isLinkMessage } from './messages.js';
-import { DIAL_ADDRESSES, type MeshNode, type MeshTransport } from './meshNode.js';
+import type { MeshNode, MeshTransport } from './meshNode.js';
 import { CONTROL_PORT } from './meshOptions.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -142,10 +142,11 @@ export class TcpMesh implements MeshTransport {
   private learnTargets(): void {
     const node = this.node!;
     const current = new Set<string>();
+    const book = node.addressBook();
     for (const info of node.topology.peers.values()) {
       if (info.name === node.name || info.departed) continue;
       const connected = this.connections.has(info.name);
-      for (const address of node.dialAddresses(info, DIAL_ADDRESSES)) {
+      for (const address of book.get(info.name) ?? []) {
         current.add(`${address}:${info.controlPort}`);
         if (!connected) this.addTarget(address, info.controlPort, true);
       }

@@ -20,6 +20,21 @@ export function parseIPv4(text: string): number {
   return value >>> 0;
 }
 
+/** Whether `text` is a dotted IPv4 address parseIPv4 takes (for checking what a peer sent, without a throw). */
+export function isIPv4(text: unknown): text is string {
+  if (typeof text !== 'string') return false;
+  const parts = text.split('.');
+  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+}
+
+/** Whether `text` is `IPv4:port`, a port 1-65535. */
+export function isIPv4Endpoint(text: unknown): text is string {
+  if (typeof text !== 'string') return false;
+  const at = text.lastIndexOf(':');
+  const port = text.slice(at + 1);
+  return at > 0 && isIPv4(text.slice(0, at)) && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
+}
+
 export function formatIPv4(value: number): string {
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }

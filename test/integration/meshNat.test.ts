@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import type { LabDaemon } from '../../src/lab/labDaemon.js';
 import { addMeshContainer, meshArgs, type MeshSide } from '../../src/lab/meshHosts.js';
-import { Internet, type NatSite } from '../../src/lab/internet.js';
+import { Internet, type NatMode, type NatSite } from '../../src/lab/internet.js';
 import { eventually } from '../helpers/eventually.js';
 import { ping, transfer } from '../helpers/traffic.js';
 
@@ -29,6 +29,31 @@ async function peerView(daemon: LabDaemon, name: string) {
   return mesh.peers.find((p) => p.name === name)!;
 }
 
+/**
+ * A public peer r on the underlay and two sites behind NAT routers, a
+ * (MASQUERADE) and b (`modeB`), one host each, with a container behind each
+ * host. The sites' hosts name the public peer only; it names nobody.
+ */
+async function twoSites(lab: Lab, modeB: NatMode, args: string[]) {
+  const public1 = await lab.addHost('r');
+  const internet = await Internet.create(lab);
+  await internet.reach(public1);
+  const siteA = await internet.addSite('a', '192.168.71', ['a1']);
+  const siteB = await internet.addSite('b', '192.168.72', ['b1'], modeB);
+  const [dr, da, db] = await Promise.all([
+    lab.startDaemon(public1, meshArgs(public1, [], args), 40_000),
+    lab.startDaemon(siteA.hosts[0], meshArgs(siteA.hosts[0], [public1], args), 40_000),
+    lab.startDaemon(siteB.hosts[0], meshArgs(siteB.hosts[0], [public1], args), 40_000),
+  ]);
+  return {
+    siteA,
+    siteB,
+    r: await addMeshContainer(lab, public1, dr),
+    a: await addMeshContainer(lab, siteA.hosts[0], da),
+    b: await addMeshContainer(lab, siteB.hosts[0], db),
+  };
+}
+
 describe.each(variants)('two sites behind NAT routers, a public peer between them (%s)', (_variant, args) => {
   let lab: Lab;
   let stranger: LabHost;
@@ -40,21 +65,8 @@ describe.each(variants)('two sites behind NAT routers, a public peer between the
 
   beforeAll(async () => {
     lab = await Lab.create();
-    const public1 = await lab.addHost('r');
     stranger = await lab.addHost('x');
-    const internet = await Internet.create(lab);
-    await internet.reach(public1);
-    siteA = await internet.addSite('a', '192.168.71', ['a1']);
-    siteB = await internet.addSite('b', '192.168.72', ['b1'], 'random-fully');
-    // The sites' hosts name the public peer only; it names nobody.
-    const [dr, da, db] = await Promise.all([
-      lab.startDaemon(public1, meshArgs(public1, [], args), 40_000),
-      lab.startDaemon(siteA.hosts[0], meshArgs(siteA.hosts[0], [public1], args), 40_000),
-      lab.startDaemon(siteB.hosts[0], meshArgs(siteB.hosts[0], [public1], args), 40_000),
-    ]);
-    r = await addMeshContainer(lab, public1, dr);
-    a = await addMeshContainer(lab, siteA.hosts[0], da);
-    b = await addMeshContainer(lab, siteB.hosts[0], db);
+    ({ siteA, siteB, r, a, b } = await twoSites(lab, 'random-fully', args));
   }, 120_000);
   afterAll(async () => {
     await lab?.cleanup();
@@ -185,19 +197,7 @@ describe.each(variants.slice(0, 2))('two sites behind endpoint-independent NATs 
 
   beforeAll(async () => {
     lab = await Lab.create();
-    const public1 = await lab.addHost('r');
-    const internet = await Internet.create(lab);
-    await internet.reach(public1);
-    siteA = await internet.addSite('a', '192.168.71', ['a1']);
-    const siteB = await internet.addSite('b', '192.168.72', ['b1']);
-    const [dr, da, db] = await Promise.all([
-      lab.startDaemon(public1, meshArgs(public1, [], args), 40_000),
-      lab.startDaemon(siteA.hosts[0], meshArgs(siteA.hosts[0], [public1], args), 40_000),
-      lab.startDaemon(siteB.hosts[0], meshArgs(siteB.hosts[0], [public1], args), 40_000),
-    ]);
-    r = await addMeshContainer(lab, public1, dr);
-    a = await addMeshContainer(lab, siteA.hosts[0], da);
-    b = await addMeshContainer(lab, siteB.hosts[0], db);
+    ({ siteA, r, a, b } = await twoSites(lab, 'masquerade', args));
   }, 120_000);
   afterAll(async () => {
     await lab?.cleanup();
