@@ -39,7 +39,7 @@ function connectionLines(s: Status): string[] {
   return [
     ...m.connections.map((c) => {
       const udp = m.udpPaths.find((u) => u.peer === c.name);
-      const path = udp ? ` udp=${udp.endpoint ?? '-'}${udp.probed ? '' : ' (guessed)'}${udp.alive ? '' : ' silent'}` : '';
+      const path = udp ? ` udp=${udp.endpoint ?? '-'}${udp.probed ? (udp.alive ? '' : ' silent') : ' (guessed)'}` : '';
       return `-> ${c.address} established ${c.outbound ? 'out' : 'in'} ${c.name}(${c.nickname}) ${s.backend}${c.encrypted ? ' encrypted' : ''} mtu=${s.mtu}${path}`;
     }),
     ...m.targets.filter((t) => t.state !== 'connected').map((t) => `-> ${t.address}:${t.port} ${t.state}${t.lastError ? ` ${t.lastError}` : ''}`),

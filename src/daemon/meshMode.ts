@@ -150,6 +150,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         dataplane = dp;
         dp.onProbe(paths.receive);
         routesChanged();
+        paths.socketReady();
       },
       async close() {
         clearInterval(probing);

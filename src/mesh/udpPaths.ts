@@ -265,6 +265,12 @@ export class UdpPaths {
     this.io.endpointsChanged();
   };
 
+  /** The data socket is open now (probes before it were lost): every path is probed at the next tick. */
+  socketReady(): void {
+    for (const link of this.links.values()) link.probedAt = null;
+    this.tick();
+  }
+
   /** Probes each path once per PROBE_MS (call it more often: a new one is probed at the first tick it can be); notices paths gone silent. */
   tick(): void {
     const now = this.io.now();
