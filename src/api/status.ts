@@ -36,6 +36,8 @@ export interface Status extends ModeStatus {
   network: string;
   subnet: string;
   bridgeAddress: string;
+  /** --ip-masq: the nftables table holding the rules, and how often they were put back; null: off. */
+  ipMasq: { table: string; restored: number } | null;
   /** null: mesh mode without --public-ip (peers know this host by its connections). */
   publicIp: string | null;
   port: number;

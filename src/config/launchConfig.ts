@@ -76,6 +76,8 @@ export interface LaunchConfig {
   rekeyAfter: number | null;
   /** TUN TSO/checksum offload and UDP GSO/GRO (--no-offload turns them off). */
   offload: boolean;
+  /** Masquerade traffic from the overlay to outside it (host/ipMasq.ts): --ip-masq, --no-ip-masq, else on in mesh mode only. */
+  ipMasq: boolean;
 }
 
 export interface DnsConfig {
@@ -114,6 +116,8 @@ export const launchCommand: CommandSpec = {
     bridge: { type: 'string', value: 'NAME', help: 'create (or adopt) a bridge with the subnet\'s .1 for containers' },
     mtu: { type: 'string', value: 'N', defaultText: 'underlay MTU - overhead', help: 'TUN and bridge MTU' },
     'no-offload': { type: 'boolean', help: 'no TUN TSO/checksum offload, no UDP GSO/GRO' },
+    'ip-masq': { type: 'boolean', defaultText: 'on in mesh mode (as weave), off in etcd and static mode (as flannel)', help: 'masquerade traffic from the overlay to destinations outside it' },
+    'no-ip-masq': { type: 'boolean', help: 'never masquerade (docker then does, for docker0: --ip-masq=true)' },
     'run-dir': { type: 'string', value: 'DIR', default: '/run/tsoverlay', help: 'state kept between runs; subnet.env, docker.env, daemon.json' },
     api: { type: 'string', value: 'ADDR', default: DEFAULT_API, help: 'status API: HOST:PORT or a unix socket path' },
     'log-level': { type: 'string', value: 'debug|info|warn|error', default: 'info', help: 'least severe log line written' },
@@ -188,7 +192,16 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     password,
     rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 16, 2 ** 48),
     offload: !flagBool(args, 'no-offload'),
+    ipMasq: parseIpMasq(args, source.kind),
   };
+}
+
+/** flannel's --ip-masq, off by default as flannel has it, except in mesh mode, where weave masquerades by default. */
+function parseIpMasq(args: ParsedArgs, kind: LaunchConfig['source']['kind']): boolean {
+  const on = flagBool(args, 'ip-masq');
+  const off = flagBool(args, 'no-ip-masq');
+  if (on && off) throw new ConfigError('give --ip-masq or --no-ip-masq, not both');
+  return on || (!off && kind === 'mesh');
 }
 
 /** One source only: two that disagree would be a silent surprise. */

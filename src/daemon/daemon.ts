@@ -4,6 +4,7 @@ import type { LaunchConfig } from '../config/launchConfig.js';
 import { openDataplane } from '../dataplane/openDataplane.js';
 import { UserError } from '../errors.js';
 import { Exposure } from '../host/exposure.js';
+import { IpMasq } from '../host/ipMasq.js';
 import { configureBridge, configureTun, enableForwarding, findUnderlay, removeBridgeIfUnused, removeLink, resolvePublicIp, peersUnderlayMtu } from '../host/links.js';
 import { configureLog, log } from '../log.js';
 import { cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
@@ -57,19 +58,21 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
   const underlayMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
-  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: false });
+  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: config.ipMasq });
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
   const dataplane = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
-  const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null);
+  const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields)) : null;
+  const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null);
   const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
   const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM') });
   try {
     await configureTun(dataplane.tunName, mtu, plan.subnet, plan.network);
     if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
     await enableForwarding();
+    await masq?.install();
     await plan.routes.attach(dataplane, plan.port);
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
@@ -81,12 +84,14 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
   } catch (error) {
     await dns?.close();
     await plan.routes.close();
+    await masq?.remove();
     dataplane.close();
     if (bridgeCreated && config.bridge) await removeLink(config.bridge);
     if (error instanceof UserError) throw error;
     throw new StartError((error as Error).message);
   }
   dataplane.start();
+  masq?.keep();
   await writeDaemonInfo(config.runDir, {
     pid: process.pid,
     api: formatApiAddress(config.api),
@@ -123,6 +128,7 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
     await step('leaving the mesh / etcd', () => plan.routes.close());
     await step('closing DNS', () => dns?.close());
     await step('closing the API', () => api.close());
+    await step('removing the masquerade rules', () => masq?.remove());
     await step('closing the TUN', () => dataplane.close()); // the kernel removes its routes with it
     if (bridgeCreated && config.bridge) {
       const bridge = config.bridge;

@@ -8,7 +8,7 @@ import type { HostPlan } from './hostPlan.js';
 
 const CIPHER = 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys';
 
-export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number, dns: DnsStatus | null): Status {
+export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number, dns: DnsStatus | null, ipMasq: Status['ipMasq']): Status {
   return {
     version: VERSION,
     mode: plan.mode,
@@ -23,6 +23,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     tun: data.tun,
     mtu,
     offload: data.offload,
+    ipMasq,
     routes: data.routes.map((r) => ({ subnet: formatCidr(r.cidr), publicIp: formatIPv4(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
     counters: data.counters,
     peerTraffic: data.peers.map(({ addr, counters }) => ({ publicIp: formatIPv4(addr), ...counters })),

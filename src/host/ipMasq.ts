@@ -14,6 +14,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type Cidr, formatCidr } from '../net/ipv4.js';
+import { HostSetupError } from './ipCommand.js';
 
 const run = promisify(execFile);
 const TABLE = 'tsoverlay';
@@ -50,7 +51,12 @@ export class IpMasq {
   ) {}
 
   async install(): Promise<void> {
-    await nft(['-f', '-'], masqRuleset(this.network, this.subnet));
+    try {
+      await nft(['-f', '-'], masqRuleset(this.network, this.subnet));
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'nft is not installed' : ((error as { stderr?: string }).stderr || (error as Error).message).trim();
+      throw new HostSetupError(`cannot install the --ip-masq rules (${reason}); install nftables, or launch with --no-ip-masq`);
+    }
   }
 
   /** Puts the rules back whenever they are gone, until remove(). */
@@ -59,6 +65,10 @@ export class IpMasq {
       void this.check().catch((error: Error) => this.log('cannot check the masquerade rules', { error: error.message }));
     }, KEEP_MS);
     this.timer.unref();
+  }
+
+  status(): { table: string; restored: number } {
+    return { table: `ip ${TABLE}`, restored: this.restored };
   }
 
   async remove(): Promise<void> {

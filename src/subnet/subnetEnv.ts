@@ -12,8 +12,9 @@ export interface SubnetEnv {
   ipMasq: boolean;
 }
 
+/** flannel's mk-docker-opts rule: docker masquerades its bridge only when tsoverlay does not. */
 export function dockerOpts(env: SubnetEnv): string {
-  return `--bip=${gatewayCidr(env.subnet)} --mtu=${env.mtu} --ip-masq=${env.ipMasq}`;
+  return `--bip=${gatewayCidr(env.subnet)} --mtu=${env.mtu} --ip-masq=${!env.ipMasq}`;
 }
 
 export function formatSubnetEnv(env: SubnetEnv): string {

@@ -43,7 +43,7 @@ describe('docker with tsoverlay\'s --bip and --mtu', () => {
     for (const side of [a, b]) {
       const status = await side.daemon.status();
       const bip = status.subnet.replace(/0\/24$/, '1/24');
-      expect(side.opts).toEqual([`--bip=${bip}`, '--mtu=1450', '--ip-masq=false']);
+      expect(side.opts).toEqual([`--bip=${bip}`, '--mtu=1450', '--ip-masq=true']);
       expect(await lab.exec(side.host.ns, 'ip', ['-4', '-o', 'addr', 'show', 'docker0'])).toContain(bip);
       expect(side.ip.startsWith(status.subnet.replace(/0\/24$/, ''))).toBe(true);
     }

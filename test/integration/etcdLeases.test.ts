@@ -96,9 +96,9 @@ describe('etcd mode (flannel-compatible leases)', () => {
     expect(readFileSync(join(a.daemon.runDir, 'subnet.env'), 'utf8')).toBe(
       `FLANNEL_NETWORK=10.50.0.0/16\nFLANNEL_SUBNET=${bip}\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n`,
     );
-    expect(readFileSync(join(a.daemon.runDir, 'docker.env'), 'utf8')).toBe(`DOCKER_OPTS="--bip=${bip} --mtu=1450 --ip-masq=false"\n`);
+    expect(readFileSync(join(a.daemon.runDir, 'docker.env'), 'utf8')).toBe(`DOCKER_OPTS="--bip=${bip} --mtu=1450 --ip-masq=true"\n`);
     const printed = await lab.exec(a.host.ns, process.execPath, [TSOVERLAY_BIN, 'docker-opts', '--run-dir', a.daemon.runDir]);
-    expect(printed.trim()).toBe(`--bip=${bip} --mtu=1450 --ip-masq=false`);
+    expect(printed.trim()).toBe(`--bip=${bip} --mtu=1450 --ip-masq=true`);
   });
 
   it('keeps DNS records under <prefix>/dns/, bound to the host\'s lease, and serves them on every host', async () => {

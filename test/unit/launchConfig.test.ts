@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { helpText, parseArgs } from '../../src/config/args.js';
 import { ConfigError, type EtcdSource, launchCommand, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
-import { formatCidr } from '../../src/net/ipv4.js';
+import { masqRuleset } from '../../src/host/ipMasq.js';
+import { formatCidr, parseCidr } from '../../src/net/ipv4.js';
+import { dockerOpts } from '../../src/subnet/subnetEnv.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,27 @@ const staticSource = (...argv: string[]) => parse(...argv).source as StaticSourc
 const base = ['--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '10.201.0.1'];
 
 describe('launch configuration', () => {
+  it('masquerades by default in mesh mode only (weave does, flannel does not), and takes --ip-masq / --no-ip-masq', () => {
+    expect(parse().ipMasq).toBe(true);
+    expect(parse('--no-ip-masq').ipMasq).toBe(false);
+    expect(parse('--etcd-endpoints', 'http://127.0.0.1:2379').ipMasq).toBe(false);
+    expect(parse('--etcd-endpoints', 'http://127.0.0.1:2379', '--ip-masq').ipMasq).toBe(true);
+    expect(parse('--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '10.0.0.1').ipMasq).toBe(false);
+    expect(() => parse('--ip-masq', '--no-ip-masq')).toThrow(/not both/);
+  });
+
+  it('writes flannel\'s masquerade rules for the network and this host\'s subnet', () => {
+    const rules = masqRuleset(parseCidr('10.32.0.0/12'), parseCidr('10.32.5.0/24'));
+    expect(rules).toContain('ip saddr 10.32.0.0/12 ip daddr 10.32.0.0/12 return');
+    expect(rules).toContain('ip saddr 10.32.0.0/12 ip daddr != 224.0.0.0/4 masquerade fully-random');
+    expect(rules).toContain('ip saddr != 10.32.0.0/12 ip daddr 10.32.5.0/24 return');
+    expect(rules).toContain('ip saddr != 10.32.0.0/12 ip daddr 10.32.0.0/12 masquerade fully-random');
+    // Replaced whole in one transaction: an old table (a crash left it) goes with the same script.
+    expect(rules.indexOf('delete table ip tsoverlay')).toBeLessThan(rules.indexOf('table ip tsoverlay {'));
+    expect(dockerOpts({ network: parseCidr('10.32.0.0/12'), subnet: parseCidr('10.32.5.0/24'), mtu: 1410, ipMasq: true })).toBe('--bip=10.32.5.1/24 --mtu=1410 --ip-masq=false');
+    expect(dockerOpts({ network: parseCidr('10.32.0.0/12'), subnet: parseCidr('10.32.5.0/24'), mtu: 1410, ipMasq: false })).toBe('--bip=10.32.5.1/24 --mtu=1410 --ip-masq=true');
+  });
+
   it('takes flannel-like defaults', () => {
     const c = parse(...base);
     expect(c.source.kind).toBe('static');
