@@ -5,7 +5,7 @@ import { apiGet, apiPost } from '../api/client.js';
 import { type Status, VERSION } from '../api/status.js';
 import { parseApiAddress } from '../config/apiAddress.js';
 import { type CommandSpec, flag, flagBool, helpText, type ParsedArgs, parseArgs, UsageError } from '../config/args.js';
-import { launchCommand, parseLaunchConfig } from '../config/launchConfig.js';
+import { launchCommand, loadLaunchConfig } from '../config/launchConfig.js';
 import { UserError } from '../errors.js';
 import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
 import { commands } from './commands.js';
@@ -21,6 +21,7 @@ const usage = `usage: tsoverlay <command> [options]   ('tsoverlay <command> --he
   expose [IP] | hide IP         an overlay address for the host itself
   docker-opts                   docker's --bip/--mtu options for this host's subnet
   stop                          stop the daemon gracefully
+  reload                        re-read the launch options (--config) and apply what can change live
   demo                          three hosts in namespaces, a ping by name across a relay
   version                       print the version`;
 
@@ -53,11 +54,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'launch') {
     const args = argsOf(launchCommand, rest);
     if (!args) return 0;
-    const config = parseLaunchConfig(args);
+    const load = () => loadLaunchConfig(rest);
+    const config = load();
     // A password on the command line would show in ps and /proc/PID/cmdline: overwrite them.
     if (config.password !== null) process.title = 'tsoverlay launch';
     const { runDaemon } = await loadBuilt(() => import('../daemon/daemon.js'));
-    await runDaemon(config);
+    await runDaemon(config, load);
     return -1; // keeps running until a signal
   }
   return run(command, rest);
@@ -122,6 +124,12 @@ async function run(command: string, rest: string[]): Promise<number> {
     case 'stop':
       await apiPost(api(), '/stop', {});
       return 0;
+    case 'reload': {
+      const r = (await apiPost(api(), '/reload', {})) as { applied: string[]; needRestart: string[] };
+      process.stdout.write(`applied: ${r.applied.join('; ') || 'nothing changed'}\n`);
+      if (r.needRestart.length > 0) process.stdout.write(`needs a restart (left as they were): ${r.needRestart.join(' ')}\n`);
+      return 0;
+    }
     case 'docker-opts': {
       const runDir = flag(args, 'run-dir')!;
       const env = await readSubnetEnv(runDir);

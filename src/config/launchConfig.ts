@@ -8,7 +8,7 @@ import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import { type ApiAddress, DEFAULT_API, parseApiAddress } from './apiAddress.js';
-import { type CommandSpec, flag, flagBool, flagList, type ParsedArgs } from './args.js';
+import { type CommandSpec, flag, flagBool, flagList, parseArgs, type ParsedArgs } from './args.js';
 
 export class ConfigError extends UserError {}
 
@@ -116,6 +116,7 @@ export const launchCommand: CommandSpec = {
     bridge: { type: 'string', value: 'NAME', help: 'create (or adopt) a bridge with the subnet\'s .1 for containers' },
     mtu: { type: 'string', value: 'N', defaultText: 'underlay MTU - overhead', help: 'TUN and bridge MTU' },
     'no-offload': { type: 'boolean', help: 'no TUN TSO/checksum offload, no UDP GSO/GRO' },
+    config: { type: 'string', value: 'FILE', help: 'more launch options, as on the command line, one or more per line (# comments); read at start and again at reload (SIGHUP, tsoverlay reload); the command line\'s replace them (--route and peers add)' },
     'ip-masq': { type: 'boolean', defaultText: 'on in mesh mode (as weave), off in etcd and static mode (as flannel)', help: 'masquerade traffic from the overlay to destinations outside it' },
     'no-ip-masq': { type: 'boolean', help: 'never masquerade (docker then does, for docker0: --ip-masq=true)' },
     'run-dir': { type: 'string', value: 'DIR', default: '/run/tsoverlay', help: 'state kept between runs; subnet.env, docker.env, daemon.json' },
@@ -151,6 +152,28 @@ export const launchCommand: CommandSpec = {
   },
 };
 
+
+/**
+ * The launch options in effect: the --config file's, read now, then the
+ * command line's (so the command line wins where both give one option).
+ */
+export function loadLaunchConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): LaunchConfig {
+  const cli = parseArgs(argv, launchCommand);
+  const file = flag(cli, 'config');
+  if (file === undefined) return parseLaunchConfig(cli, env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--config ${file}: ${(error as Error).message}`);
+  }
+  const tokens = text.split('\n').flatMap((line) => (line.trim().startsWith('#') ? [] : line.trim().split(/\s+/).filter(Boolean)));
+  const fromFile = prefixed(`--config ${file}:`, () => parseArgs(tokens, launchCommand));
+  // The command line's options replace the file's; repeatable ones (--route) and peers add to them.
+  const flags = new Map(fromFile.flags);
+  for (const [name, values] of cli.flags) flags.set(name, launchCommand.options[name]?.multiple ? [...(flags.get(name) ?? []), ...values] : values);
+  return parseLaunchConfig({ ...cli, flags, positionals: [...fromFile.positionals, ...cli.positionals] }, env);
+}
 
 export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): LaunchConfig {
   const publicIp = flag(args, 'public-ip') ?? null;

@@ -15,6 +15,8 @@ export interface ApiWiring {
   status(): Status;
   /** Asks the lifecycle for a graceful stop, as SIGTERM does. */
   stop(): void;
+  /** Re-reads the launch options, as SIGHUP does. */
+  reload(): Promise<{ applied: string[]; needRestart: string[] }>;
   exposure: Exposure;
   dns(): LocalDns | null;
 }
@@ -28,6 +30,7 @@ export function buildApi(w: ApiWiring): ApiServer {
       setImmediate(w.stop);
       return { stopping: true };
     })
+    .on('POST /reload', () => w.reload())
     .on('POST /expose', async (req) => {
       const body = await readJsonBody(req);
       const name = optionalString(body, 'name');

@@ -18,6 +18,7 @@ import { planFromEtcd } from './etcdMode.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
 import { LocalDns } from './localDns.js';
 import { planFromMesh } from './meshMode.js';
+import { planReload, type ReloadPlan } from './reloadPlan.js';
 import { planFromFlags } from './staticMode.js';
 import { buildStatus } from './statusDocument.js';
 
@@ -26,7 +27,11 @@ export class StartError extends UserError {}
 
 type Stop = (why: string, exitCode: number) => Promise<void>;
 
-export async function runDaemon(config: LaunchConfig): Promise<void> {
+/**
+ * Runs the daemon with `config`; `load` reads the launch options again for a
+ * reload (the --config file, then the command line).
+ */
+export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig = () => config): Promise<void> {
   configureLog(config.logLevel, config.logFormat);
   /** Set once the daemon is up: a fatal event before that has nothing to undo. */
   let stop: Stop | null = null;
@@ -45,16 +50,27 @@ export async function runDaemon(config: LaunchConfig): Promise<void> {
     source.kind === 'static' ? planFromFlags(config, source, given ?? (await resolvePublicIp(null)), vtepMac)
     : source.kind === 'etcd' ? await planFromEtcd(config, source, given ?? (await resolvePublicIp(null)), vtepMac, events)
     : await planFromMesh(config, source, given, vtepMac, events);
-  stop = await start(config, plan);
+  const running = await start(config, plan, load);
+  stop = running.stop;
   const stopOnce = stop;
   // A failure in the control plane is logged, not a reason to take the network down.
   process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
   process.on('SIGTERM', () => void stopOnce('SIGTERM', 0));
   process.on('SIGINT', () => void stopOnce('SIGINT', 0));
+  process.on('SIGHUP', () => void running.reload());
 }
 
-/** Brings the host up; returns how to take it down again. */
-async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
+export interface ReloadResult {
+  /** What changed, in words (nothing: an empty list). */
+  applied: string[];
+  /** Options that differ but cannot change while running: left as they were. */
+  needRestart: string[];
+}
+
+/** Brings the host up; returns how to take it down again, and how to reload it. */
+async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig): Promise<{ stop: Stop; reload: () => Promise<ReloadResult> }> {
+  /** The options in effect: the launch's, with what reloads changed. */
+  let current = config;
   const underlayMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
@@ -67,7 +83,33 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
   const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields)) : null;
   const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null);
   const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
-  const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM') });
+  const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM'), reload: () => reload() });
+
+  /** Re-reads the launch options and applies what may change live; a bad file changes nothing. */
+  async function reload(): Promise<ReloadResult> {
+    let next: LaunchConfig;
+    try {
+      next = load();
+    } catch (error) {
+      log.error('reload refused: the options do not parse; nothing changed', { error: (error as Error).message });
+      throw error;
+    }
+    const change = planReload(current, next);
+    const applied: string[] = [];
+    if (change.logLevel) {
+      configureLog(next.logLevel, current.logFormat);
+      applied.push(`log level ${next.logLevel}`);
+    }
+    applied.push(...(plan.routes.reload?.(next, change) ?? []));
+    if (dns) {
+      dns.rereadUpstreams();
+      applied.push('DNS upstreams re-read');
+    }
+    current = withLive(current, next, change);
+    if (change.fixed.length > 0) log.warn('reload: these options cannot change while running; restart to apply them', { options: change.fixed });
+    log.info('reloaded', { applied });
+    return { applied, needRestart: change.fixed };
+  }
   try {
     await configureTun(dataplane.tunName, mtu, plan.subnet, plan.network);
     if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
@@ -111,7 +153,7 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
   });
 
   let stopping = false;
-  return async (why, exitCode) => {
+  const stopDaemon: Stop = async (why, exitCode) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal: why });
@@ -139,10 +181,20 @@ async function start(config: LaunchConfig, plan: HostPlan): Promise<Stop> {
     log.info('stopped');
     process.exit(exitCode);
   };
+  return { stop: stopDaemon, reload };
 }
 
 /** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */
 function meshUnderlayMtu(config: LaunchConfig): Promise<number> {
   const peers = config.source.kind === 'mesh' ? config.source.peers.map((p) => p.address) : [];
   return peersUnderlayMtu(peers, config.bridge ? [config.bridge] : []);
+}
+
+/** The options in effect after a reload: the old ones, with what it changed. */
+function withLive(current: LaunchConfig, next: LaunchConfig, change: ReloadPlan): LaunchConfig {
+  const [a, b] = [current.source, next.source];
+  const source = a.kind === 'mesh' && b.kind === 'mesh' && change.peers ? { ...a, peers: b.peers }
+    : a.kind === 'static' && b.kind === 'static' && change.routes ? { ...a, routes: b.routes }
+    : a;
+  return { ...current, logLevel: next.logLevel, password: change.password ? next.password : current.password, source };
 }

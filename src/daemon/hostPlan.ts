@@ -5,7 +5,9 @@ import type { ModeStatus } from '../api/status.js';
 import type { Backend } from '../dataplane/backends.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { RecordStore } from '../dns/recordStore.js';
+import type { LaunchConfig } from '../config/launchConfig.js';
 import type { Cidr } from '../net/ipv4.js';
+import type { ReloadPlan } from './reloadPlan.js';
 
 /** Where routes come from: attached to the data plane once it is up, closed at stop. */
 export interface RouteSource {
@@ -15,6 +17,8 @@ export interface RouteSource {
   status(): ModeStatus;
   /** Shares this host's DNS records with the others and feeds theirs into the store (etcd, mesh). */
   attachDns?(store: RecordStore): { published(): void };
+  /** Applies what a reload may change in this mode (reloadPlan.ts); returns what it changed, in words. */
+  reload?(next: LaunchConfig, plan: ReloadPlan): string[];
 }
 
 export interface HostPlan {

@@ -85,6 +85,11 @@ export class LocalDns {
     });
   }
 
+  /** resolv.conf again now (it is watched too, once a second): a reload's. */
+  rereadUpstreams(): void {
+    this.upstream.reload();
+  }
+
   status(): DnsStatus {
     return {
       domain: `${this.store.domain}.`,

@@ -124,7 +124,9 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     paths.punchTo(punchCandidates(node));
     paths.tick();
   }, TICK_MS);
-  for (const peer of source.peers) tcp.addTarget(peer.address, peer.port);
+  /** The peers named at launch, or at the last reload. */
+  let named = source.peers;
+  for (const peer of named) tcp.addTarget(peer.address, peer.port);
   // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
   for (const known of persisted?.peers ?? []) {
     const [address, port] = known.split(':');
@@ -161,6 +163,22 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         await tcp.close();
       },
       status: () => ({ mesh: meshStatus(node, tcp, paths, space.range, space.blockLen, source.controlPort) }),
+      reload(next, plan) {
+        const changed: string[] = [];
+        if (plan.password && next.password) {
+          tcp.setPassword(next.password);
+          changed.push('password (for connections made from now on)');
+        }
+        if (plan.peers && next.source.kind === 'mesh') {
+          const key = (p: { address: string; port: number }) => `${p.address}:${p.port}`;
+          const wanted = new Set(next.source.peers.map(key));
+          for (const p of named) if (!wanted.has(key(p))) tcp.forgetTarget(p.address, p.port);
+          for (const p of next.source.peers) tcp.addTarget(p.address, p.port);
+          named = next.source.peers;
+          changed.push(`peers: ${[...wanted].join(' ') || 'none'}`);
+        }
+        return changed;
+      },
       attachDns(store) {
         dnsStore = store;
         store.setOthers(node.peerDns());

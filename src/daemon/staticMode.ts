@@ -1,9 +1,13 @@
 // Static mode: the subnet and every route given on the command line.
-import type { LaunchConfig, StaticSource } from '../config/launchConfig.js';
+import type { LaunchConfig, StaticRoute, StaticSource } from '../config/launchConfig.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
+import { formatCidr, formatIPv4 } from '../net/ipv4.js';
 import type { HostPlan } from './hostPlan.js';
 
 export function planFromFlags(config: LaunchConfig, source: StaticSource, publicIp: string, vtepMac: Buffer): HostPlan {
+  let dataplane: Dataplane | null = null;
+  let routes = source.routes;
   return {
     mode: 'static',
     backend: source.backend,
@@ -15,11 +19,24 @@ export function planFromFlags(config: LaunchConfig, source: StaticSource, public
     vtepMac,
     relay: false,
     routes: {
-      async attach(dataplane, port) {
-        for (const r of source.routes) dataplane.setRoute(r.cidr, { addr: r.publicIp, port, vtepMac: r.vtepMac });
+      async attach(dp, port) {
+        dataplane = dp;
+        for (const r of routes) dp.setRoute(r.cidr, { addr: r.publicIp, port, vtepMac: r.vtepMac });
       },
       async close() {},
       status: () => ({}),
+      reload(next, plan) {
+        if (!plan.routes || next.source.kind !== 'static' || !dataplane) return [];
+        const port = config.port ?? source.backend.defaultPort;
+        const wanted = next.source.routes;
+        const key = (r: StaticRoute) => formatCidr(r.cidr);
+        const kept = new Set(wanted.map(key));
+        for (const r of routes) if (!kept.has(key(r))) dataplane.deleteRoute(r.cidr);
+        // setRoute replaces a route to the same subnet: a changed hop takes effect at once.
+        for (const r of wanted) dataplane.setRoute(r.cidr, { addr: r.publicIp, port, vtepMac: r.vtepMac });
+        routes = wanted;
+        return [`routes: ${wanted.map((r) => `${key(r)}=${formatIPv4(r.publicIp)}`).join(' ') || 'none'}`];
+      },
     },
     api: {},
   };

@@ -66,10 +66,12 @@ export class TcpMesh implements MeshTransport {
 
   private readonly hello: Hello;
   private readonly log: TcpMeshLog;
+  private password: Buffer | null;
 
   constructor(private readonly options: TcpMeshOptions) {
     this.hello = options.hello;
     this.log = options.log;
+    this.password = options.password;
     this.server = createServer((socket) => this.adopt(socket, false, `${socket.remoteAddress}:${socket.remotePort}`));
   }
 
@@ -107,6 +109,11 @@ export class TcpMesh implements MeshTransport {
     }
     this.targets.set(key, { address, port, learned, state: 'retrying', peer: null, lastError: null, attempts: 0, nextAttempt: 0 });
     if (this.node) this.dialDue();
+  }
+
+  /** A rotated mesh secret: connections made from now on prove this one; those up keep their keys. */
+  setPassword(password: Buffer): void {
+    this.password = password;
   }
 
   /** Stops trying to connect to a target (`tsoverlay forget`); an open connection stays. */
@@ -197,7 +204,7 @@ export class TcpMesh implements MeshTransport {
   }
 
   private adopt(socket: Socket, outbound: boolean, address: string): ControlConnection {
-    return new ControlConnection(socket, outbound, address, this.hello, this.options.password, {
+    return new ControlConnection(socket, outbound, address, this.hello, this.password, {
       established: (c) => this.onEstablished(c),
       message: (c, m) => {
         try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { helpText, parseArgs } from '../../src/config/args.js';
-import { ConfigError, type EtcdSource, launchCommand, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
+import { ConfigError, type EtcdSource, launchCommand, loadLaunchConfig, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
+import { planReload } from '../../src/daemon/reloadPlan.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { masqRuleset } from '../../src/host/ipMasq.js';
 import { formatCidr, parseCidr } from '../../src/net/ipv4.js';
@@ -134,5 +135,34 @@ describe('launch configuration', () => {
     expect(() => parseArgs(['--tun'], launchCommand)).toThrow(/^--tun needs a value$/);
     expect(() => parseArgs(['--tun', 'a', '--tun', 'b'], launchCommand)).toThrow(/--tun given twice/);
     expect(parseArgs(['--route', 'a', '--route', 'b'], launchCommand).flags.get('route')).toEqual(['a', 'b']);
+  });
+});
+
+describe('what a reload may change', () => {
+  const mesh = (...argv: string[]) => parse(...argv);
+  it('takes the log level, mesh peers, static routes and a rotated password; names the rest', () => {
+    expect(planReload(mesh('10.0.0.1'), mesh('10.0.0.1', '10.0.0.2', '--log-level', 'debug'))).toEqual({ logLevel: true, password: false, peers: true, routes: false, fixed: [] });
+    expect(planReload(mesh('--password', 'a'), mesh('--password', 'b'))).toMatchObject({ password: true, fixed: [] });
+    expect(planReload(mesh(), mesh('--password', 'b')).fixed).toEqual(['--password (on or off: the encryption itself)']);
+    expect(planReload(mesh(), mesh('--mtu', '1300', '--ipalloc-range', '10.40.0.0/16')).fixed).toEqual(['--mtu', '--ipalloc-range']);
+    const st = (...more: string[]) => parse('--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '10.0.0.1', ...more);
+    expect(planReload(st(), st('--route', '10.40.2.0/24=10.0.0.2'))).toMatchObject({ routes: true, peers: false, fixed: [] });
+    expect(planReload(st(), mesh()).fixed).toEqual(['--public-ip', '--ip-masq', 'mode (--etcd-endpoints, --subnet)']);
+  });
+
+  it('reads a --config file before the command line, which wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tso-config-'));
+    try {
+      const file = join(dir, 'launch.conf');
+      writeFileSync(file, '# comment\n--log-level debug --mtu 1300\n10.0.0.7\n');
+      const config = loadLaunchConfig(['--config', file, '--mtu', '1200', '10.0.0.8']);
+      expect(config).toMatchObject({ logLevel: 'debug', mtu: 1200 });
+      expect(config.source.kind === 'mesh' && config.source.peers.map((p) => p.address)).toEqual(['10.0.0.7', '10.0.0.8']);
+      writeFileSync(file, '--mtu x\n');
+      expect(() => loadLaunchConfig(['--config', file])).toThrow(ConfigError);
+      expect(() => loadLaunchConfig(['--config', join(dir, 'missing')])).toThrow(/--config .*missing/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
