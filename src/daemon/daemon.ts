@@ -57,7 +57,8 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
   process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
   process.on('SIGTERM', () => void stopOnce('SIGTERM', 0));
   process.on('SIGINT', () => void stopOnce('SIGINT', 0));
-  process.on('SIGHUP', () => void running.reload());
+  // A refused reload is logged where it is refused; nothing more to do here.
+  process.on('SIGHUP', () => void running.reload().catch(() => {}));
 }
 
 export interface ReloadResult {
