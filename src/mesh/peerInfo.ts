@@ -1,5 +1,6 @@
 // What every peer tells the others about itself, by gossip.
-import { isIPv4, isIPv4Endpoint } from '../net/ipv4.js';
+import { isCidr, isIPv4, isIPv4Endpoint } from '../net/ipv4.js';
+import { isMac } from '../net/mac.js';
 
 export interface PeerInfo {
   name: string;
@@ -47,8 +48,9 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     typeof p.nickname === 'string' && p.nickname.length <= 64 &&
     (p.publicIp === null || isIPv4(p.publicIp)) &&
     Number.isInteger(p.controlPort) && Number.isInteger(p.dataPort) &&
-    (p.vtepMac === null || typeof p.vtepMac === 'string') &&
-    (p.subnet === null || typeof p.subnet === 'string') &&
+    // Checked as the route code parses them: a forged one must not throw there, on every later change.
+    (p.vtepMac === null || isMac(p.vtepMac)) &&
+    (p.subnet === null || isCidr(p.subnet)) &&
     Array.isArray(p.connections) && p.connections.length <= 10_000 && p.connections.every((c) => typeof c === 'string') &&
     (p.connectionAddrs === undefined ||
       (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every(isIPv4))) &&

@@ -56,6 +56,15 @@ export function parseCidr(text: string): Cidr {
   return { addr, len, mask };
 }
 
+/** Whether `text` is a CIDR parseCidr takes (for what a peer sent). */
+export function isCidr(text: unknown): text is string {
+  try {
+    return typeof text === 'string' && parseCidr(text) !== null;
+  } catch {
+    return false;
+  }
+}
+
 export function formatCidr(cidr: Cidr): string {
   return `${formatIPv4(cidr.addr)}/${cidr.len}`;
 }

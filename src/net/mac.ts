@@ -4,6 +4,11 @@ import { randomBytes } from 'node:crypto';
 
 export class MacError extends UserError {}
 
+/** Whether `text` is a MAC address parseMac takes (for what a peer sent). */
+export function isMac(text: unknown): text is string {
+  return typeof text === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(text);
+}
+
 export function parseMac(text: string): Buffer {
   const parts = text.split(':');
   if (parts.length !== 6 || !parts.every((p) => /^[0-9a-fA-F]{2}$/.test(p))) {

@@ -280,6 +280,8 @@ describe('probes and the messages that set them up', () => {
     { t: 'seen-at', endpoint: '10.0.0.1:0' },
     { t: 'gossip', ring: null, peers: [{ name: 'p', version: 1, nickname: '', publicIp: null, controlPort: 6783, dataPort: 6784, vtepMac: null, subnet: null, connections: ['q'], connectionAddrs: ['10.0.0.999'], departed: false }] },
     { t: 'gossip', ring: null, peers: [{ name: 'p', version: 1, nickname: '', publicIp: null, controlPort: 6783, dataPort: 6784, vtepMac: null, subnet: null, connections: ['q'], connectionAddrs: [], departed: false }] },
+    { t: 'gossip', ring: null, peers: [{ name: 'p', version: 1, nickname: '', publicIp: null, controlPort: 6783, dataPort: 6784, vtepMac: null, subnet: '10.32.1.0/99', connections: [], departed: false }] },
+    { t: 'gossip', ring: null, peers: [{ name: 'p', version: 1, nickname: '', publicIp: null, controlPort: 6783, dataPort: 6784, vtepMac: 'zz:zz', subnet: null, connections: [], departed: false }] },
     { t: 'unicast', to: 'a', from: 'b', hops: 0, body: { t: 'punch', id: 5, key: Buffer.alloc(32).toString('base64'), endpoint: 'x', publicKey: null, reply: false } },
     { t: 'unicast', to: 'a', from: 'b', hops: 0, body: { t: 'punch', id: 5, key: Buffer.alloc(32).toString('base64'), endpoint: '1.2.3.4:5', publicKey: 'short', reply: false } },
   ])('refuse a malformed %j', (m) => expect(() => parseMessage(m)).toThrow(MessageError));
