@@ -91,7 +91,7 @@ export class Dataplane {
       localSubnet: options.localSubnet,
       relayRoutes: options.relay ? this.routes : null,
       counters: this.counters,
-      probes: null,
+      probes: () => void this.counters.drops.bad_header++,
     };
     this.path = path;
     this.probeOut = new PacketBatch(1, PROBE_BYTES, 0);
@@ -153,13 +153,12 @@ export class Dataplane {
     out.outLengths[0] = PROBE_BYTES;
     out.addrs[0] = addr;
     out.ports[0] = port;
-    if (ttl === null) return this.udp.send(out, 1) === 1;
     // Between batches, on the one thread: no data datagram leaves with this TTL.
-    this.udp.setTtl(ttl);
+    if (ttl !== null) this.udp.setTtl(ttl);
     try {
       return this.udp.send(out, 1) === 1;
     } finally {
-      this.udp.setTtl(null);
+      if (ttl !== null) this.udp.setTtl(null);
     }
   }
 

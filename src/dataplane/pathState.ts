@@ -19,6 +19,6 @@ export interface PathState {
   /** Received packets for other subnets are passed on (mesh mode), or dropped (null). */
   readonly relayRoutes: RouteTable<NextHop> | null;
   readonly counters: DataplaneCounters;
-  /** Where probes of the UDP path go (mesh mode); null: they count as `bad_header`. */
-  probes: ProbeSink | null;
+  /** Where probes of the UDP path go (mesh mode); until a mode takes them, they count as `bad_header`. */
+  probes: ProbeSink;
 }

@@ -69,8 +69,7 @@ export class PeersToTun {
       }
       if (length === PROBE_BYTES && buf[start] === PROBE_FIRST_BYTE) {
         // Before the source check: a probe is how a peer's new address becomes known.
-        if (this.path.probes) this.path.probes(buf, start, addrs[i], ports[i]);
-        else drops.bad_header++;
+        this.path.probes(buf, start, addrs[i], ports[i]);
         continue;
       }
       const peer = peers.get(addrs[i]);

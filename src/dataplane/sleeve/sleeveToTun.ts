@@ -70,8 +70,7 @@ export class SleeveToTun {
       const from = addrs[i];
       if (length === PROBE_BYTES && buf[start] === PROBE_FIRST_BYTE) {
         // Before the source check: a probe is how a peer's new address becomes known.
-        if (this.path.probes) this.path.probes(buf, start, from, ports[i]);
-        else drops.bad_header++;
+        this.path.probes(buf, start, from, ports[i]);
         continue;
       }
       const peer = peers.get(from);
