@@ -18,7 +18,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { type KeyPair, newKeyPair } from '../crypto/nacl.js';
 import { type DirectionKeys, sessionKeys } from '../crypto/sessionKeys.js';
-import { formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { formatIPv4, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import type { LinkMessage, PunchBody } from './messages.js';
 import { natKind } from './natKind.js';
 import type { NatKind } from './peerInfo.js';
@@ -186,8 +186,7 @@ export class UdpPaths {
       }
       link = this.open(peer, 'punch', null, true);
     }
-    const [address, port] = body.endpoint.split(':');
-    link.offered = { addr: parseIPv4(address), port: Number(port) };
+    link.offered = endpointOf(body.endpoint);
     // Our NAT opens towards it before we answer: once our answer is there, its probes may come.
     if (!body.reply) this.openNat(peer, link);
     link.txId = body.id;
@@ -348,8 +347,7 @@ export class UdpPaths {
     if (!info) return null;
     if (link.kind === 'neighbour') return { addr: parseIPv4(info.publicIp ?? link.connectionIp!), port: info.dataPort };
     if (!info.udpSeenAt) return null;
-    const [address, port] = info.udpSeenAt.split(':');
-    return { addr: parseIPv4(address), port: Number(port) };
+    return endpointOf(info.udpSeenAt);
   }
 
   private alive(link: Link): boolean {
@@ -385,4 +383,10 @@ export class UdpPaths {
     this.reported = { udpSeenAt, nat };
     this.io.natChanged(udpSeenAt, nat);
   }
+}
+
+/** An `ip:port` a peer sent (checked when its message was parsed) as an Endpoint. */
+function endpointOf(text: string): Endpoint {
+  const { address, port } = parseHostPort(text, 0);
+  return { addr: parseIPv4(address), port };
 }
