@@ -4,6 +4,8 @@ import type { DataplaneCounters } from '../dataplane/counters.js';
 import type { DnsCounters } from '../dns/dnsServer.js';
 import type { DnsRecord } from '../dns/recordStore.js';
 import type { MeshStatus } from '../mesh/meshStatus.js';
+import type { ContainerNamesStatus } from '../docker/containerNames.js';
+import type { PluginCounters } from '../docker/pluginServer.js';
 import type { ProcessStatus } from './processStatus.js';
 
 export const VERSION = '0.1.0';
@@ -27,6 +29,13 @@ export interface DnsStatus {
   upstream: string[];
   entries: DnsRecord[];
   counters: DnsCounters & { forwardsRefused: number };
+}
+
+export interface DockerStatus {
+  /** null: no --docker-plugin. */
+  plugin: { socket: string; bridge: string; addresses: string; networks: number; endpoints: number; allocated: number; counters: PluginCounters } | null;
+  /** null: no --docker-api. */
+  names: (ContainerNamesStatus & { api: string }) | null;
 }
 
 export interface Status extends ModeStatus {
@@ -56,4 +65,6 @@ export interface Status extends ModeStatus {
   encryption: { cipher: string; neighbours: { publicIp: string; port: number; txEpoch: number; txCounter: number; rxEpoch: number }[] } | null;
   /** null: no DNS server (--no-dns). */
   dns: DnsStatus | null;
+  /** null: neither the Docker plugin nor --docker-api. */
+  docker: DockerStatus | null;
 }

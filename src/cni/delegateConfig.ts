@@ -3,6 +3,7 @@
 // from this host's subnet, a route to the whole overlay network, the
 // overlay's MTU. Kept per attachment, so DEL undoes exactly what ADD did.
 import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { hostShares } from '../ipam/hostShares.js';
 import { delegateVersion } from './cniVersions.js';
 import type { HostNetwork } from './hostNetwork.js';
 import type { PluginConfig } from './pluginConfig.js';
@@ -16,6 +17,7 @@ export function renderDelegate(config: PluginConfig, host: HostNetwork): Delegat
   const { subnet, network, mtu } = host.env;
   const { ipam: ipamOverrides, ...overrides } = config.delegate;
   const dns = host.daemon.dns;
+  const shares = hostShares(subnet);
   return {
     cniVersion: delegateVersion(config.cniVersion),
     name: config.name,
@@ -30,7 +32,8 @@ export function renderDelegate(config: PluginConfig, host: HostNetwork): Delegat
     ...overrides,
     ipam: {
       type: 'host-local',
-      ranges: [[{ subnet: formatCidr(subnet), gateway: gateway(subnet) }]],
+      // The subnet's lower half: the Docker plugin hands out the upper (ipam/hostShares.ts).
+      ranges: [[{ subnet: formatCidr(subnet), rangeStart: formatIPv4(shares.cni.first), rangeEnd: formatIPv4(shares.cni.last), gateway: gateway(subnet) }]],
       // With the gateway spelt out: the bridge plugin's CHECK compares it to the kernel's route.
       routes: [{ dst: formatCidr(network), gw: gateway(subnet) }],
       ...(typeof ipamOverrides === 'object' && ipamOverrides !== null ? ipamOverrides : {}),

@@ -8,6 +8,7 @@ import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import { type ApiAddress, DEFAULT_API, parseApiAddress } from './apiAddress.js';
+import { DEFAULT_DOCKER_API, type DockerApiAddress, parseDockerApiAddress } from './dockerApiAddress.js';
 import { type CommandSpec, flag, flagBool, flagList, parseArgs, type ParsedArgs } from './args.js';
 
 export class ConfigError extends UserError {}
@@ -78,6 +79,10 @@ export interface LaunchConfig {
   offload: boolean;
   /** Masquerade traffic from the overlay to outside it (host/ipMasq.ts): --ip-masq, --no-ip-masq, else on in mesh mode only. */
   ipMasq: boolean;
+  /** The directory dockerd finds plugins in, where the Docker plugin's socket goes; null: no plugin. */
+  dockerPlugin: string | null;
+  /** dockerd's API, followed for container names (--docker-api; the default socket with the plugin); null: not followed. */
+  dockerApi: DockerApiAddress | null;
 }
 
 export interface DnsConfig {
@@ -94,6 +99,10 @@ export const PASSWORD_ENV = 'TSOVERLAY_PASSWORD';
 export const ETCD_USERNAME_ENV = 'FLANNELD_ETCD_USERNAME';
 export const ETCD_PASSWORD_ENV = 'FLANNELD_ETCD_PASSWORD';
 const DAY = 24 * 3600;
+/** Where dockerd looks for plugin sockets. */
+export const DOCKER_PLUGIN_DIR = '/run/docker/plugins';
+/** The bridge made for the Docker plugin when --bridge names none. */
+export const DOCKER_PLUGIN_BRIDGE = 'tsobr0';
 
 /** `tsoverlay launch`: every option, its default and its help, in one table (docs/configuration.md has the long form). */
 export const launchCommand: CommandSpec = {
@@ -119,6 +128,9 @@ export const launchCommand: CommandSpec = {
     config: { type: 'string', value: 'FILE', help: 'more launch options, as on the command line, one or more per line (# comments); read at start and again at reload (SIGHUP, tsoverlay reload); the command line\'s replace them (--route and peers add)' },
     'ip-masq': { type: 'boolean', defaultText: 'on in mesh mode (as weave), off in etcd and static mode (as flannel)', help: 'masquerade traffic from the overlay to destinations outside it' },
     'no-ip-masq': { type: 'boolean', help: 'never masquerade (docker then does, for docker0: --ip-masq=true)' },
+    'docker-plugin': { type: 'boolean', help: 'serve Docker\'s network and IPAM plugin (docker network create -d tsoverlay --ipam-driver tsoverlay)' },
+    'docker-plugin-dir': { type: 'string', value: 'DIR', default: DOCKER_PLUGIN_DIR, help: 'where dockerd looks for plugins: the plugin\'s socket goes here (implies --docker-plugin)' },
+    'docker-api': { type: 'string', value: 'URL', defaultText: `${DEFAULT_DOCKER_API} with --docker-plugin, else none`, help: 'follow this dockerd\'s events: containers with an address in this host\'s subnet get their names in the DNS domain' },
     'run-dir': { type: 'string', value: 'DIR', default: '/run/tsoverlay', help: 'state kept between runs; subnet.env, docker.env, daemon.json' },
     api: { type: 'string', value: 'ADDR', default: DEFAULT_API, help: 'status API: HOST:PORT or a unix socket path' },
     'log-level': { type: 'string', value: 'debug|info|warn|error', default: 'info', help: 'least severe log line written' },
@@ -179,7 +191,10 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
   const publicIp = flag(args, 'public-ip') ?? null;
   if (publicIp !== null) guard('--public-ip', () => parseIPv4(publicIp));
   const tun = flag(args, 'tun')!;
-  const bridge = flag(args, 'bridge') ?? null;
+  const dockerPlugin = flagBool(args, 'docker-plugin') || args.flags.has('docker-plugin-dir') ? flag(args, 'docker-plugin-dir')! : null;
+  // The plugin's endpoints need a bridge that holds the gateway.
+  const bridge = flag(args, 'bridge') ?? (dockerPlugin !== null ? DOCKER_PLUGIN_BRIDGE : null);
+  const dockerApiText = flag(args, 'docker-api') ?? (dockerPlugin !== null ? DEFAULT_DOCKER_API : undefined);
   const iface = flag(args, 'iface') ?? null;
   for (const [name, value] of [['tun', tun], ['bridge', bridge], ['iface', iface]] as const) {
     if (value !== null && !/^[A-Za-z0-9_.-]{1,15}$/.test(value)) throw new ConfigError(`--${name} ${JSON.stringify(value)} is not a valid interface name`);
@@ -216,6 +231,8 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 16, 2 ** 48),
     offload: !flagBool(args, 'no-offload'),
     ipMasq: parseIpMasq(args, source.kind),
+    dockerPlugin,
+    dockerApi: dockerApiText === undefined ? null : guard('--docker-api', () => parseDockerApiAddress(dockerApiText)),
   };
 }
 

@@ -14,6 +14,7 @@ import { loadVtepMac } from '../state/vtepMac.js';
 import { writeSubnetFiles } from '../subnet/subnetEnv.js';
 import { formatApiAddress } from '../config/apiAddress.js';
 import { buildApi } from './apiRoutes.js';
+import { DockerIntegration } from './dockerIntegration.js';
 import { planFromEtcd } from './etcdMode.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
 import { LocalDns } from './localDns.js';
@@ -81,8 +82,9 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   const dataplane = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
+  let docker: DockerIntegration | null = null;
   const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields)) : null;
-  const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null);
+  const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null, docker?.status() ?? null);
   const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
   const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM'), reload: () => reload() });
 
@@ -123,8 +125,10 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
       dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes, config.runDir);
       dns.routes(api);
     }
+    docker = await DockerIntegration.start(config, plan.subnet, mtu, dns);
     await api.listen();
   } catch (error) {
+    await docker?.close();
     await dns?.close();
     await plan.routes.close();
     await masq?.remove();
@@ -168,6 +172,8 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
         log.warn(`stopping: ${what} failed`, { error: (error as Error).message });
       }
     };
+    // Docker's calls fail from here on, and dockerd retries them: nothing is half done.
+    await step('closing the Docker plugin', () => docker?.close());
     await step('leaving the mesh / etcd', () => plan.routes.close());
     await step('closing DNS', () => dns?.close());
     await step('closing the API', () => api.close());

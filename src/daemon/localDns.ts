@@ -61,6 +61,10 @@ export class LocalDns {
     await this.published();
   }
 
+  async remove(ip: string, name: string): Promise<void> {
+    if (this.store.remove(ip, name) > 0) await this.published();
+  }
+
   async removeAddress(ip: string): Promise<void> {
     if (this.store.remove(ip) > 0) await this.published();
   }

@@ -1,5 +1,5 @@
 // `GET /status`, built on each request from the plan and a snapshot of the data path.
-import { type DnsStatus, type Status, VERSION } from '../api/status.js';
+import { type DnsStatus, type DockerStatus, type Status, VERSION } from '../api/status.js';
 import { processStatus } from '../api/processStatus.js';
 import type { DataplaneSnapshot } from '../dataplane/dataplane.js';
 import { formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
@@ -8,7 +8,7 @@ import type { HostPlan } from './hostPlan.js';
 
 const CIPHER = 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys';
 
-export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number, dns: DnsStatus | null, ipMasq: Status['ipMasq']): Status {
+export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number, dns: DnsStatus | null, ipMasq: Status['ipMasq'], docker: DockerStatus | null): Status {
   return {
     version: VERSION,
     mode: plan.mode,
@@ -33,6 +33,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
       neighbours: data.neighbours.map((n) => ({ publicIp: formatIPv4(n.addr), port: n.port, txEpoch: n.txEpoch, txCounter: n.txCounter, rxEpoch: n.rxEpoch })),
     },
     dns,
+    docker,
     ...plan.routes.status(),
   };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { run } from './shell.js';
 
 export const LAB_IMAGE = 'tsolab/busybox';
-const BUSYBOX_APPLETS = ['sh', 'ping', 'wget', 'httpd', 'sleep', 'md5sum', 'dd', 'cat', 'ls', 'ip', 'nslookup'];
+const BUSYBOX_APPLETS = ['sh', 'ping', 'wget', 'httpd', 'sleep', 'md5sum', 'sha256sum', 'dd', 'cat', 'ls', 'ip', 'nslookup'];
 
 /** Builds `<dir>/rootfs.tar`; returns its path. */
 export async function busyboxRootfs(dir: string): Promise<string> {

@@ -95,7 +95,7 @@ describe('the rendered bridge config', () => {
   it('is flannel\'s delegate: gateway bridge, host-local over the subnet, a route to the network, the MTU', () => {
     expect(renderDelegate(config(), host(null, null))).toEqual({
       cniVersion: '1.0.0', name: 'tsonet', type: 'bridge', bridge: DEFAULT_BRIDGE, isGateway: true, ipMasq: false, mtu: 1410,
-      ipam: { type: 'host-local', ranges: [[{ subnet: '10.50.7.0/24', gateway: '10.50.7.1' }]], routes: [{ dst: '10.50.0.0/16', gw: '10.50.7.1' }] },
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.50.7.0/24', rangeStart: '10.50.7.2', rangeEnd: '10.50.7.127', gateway: '10.50.7.1' }]], routes: [{ dst: '10.50.0.0/16', gw: '10.50.7.1' }] },
     });
   });
 
