@@ -95,6 +95,14 @@ export function printStatus(s: Status): string {
       `     Allocation: range ${m.ipam.range} in /${m.ipam.blockLen} blocks, ring founded by ${m.ipam.founder ?? '-'}, own block ${m.ipam.block ?? '-'}`,
     );
   }
+  const plugin = s.docker?.plugin;
+  if (plugin) {
+    lines.push(`  Docker plugin: ${plugin.socket} on bridge ${plugin.bridge}, addresses ${plugin.addresses}: ${plugin.allocated} given, ${plugin.networks} network(s), ${plugin.endpoints} endpoint(s); ${plugin.counters.calls} calls, ${plugin.counters.refused} refused`);
+  }
+  const names = s.docker?.names;
+  if (names) {
+    lines.push(`   Docker names: ${names.api} ${names.connected ? 'followed' : 'not reachable, retrying'}: ${names.names} name(s) for ${names.containers} container(s)${names.reconnects ? `, followed again ${names.reconnects}×` : ''}${names.failures ? `, ${names.failures} failed` : ''}`);
+  }
   if (s.dns) {
     lines.push(`            DNS: ${s.dns.domain} on ${s.dns.listen}, ${s.dns.entries.length} entries, upstream ${s.dns.upstream.join(' ') || 'none'}`);
   }

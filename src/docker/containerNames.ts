@@ -43,6 +43,8 @@ export class ContainerNames {
   private stopped = false;
   private readonly counters = { events: 0, reconnects: 0, failures: 0 };
   private connected = false;
+  /** Set once events were followed: later connections are reconnections. */
+  private followedBefore = false;
 
   constructor(
     api: DockerApiAddress,
@@ -82,8 +84,8 @@ export class ContainerNames {
         this.stream = stream;
         if (this.stopped) break;
         const lines = createInterface({ input: stream as NodeJS.ReadableStream & AsyncIterable<string> });
-        if (attempt > 0) this.counters.reconnects++;
-        this.connected = true;
+        if (this.followedBefore) this.counters.reconnects++;
+        this.followedBefore = this.connected = true;
         attempt = 0;
         this.log('following docker events');
         const running = await this.docker.listContainers();

@@ -6,6 +6,8 @@ import { startLabEtcd } from '../../src/lab/etcdHosts.js';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { LabDocker } from '../../src/lab/labDocker.js';
 import type { LabDaemon } from '../../src/lab/labDaemon.js';
+import { eventually } from '../helpers/eventually.js';
+import { LAB_IMAGE } from '../../src/lab/busyboxImage.js';
 
 interface DockerHost {
   host: LabHost;
@@ -25,8 +27,8 @@ describe('docker with tsoverlay\'s --bip and --mtu', () => {
     const etcd = await startLabEtcd(lab, { Network: '10.90.0.0/16', Backend: { Type: 'vxlan' } });
     const side = async (name: string): Promise<DockerHost> => {
       const host = await lab.addHost(name);
-      const daemon = await lab.startDaemon(host, ['--public-ip', host.ip, '--etcd-endpoints', etcd.endpoint]);
       const docker = new LabDocker(lab, host);
+      const daemon = await lab.startDaemon(host, ['--public-ip', host.ip, '--etcd-endpoints', etcd.endpoint, '--docker-api', `unix://${docker.socket}`]);
       const opts = await docker.start(join(daemon.runDir, 'docker.env'));
       await docker.importImage();
       const ip = await docker.runContainer('web', 'httpd', '-f', '-p', '8080', '-h', '/www');
@@ -63,5 +65,32 @@ describe('docker with tsoverlay\'s --bip and --mtu', () => {
       const received = (await to.docker.exec('web', 'md5sum', '/tmp/blob')).split(' ')[0];
       expect(received).toBe(sent);
     }
+  });
+
+  /** What a host's DNS answers for a name, sorted. */
+  async function resolve(side: DockerHost, name: string): Promise<string[]> {
+    const [address, port] = (await side.daemon.status()).dns!.listen.split(':');
+    const out = await lab.exec(side.host.ns, 'dig', [`@${address}`, '-p', port, '+tries=1', '+time=3', '+short', name]);
+    return out.trim().split('\n').filter(Boolean).sort();
+  }
+
+  it('names containers on docker0 by themselves (--docker-api): both webs under one name, on both hosts', async () => {
+    for (const side of [a, b]) await eventually(async () => expect(await resolve(side, 'web.weave.local')).toEqual([a.ip, b.ip].sort()), 10_000);
+  });
+
+  it('follows a dockerd that restarts; a stopped container loses its name everywhere', async () => {
+    await b.docker.stopDaemon();
+    await b.docker.start(join(b.daemon.runDir, 'docker.env'));
+    // Without --live-restore the containers stopped with dockerd: web on b is gone from the name.
+    for (const side of [a, b]) await eventually(async () => expect(await resolve(side, 'web.weave.local')).toEqual([a.ip]), 10_000);
+    await b.docker.docker('run', '-d', '--name', 'late', '--hostname', 'late-host.weave.local', LAB_IMAGE, 'sleep', '600');
+    const ip = (await b.docker.docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'late')).trim();
+    for (const side of [a, b]) {
+      await eventually(async () => expect(await resolve(side, 'late.weave.local')).toEqual([ip]), 10_000);
+      await eventually(async () => expect(await resolve(side, 'late-host.weave.local')).toEqual([ip]), 10_000);
+    }
+    expect((await b.daemon.status()).docker!.names).toMatchObject({ connected: true, reconnects: 1 });
+    await b.docker.docker('stop', '-t', '0', 'late');
+    for (const side of [a, b]) await eventually(async () => expect(await resolve(side, 'late.weave.local')).toEqual([]), 10_000);
   });
 });

@@ -18,6 +18,7 @@ const FLOORS = [
   ['dns'],
   ['host'],
   ['config'],
+  ['docker'],
   ['api'],
   ['daemon'],
   ['cni'],
