@@ -39,7 +39,7 @@ export class DockerIntegration {
       if (dns === null) {
         log.warn('--docker-api without DNS (--no-dns): container names are not followed');
       } else {
-        names = new ContainerNames(config.dockerApi, subnet, dns.store.domain, dns, config.runDir, (message, fields) => log.info(message, fields));
+        names = new ContainerNames(subnet, dns.store.domain, dns, config.runDir, (message, fields) => log.info(message, fields), config.dockerApi);
         names.start();
       }
     }
