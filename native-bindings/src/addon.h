@@ -44,6 +44,7 @@ int tso_arg_typed(napi_env env, napi_value v, napi_typedarray_type want, void** 
 napi_value tso_int(napi_env env, int64_t v);
 
 napi_value tso_tun_open(napi_env env, napi_callback_info info);
+napi_value tso_tun_set_persist(napi_env env, napi_callback_info info);
 napi_value tso_tun_read(napi_env env, napi_callback_info info);
 napi_value tso_tun_write(napi_env env, napi_callback_info info);
 napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info);

@@ -40,13 +40,12 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info) {
     close(fd);
     return tso_throw_errno(env, "TUNSETIFF", err);
   }
-  if (options & TSO_TUN_OFFLOAD) {
-    unsigned int offloads = TUN_F_CSUM | TUN_F_TSO4;
-    if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
-      int err = errno;
-      close(fd);
-      return tso_throw_errno(env, "TUNSETOFFLOAD", err);
-    }
+  /* Set either way: a device adopted from an earlier run keeps that run's offloads otherwise. */
+  unsigned int offloads = (options & TSO_TUN_OFFLOAD) ? TUN_F_CSUM | TUN_F_TSO4 : 0;
+  if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
+    int err = errno;
+    close(fd);
+    return tso_throw_errno(env, "TUNSETOFFLOAD", err);
   }
 
   napi_value out, fd_value, name_value;
@@ -56,6 +55,20 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "fd", fd_value);
   napi_set_named_property(env, out, "name", name_value);
   return out;
+}
+
+/* tunSetPersist(fd, on): a persistent device outlives its last descriptor
+ * (with its addresses and routes); cleared, it goes when that one closes. */
+napi_value tso_tun_set_persist(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  uint32_t on;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_u32(env, argv[1], &on))
+    return tso_throw_range(env, "tunSetPersist(fd, on)");
+  if (ioctl(fd, TUNSETPERSIST, on ? 1UL : 0UL) < 0) return tso_throw_errno(env, "TUNSETPERSIST", errno);
+  return NULL;
 }
 
 /* tunRead(fd, slab, slotSize, headroom, max, lengths) -> count | -errno

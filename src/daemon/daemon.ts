@@ -79,7 +79,9 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: config.ipMasq });
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
-  const dataplane = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
+  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
+  // Left by a run that crashed: its address and routes kept traffic routed meanwhile.
+  if (tunAdopted) log.info('adopted the TUN left by the last run', { tun: dataplane.tunName });
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
   let docker: DockerIntegration | null = null;
@@ -150,6 +152,7 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     backend: plan.backend.name,
     subnet: formatCidr(plan.subnet),
     tun: dataplane.tunName,
+    tunAdopted,
     mtu,
     port: dataplane.port,
     vtepMac: formatMac(plan.vtepMac),

@@ -18,6 +18,8 @@ export interface NativeAddon {
   readonly SEAL_TEXT_AT: number;
   readonly SEAL_KEY_BYTES: number;
   tunOpen(name: string, options: number): { fd: number; name: string };
+  /** TUNSETPERSIST: on, the device (with its addresses and routes) outlives the descriptor. */
+  tunSetPersist(fd: number, on: number): void;
   /** Packets land at slab[i*slot + headroom]; returns count, or -errno. */
   tunRead(fd: number, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array): number;
   /**

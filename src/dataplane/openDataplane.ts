@@ -1,5 +1,6 @@
 // A Dataplane over the real devices: the TUN and the UDP socket, opened
 // through the addon. Failing either leaves nothing open.
+import { existsSync } from 'node:fs';
 import { Dataplane, type DataplaneOptions } from './dataplane.js';
 import { TunDevice } from './tunDevice.js';
 import { UdpEndpoint } from './udpEndpoint.js';
@@ -12,7 +13,9 @@ export interface DeviceOptions {
   offload: boolean;
 }
 
-export function openDataplane(options: DataplaneOptions & DeviceOptions): Dataplane {
+/** The data path, and whether its TUN is one an earlier run left (after a crash) rather than new. */
+export function openDataplane(options: DataplaneOptions & DeviceOptions): { dataplane: Dataplane; tunAdopted: boolean } {
+  const tunAdopted = existsSync(`/sys/class/net/${options.tunName}`);
   const tun = new TunDevice(options.tunName, options.offload);
   let udp: UdpEndpoint;
   try {
@@ -21,5 +24,5 @@ export function openDataplane(options: DataplaneOptions & DeviceOptions): Datapl
     tun.close();
     throw error;
   }
-  return new Dataplane(options, tun, udp);
+  return { dataplane: new Dataplane(options, tun, udp), tunAdopted };
 }

@@ -22,10 +22,15 @@ export class TunDevice implements TunPort {
     name: string,
     /** Virtio-net headers with TSO4 and checksum offload: TCP super-packets in, glued runs out. */
     readonly offload: boolean,
+    /** The device outlives this process unless closed: a crash leaves it, with its addresses and routes, for the next run to adopt. */
+    persistent = true,
   ) {
+    const options = offload ? native.TUN_VNET_HDR | native.TUN_OFFLOAD : 0;
     let opened: { fd: number; name: string };
     try {
-      opened = native.tunOpen(name, offload ? native.TUN_VNET_HDR | native.TUN_OFFLOAD : 0);
+      // An existing device (left by a crashed run) is adopted: the kernel takes the new flags and offloads.
+      opened = native.tunOpen(name, options);
+      if (persistent) native.tunSetPersist(opened.fd, 1);
     } catch (error) {
       if (isSystemError(error)) throw new TunOpenError(`cannot open TUN ${name}: ${error.message}`);
       throw error;
@@ -55,9 +60,15 @@ export class TunDevice implements TunPort {
     this.poller = native.pollStart(this.fd, handler);
   }
 
+  /** Closes the device for good: it goes, and the kernel takes its routes with it. */
   close(): void {
+    this.stopPolling();
+    native.tunSetPersist(this.fd, 0);
+    native.close(this.fd);
+  }
+
+  private stopPolling(): void {
     if (this.poller) native.pollStop(this.poller);
     this.poller = null;
-    native.close(this.fd);
   }
 }

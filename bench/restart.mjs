@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Restarts during traffic: a 3-host line a-b-c (encrypted sleeve, b relays),
+// a checksummed TCP transfer a -> c running throughout, and for each restart a
+// paced UDP probe a -> c (1,000 datagrams/s) that counts what is lost. Each
+// host in turn (the sender's, the relay, the receiver's) is restarted N
+// times each way: stop + start (SIGTERM: the TUN is removed and made again)
+// and kill -9 + start at once (the TUN is persistent: it stays, the new
+// process adopts it). Prints the datagrams lost per restart.
+//   node bench/restart.mjs [--restarts 5] [--backend sleeve] [--no-password]
+// Needs root and a built tree (scripts/setup).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Lab } from '../dist/lab/lab.js';
+import { onlyLinks, startMesh } from '../dist/lab/meshHosts.js';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1];
+};
+const restarts = Number(arg('restarts', 5));
+const backend = arg('backend', 'sleeve');
+const password = process.argv.includes('--no-password') ? [] : ['--password', 'restart'];
+const PROBE = fileURLToPath(new URL('./pacedProbe.mjs', import.meta.url));
+const TRANSFER = fileURLToPath(new URL('../test/helpers/transfer.mjs', import.meta.url));
+const RATE = 1000;
+const WINDOW_S = 5;
+
+const lab = await Lab.create();
+try {
+  const hosts = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')];
+  await onlyLinks(lab, hosts, ['a-b', 'b-c']);
+  const sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--backend', backend, ...password]);
+  const [a, , c] = sides;
+  const inNs = (ns, args, stdio = 'ignore') => lab.track(spawn('ip', ['netns', 'exec', ns, process.execPath, ...args], { stdio: ['ignore', stdio, 'inherit'] }));
+  const output = (child) => {
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    return () => text;
+  };
+  const listening = async (child, out) => {
+    while (!out().includes('listening')) {
+      if (child.exitCode !== null) throw new Error('helper exited');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await waitForPath(a, c);
+
+  const kinds = [
+    ['stop + start', (side) => side.daemon.stop().then(() => side.daemon.start(40_000))],
+    ['kill -9 + start', (side) => { side.daemon.kill(); return side.daemon.start(40_000); }],
+  ];
+  // Long enough to span every restart (it waits for the transfer to end).
+  const totalS = restarts * kinds.length * sides.length * (WINDOW_S + 3);
+  // One TCP connection through it all: it must not reset, and its bytes must arrive whole.
+  const server = inNs(c.container.ns, [TRANSFER, 'serve', '5001'], 'pipe');
+  const serverOut = output(server);
+  await listening(server, serverOut);
+  const rateBytes = 1 << 20;
+  const sender = inNs(a.container.ns, [TRANSFER, 'send', c.container.ip, '5001', String(rateBytes * totalS), String(rateBytes)], 'pipe');
+  const senderOut = output(sender);
+
+  const rows = [];
+  for (const [role, side] of [['sender\'s host (a)', sides[0]], ['relay (b)', sides[1]], ['receiver\'s host (c)', sides[2]]]) {
+    for (const [kind, restart] of kinds) {
+      const lost = [];
+      for (let i = 0; i < restarts; i++) {
+        const receiver = inNs(c.container.ns, [PROBE, 'receive', '7100', String(WINDOW_S + 1)], 'pipe');
+        const got = output(receiver);
+        await listening(receiver, got);
+        const probe = inNs(a.container.ns, [PROBE, 'send', c.container.ip, '7100', String(RATE), String(WINDOW_S)]);
+        await new Promise((r) => setTimeout(r, 1000));
+        await restart(side);
+        await once(probe, 'exit');
+        if (receiver.exitCode === null) await once(receiver, 'exit');
+        const r = JSON.parse(got().trim().split('\n').at(-1));
+        // What never came: the gaps, and what was sent after the last one seen.
+        lost.push(RATE * WINDOW_S - r.received);
+        await waitForPath(a, c);
+      }
+      lost.sort((x, y) => x - y);
+      rows.push({ role, kind, lost });
+      process.stderr.write(`${role}, ${kind}: lost ${lost.join(', ')}\n`);
+    }
+  }
+  if (sender.exitCode === null) await once(sender, 'exit');
+  if (server.exitCode === null) await once(server, 'exit');
+  const median = (xs) => xs[Math.floor(xs.length / 2)];
+  console.log(`\nrestarts during traffic (${backend}${password.length ? ', encrypted' : ''}), UDP probe at ${RATE}/s: datagrams lost per restart (ms of outage)`);
+  console.log('| host restarted | how | median | max | all |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.role} | ${r.kind} | ${median(r.lost)} | ${r.lost.at(-1)} | ${r.lost.join(' ')} |`);
+  const sent = JSON.parse(senderOut().trim().split('\n').at(-1) || 'null');
+  const received = JSON.parse(serverOut().trim().split('\n').at(-1) || 'null');
+  const whole = sent && received && sent.sha256 === received.sha256 && sent.bytes === received.bytes;
+  console.log(`\nTCP a -> c through every restart (${(rateBytes * totalS) >> 20} MB at 1 MB/s): ${whole ? `${received.bytes} bytes arrived, SHA-256 equal, the connection never reset` : `FAILED: sent ${JSON.stringify(sent)}, received ${JSON.stringify(received)} (sender exit ${sender.exitCode})`}`);
+  if (!whole) process.exitCode = 1;
+} finally {
+  await lab.cleanup();
+}
+
+async function waitForPath(from, to) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (await lab.exec(from.container.ns, 'ping', ['-c', '1', '-W', '1', to.container.ip]).then(() => true, () => false)) return;
+  }
+  throw new Error('no path a -> c');
+}
