@@ -116,10 +116,16 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     return { applied, needRestart: change.fixed };
   }
   try {
-    await configureTun(dataplane.tunName, mtu, plan.subnet, plan.network);
-    if (config.bridge) bridgeCreated = await configureBridge(config.bridge, mtu, plan.subnet);
-    await enableForwarding();
-    await masq?.install();
+    // Side by side: each is a few `ip`/`nft` runs, and a restarted daemon forwards only after all of them.
+    const bridge = config.bridge;
+    const setup = await Promise.allSettled([
+      configureTun(dataplane.tunName, mtu, plan.subnet, plan.network),
+      bridge ? configureBridge(bridge, mtu, plan.subnet).then((created) => (bridgeCreated = created)) : null,
+      enableForwarding(),
+      masq?.install(),
+    ]);
+    const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await plan.routes.attach(dataplane, plan.port);
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
@@ -158,6 +164,8 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     vtepMac: formatMac(plan.vtepMac),
     api: formatApiAddress(config.api),
     routes: dataplane.routeCount,
+    // Since the process started: what a restart costs before forwarding can resume.
+    startupMs: Math.round(performance.now()),
   });
 
   let stopping = false;

@@ -17,6 +17,17 @@ export async function ip(...args: string[]): Promise<string> {
   }
 }
 
+/** Several `ip` commands in one run (`ip -batch -`): one process instead of one each; stops at the first that fails. */
+export async function ipBatch(commands: string[][]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('ip', ['-batch', '-'], { encoding: 'utf8' }, (error, _stdout, stderr) => {
+      if (error) reject(new HostSetupError(`ip -batch (${commands.map((c) => c.join(' ')).join('; ')}): ${stderr.trim() || error.message}`));
+      else resolve();
+    });
+    child.stdin!.end(commands.map((c) => c.join(' ')).join('\n') + '\n');
+  });
+}
+
 export async function ipJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(await ip('-j', ...args)) as T;
 }

@@ -2,7 +2,7 @@
 // IP forwarding, and the underlay interface whose MTU bounds ours.
 import { writeFile } from 'node:fs/promises';
 import { type Cidr, formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
-import { HostSetupError, ip, ipJson } from './ipCommand.js';
+import { HostSetupError, ip, ipBatch, ipJson } from './ipCommand.js';
 
 interface IpAddrEntry {
   ifname: string;
@@ -43,25 +43,26 @@ export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise
 /** TUN holds the subnet's .0/32 (as flannel's flannel.1 does) and routes the whole network. */
 export async function configureTun(name: string, mtu: number, subnet: Cidr, network: Cidr): Promise<void> {
   await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => {});
-  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
-  await ip('addr', 'replace', `${formatIPv4(subnet.addr)}/32`, 'dev', name);
-  await ip('route', 'replace', formatCidr(network), 'dev', name);
+  await ipBatch([
+    ['link', 'set', 'dev', name, 'mtu', String(mtu), 'up'],
+    ['addr', 'replace', `${formatIPv4(subnet.addr)}/32`, 'dev', name],
+    ['route', 'replace', formatCidr(network), 'dev', name],
+  ]);
 }
 
 /** Creates (or adopts) the bridge for local containers; returns whether it was created. */
 export async function configureBridge(name: string, mtu: number, subnet: Cidr): Promise<boolean> {
-  const exists = await ip('link', 'show', 'dev', name).then(() => true, () => false);
-  if (!exists) await ip('link', 'add', 'name', name, 'type', 'bridge');
+  const [link] = await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'dev', name).catch(() => []);
   const wanted = gatewayCidr(subnet);
+  const commands = link ? [] : [['link', 'add', 'name', name, 'type', 'bridge']];
   // An address of an earlier subnet would keep routing that subnet onto the bridge.
-  const [link] = await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'dev', name);
   for (const a of link?.addr_info ?? []) {
     const held = `${a.local}/${a.prefixlen}`;
-    if (a.family === 'inet' && held !== wanted) await ip('addr', 'del', held, 'dev', name);
+    if (a.family === 'inet' && held !== wanted) commands.push(['addr', 'del', held, 'dev', name]);
   }
-  await ip('addr', 'replace', wanted, 'dev', name);
-  await ip('link', 'set', 'dev', name, 'mtu', String(mtu), 'up');
-  return !exists;
+  commands.push(['addr', 'replace', wanted, 'dev', name], ['link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
+  await ipBatch(commands);
+  return !link;
 }
 
 export async function removeLink(name: string): Promise<void> {
