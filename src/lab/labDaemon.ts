@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiGet } from '../api/client.js';
 import type { Status } from '../api/status.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/nodeFlags.js';
 import type { LabHost } from './labHost.js';
 
 export const TSOVERLAY_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tsoverlay');
@@ -21,7 +22,7 @@ export class LabDaemon {
     readonly runDir: string,
     readonly args: string[],
     /** How tsoverlay is run: this tree's, or an installed one (`/usr/bin/tsoverlay`). */
-    private readonly command: string[] = [process.execPath, TSOVERLAY_BIN],
+    private readonly command: string[] = [process.execPath, ...DAEMON_NODE_FLAGS, TSOVERLAY_BIN],
   ) {
     mkdirSync(runDir, { recursive: true });
     this.apiSocket = join(runDir, 'api.sock');

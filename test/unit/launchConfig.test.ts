@@ -6,7 +6,8 @@ import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { masqRuleset } from '../../src/host/ipMasq.js';
 import { formatCidr, parseCidr } from '../../src/net/ipv4.js';
 import { dockerOpts } from '../../src/subnet/subnetEnv.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,6 +16,11 @@ const staticSource = (...argv: string[]) => parse(...argv).source as StaticSourc
 const base = ['--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '10.201.0.1'];
 
 describe('launch configuration', () => {
+  it('starts node with the daemon\'s V8 options from bin/tsoverlay\'s shebang, the ones the lab uses', () => {
+    const shebang = readFileSync(new URL('../../bin/tsoverlay', import.meta.url), 'utf8').split('\n')[0];
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${DAEMON_NODE_FLAGS.join(' ')}`);
+  });
+
   it('masquerades by default in mesh mode only (weave does, flannel does not), and takes --ip-masq / --no-ip-masq', () => {
     expect(parse().ipMasq).toBe(true);
     expect(parse('--no-ip-masq').ipMasq).toBe(false);
