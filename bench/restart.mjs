@@ -3,9 +3,10 @@
 // a checksummed TCP transfer a -> c running throughout, and for each restart a
 // paced UDP probe a -> c (1,000 datagrams/s) that counts what is lost. Each
 // host in turn (the sender's, the relay, the receiver's) is restarted N
-// times each way: stop + start (SIGTERM: the TUN is removed and made again)
-// and kill -9 + start at once (the TUN is persistent: it stays, the new
-// process adopts it). Prints the datagrams lost per restart.
+// times each way: stop + start (SIGTERM: the TUN is removed and made again),
+// kill -9 + start at once (the TUN is persistent: it stays, the new process
+// adopts it), and a successor started with --takeover (the old one hands
+// over once the new one has loaded). Prints the datagrams lost per restart.
 //   node bench/restart.mjs [--restarts 5] [--backend sleeve] [--no-password]
 // Needs root and a built tree (scripts/setup).
 import { spawn } from 'node:child_process';
@@ -49,6 +50,7 @@ try {
   const kinds = [
     ['stop + start', (side) => side.daemon.stop().then(() => side.daemon.start(40_000))],
     ['kill -9 + start', (side) => { side.daemon.kill(); return side.daemon.start(40_000); }],
+    ['--takeover', (side) => side.daemon.start(40_000, true)],
   ];
   // Long enough to span every restart (it waits for the transfer to end).
   const totalS = restarts * kinds.length * sides.length * (WINDOW_S + 3);

@@ -81,6 +81,8 @@ export interface LaunchConfig {
   ipMasq: boolean;
   /** The directory dockerd finds plugins in, where the Docker plugin's socket goes; null: no plugin. */
   dockerPlugin: string | null;
+  /** Take over from the daemon running on the run dir (a planned restart, an upgrade): daemon/takeover.ts. */
+  takeover: boolean;
   /** dockerd's API, followed for container names (--docker-api; the default socket with the plugin); null: not followed. */
   dockerApi: DockerApiAddress | null;
 }
@@ -128,6 +130,7 @@ export const launchCommand: CommandSpec = {
     config: { type: 'string', value: 'FILE', help: 'more launch options, as on the command line, one or more per line (# comments); read at start and again at reload (SIGHUP, tsoverlay reload); the command line\'s replace them (--route and peers add)' },
     'ip-masq': { type: 'boolean', defaultText: 'on in mesh mode (as weave), off in etcd and static mode (as flannel)', help: 'masquerade traffic from the overlay to destinations outside it' },
     'no-ip-masq': { type: 'boolean', help: 'never masquerade (docker then does, for docker0: --ip-masq=true)' },
+    takeover: { type: 'boolean', help: 'take over from the daemon running on this run dir: it hands over and exits, this one adopts its TUN, bridge and state (a restart or an upgrade with the least outage)' },
     'docker-plugin': { type: 'boolean', help: 'serve Docker\'s network and IPAM plugin (docker network create -d tsoverlay --ipam-driver tsoverlay)' },
     'docker-plugin-dir': { type: 'string', value: 'DIR', default: DOCKER_PLUGIN_DIR, help: 'where dockerd looks for plugins: the plugin\'s socket goes here (implies --docker-plugin)' },
     'docker-api': { type: 'string', value: 'URL', defaultText: `${DEFAULT_DOCKER_API} with --docker-plugin, else none`, help: 'follow this dockerd\'s events: containers with an address in this host\'s subnet get their names in the DNS domain' },
@@ -231,6 +234,7 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     rekeyAfter: flag(args, 'rekey-after') === undefined ? null : intOption(args, 'rekey-after', 16, 2 ** 48),
     offload: !flagBool(args, 'no-offload'),
     ipMasq: parseIpMasq(args, source.kind),
+    takeover: flagBool(args, 'takeover'),
     dockerPlugin,
     dockerApi: dockerApiText === undefined ? null : guard('--docker-api', () => parseDockerApiAddress(dockerApiText)),
   };

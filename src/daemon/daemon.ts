@@ -15,6 +15,8 @@ import { writeSubnetFiles } from '../subnet/subnetEnv.js';
 import { formatApiAddress } from '../config/apiAddress.js';
 import { buildApi } from './apiRoutes.js';
 import { DockerIntegration } from './dockerIntegration.js';
+import { PluginState } from '../docker/pluginState.js';
+import { checkStateFiles, HANDOVER_SIGNAL, takeOver, unlock } from './takeover.js';
 import { planFromEtcd } from './etcdMode.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
 import { LocalDns } from './localDns.js';
@@ -43,6 +45,12 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
       else process.exit(1);
     },
   };
+  if (config.takeover) {
+    await takeOver(config.runDir, () => {
+      checkStateFiles(config.runDir, ['ipam.json', 'dns.json', 'docker-plugin.json', 'docker-names.json']);
+      if (config.dockerPlugin !== null) PluginState.load(config.runDir);
+    });
+  }
   const vtepMac = await loadVtepMac(config.runDir);
   const source = config.source;
   // Mesh peers know each other by the addresses their connections come from; the other modes write theirs down.
@@ -60,6 +68,7 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
   process.on('SIGINT', () => void stopOnce('SIGINT', 0));
   // A refused reload is logged where it is refused; nothing more to do here.
   process.on('SIGHUP', () => void running.reload().catch(() => {}));
+  process.on(HANDOVER_SIGNAL, () => running.handOver());
 }
 
 export interface ReloadResult {
@@ -70,7 +79,7 @@ export interface ReloadResult {
 }
 
 /** Brings the host up; returns how to take it down again, and how to reload it. */
-async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig): Promise<{ stop: Stop; reload: () => Promise<ReloadResult> }> {
+async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig): Promise<{ stop: Stop; reload: () => Promise<ReloadResult>; handOver: () => void }> {
   /** The options in effect: the launch's, with what reloads changed. */
   let current = config;
   const underlayMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
@@ -153,6 +162,7 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     bridge: config.bridge,
     dns: dns && config.dns ? { address: dns.status().listen, domain: config.dns.domain } : null,
   });
+  unlock(config.runDir);
   log.info('ready', {
     mode: plan.mode,
     backend: plan.backend.name,
@@ -199,7 +209,15 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     log.info('stopped');
     process.exit(exitCode);
   };
-  return { stop: stopDaemon, reload };
+  /** A successor took over (daemon/takeover.ts): everything stays as it is for it to adopt; this process just goes. */
+  const handOver = () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('handing over to a successor: the TUN, its routes, the bridge and the rules stay');
+    plan.routes.handOver?.();
+    process.exit(0);
+  };
+  return { stop: stopDaemon, reload, handOver };
 }
 
 /** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */

@@ -13,6 +13,8 @@ import type { ReloadPlan } from './reloadPlan.js';
 export interface RouteSource {
   attach(dataplane: Dataplane, port: number): Promise<void>;
   close(): Promise<void>;
+  /** A successor takes over (daemon/takeover.ts): save what it will read, at once and synchronously; tell nobody. */
+  handOver?(): void;
   /** Mode-specific part of `status`. */
   status(): ModeStatus;
   /** Shares this host's DNS records with the others and feeds theirs into the store (etcd, mesh). */

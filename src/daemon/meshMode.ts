@@ -162,6 +162,11 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         await new Promise((r) => setTimeout(r, 100)); // let the departure reach the neighbours
         await tcp.close();
       },
+      handOver() {
+        // No departure: the successor is this peer, back within a moment.
+        const state = node.persisted();
+        if (state) saveIpamSync(config.runDir, state);
+      },
       status: () => ({ mesh: meshStatus(node, tcp, paths, space.range, space.blockLen, source.controlPort) }),
       reload(next, plan) {
         const changed: string[] = [];

@@ -42,14 +42,19 @@ export class LabDaemon {
     }
   }
 
-  async start(timeoutMs = 15_000): Promise<void> {
+  /**
+   * Starts the daemon; with `takeover`, a second one with --takeover while the
+   * first runs (it hands over and exits), ready once the API answers from the new pid.
+   */
+  async start(timeoutMs = 15_000, takeover = false): Promise<void> {
     // One daemon per run dir: one still stopping (after a fatal event, say) would answer for the new one.
-    await this.exited(10_000);
+    const previous = takeover ? this.child?.pid : undefined;
+    if (!takeover) await this.exited(10_000);
     // Lab daemons forward DNS only to upstreams a test names: never to the machine's own resolvers.
     const resolvConf = join(this.runDir, 'resolv.conf');
     if (!this.args.includes('--resolv-conf') && !existsSync(resolvConf)) writeFileSync(resolvConf, '');
     const dnsArgs = this.args.includes('--resolv-conf') ? [] : ['--resolv-conf', resolvConf];
-    const argv = ['netns', 'exec', this.host.ns, ...this.command, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...dnsArgs, ...this.args];
+    const argv = ['netns', 'exec', this.host.ns, ...this.command, 'launch', '--run-dir', this.runDir, '--api', this.apiSocket, ...dnsArgs, ...this.args, ...(takeover ? ['--takeover'] : [])];
     if (this.child === null) this.logStart = existsSync(this.logFile) ? statSync(this.logFile).size : 0;
     const fd = openSync(this.logFile, 'a');
     const child = spawn('ip', argv, { stdio: ['ignore', fd, fd] });
@@ -58,7 +63,7 @@ export class LabDaemon {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`tsoverlay on ${this.host.name} exited with ${child.exitCode}:\n${this.log}`);
-      if (await this.status().then(() => true, () => false)) return;
+      if (await this.status().then((st) => st.process.pid !== previous, () => false)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.log}`);

@@ -1,0 +1,91 @@
+// launch --takeover on an encrypted mesh line a-b-c: the relay handed over to
+// a successor while a TCP transfer runs through it. The successor adopts the
+// same TUN, the old process is gone, the transfer arrives whole. A second
+// takeover while one is in progress, and state that does not parse, are
+// refused in one line with the running daemon left alone.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, type LabHost } from '../../src/lab/lab.js';
+import { type MeshSide, meshArgs, onlyLinks, startMesh } from '../../src/lab/meshHosts.js';
+import { eventually } from '../helpers/eventually.js';
+import { launchOutcome } from '../helpers/failedLaunch.js';
+import { ping, transfer } from '../helpers/traffic.js';
+
+const MB = 1 << 20;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ifindex(lab: Lab, side: MeshSide): Promise<number> {
+  return (JSON.parse(await lab.exec(side.host.ns, 'ip', ['-j', 'link', 'show', 'dev', 'tso0'])) as { ifindex: number }[])[0].ifindex;
+}
+
+describe('launch --takeover on an encrypted mesh line a-b-c', () => {
+  let lab: Lab;
+  let hosts: LabHost[];
+  let sides: MeshSide[];
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    hosts = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')];
+    await onlyLinks(lab, hosts, ['a-b', 'b-c']);
+    sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--password', 'takeover']);
+    await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 20_000);
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('hands the relay over during a transfer: the same TUN, the old process gone, every byte through', async () => {
+    const [a, b, c] = sides;
+    const [oldPid, index] = [(await b.daemon.status()).process.pid, await ifindex(lab, b)];
+    const moving = transfer(lab, a.container, c.container, 12 * MB, 5001, 3 * MB);
+    await new Promise((r) => setTimeout(r, 1500));
+    await b.daemon.start(40_000, true);
+    const status = await b.daemon.status();
+    expect(status.process.pid).not.toBe(oldPid);
+    expect(alive(oldPid)).toBe(false);
+    expect(await ifindex(lab, b)).toBe(index);
+    expect(b.daemon.log).toMatch(/handing over to a successor/);
+    expect(b.daemon.log).toMatch(/"msg":"took over"/);
+    const r = await moving;
+    expect(r.received).toEqual(r.sent);
+    await eventually(async () => expect(await ping(lab, a.container, c.container.ip, 1)).toMatch(/1 received/), 10_000);
+  });
+
+  it('refuses a second takeover while one is in progress, and leaves the running daemon alone', async () => {
+    const b = sides[1];
+    const pid = (await b.daemon.status()).process.pid;
+    const holder = lab.track(spawn('sleep', ['60'], { stdio: 'ignore' }));
+    writeFileSync(join(b.daemon.runDir, 'takeover.lock'), String(holder.pid));
+    const args = ['--run-dir', b.daemon.runDir, '--api', join(b.daemon.runDir, 'other.sock'), '--takeover', ...meshArgs(hosts[1], [hosts[0]])];
+    const outcome = await launchOutcome(lab, hosts[1], args);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr.trim().split('\n')).toEqual([`tsoverlay: --takeover refused: another takeover (pid ${holder.pid}) is in progress; the running daemon left alone`]);
+    expect((await b.daemon.status()).process.pid).toBe(pid);
+    holder.kill('SIGKILL');
+  });
+
+  it('refuses when the state it would read does not parse, and leaves the running daemon alone', async () => {
+    const b = sides[1];
+    const pid = (await b.daemon.status()).process.pid;
+    const file = join(b.daemon.runDir, 'ipam.json');
+    const kept = readFileSync(file, 'utf8');
+    writeFileSync(file, '{"ring": ');
+    const args = ['--run-dir', b.daemon.runDir, '--api', join(b.daemon.runDir, 'other.sock'), '--takeover', ...meshArgs(hosts[1], [hosts[0]])];
+    const outcome = await launchOutcome(lab, hosts[1], args);
+    writeFileSync(file, kept);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toMatch(new RegExp(`--takeover refused, the running daemon \\(pid ${pid}\\) left alone: .*ipam.json does not parse`));
+    expect((await b.daemon.status()).process.pid).toBe(pid);
+    await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
+  });
+});
