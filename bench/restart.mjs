@@ -7,7 +7,7 @@
 // kill -9 + start at once (the TUN is persistent: it stays, the new process
 // adopts it), and a successor started with --takeover (the old one hands
 // over once the new one has loaded). Prints the datagrams lost per restart.
-//   node bench/restart.mjs [--restarts 5] [--backend sleeve] [--no-password]
+//   node bench/restart.mjs [--restarts 5] [--backend sleeve] [--no-password] [--kinds stop,kill,takeover]
 // Needs root and a built tree (scripts/setup).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,6 +21,8 @@ const arg = (name, fallback) => {
 };
 const restarts = Number(arg('restarts', 5));
 const backend = arg('backend', 'sleeve');
+/** --kinds takeover,kill: only these ways of restarting. */
+const kindsWanted = arg('kinds', null)?.split(',');
 const password = process.argv.includes('--no-password') ? [] : ['--password', 'restart'];
 const PROBE = fileURLToPath(new URL('./pacedProbe.mjs', import.meta.url));
 const TRANSFER = fileURLToPath(new URL('../test/helpers/transfer.mjs', import.meta.url));
@@ -53,6 +55,7 @@ try {
     ['--takeover', (side) => side.daemon.start(40_000, true)],
   ];
   // Long enough to span every restart (it waits for the transfer to end).
+  if (kindsWanted) kinds.splice(0, kinds.length, ...kinds.filter(([name]) => kindsWanted.some((k) => name.includes(k))));
   const totalS = restarts * kinds.length * sides.length * (WINDOW_S + 3);
   // One TCP connection through it all: it must not reset, and its bytes must arrive whole.
   const server = inNs(c.container.ns, [TRANSFER, 'serve', '5001'], 'pipe');

@@ -223,7 +223,8 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
 /** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */
 function meshUnderlayMtu(config: LaunchConfig): Promise<number> {
   const peers = config.source.kind === 'mesh' ? config.source.peers.map((p) => p.address) : [];
-  return peersUnderlayMtu(peers, config.bridge ? [config.bridge] : []);
+  // Not our own devices: a TUN left by a crash holds an address too, and its MTU is already ours.
+  return peersUnderlayMtu(peers, [config.tun, ...(config.bridge ? [config.bridge] : [])]);
 }
 
 /** The options in effect after a reload: the old ones, with what it changed. */

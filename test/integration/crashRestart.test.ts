@@ -50,6 +50,7 @@ describe('kill -9 of an encrypted mesh host', () => {
     const [a, b] = sides;
     const before = await tunView(lab, a);
     expect(before).not.toBeNull();
+    const mtu = (await a.daemon.status()).mtu;
     // 12 MB at 3 MB/s: the crash and the restart fall in the middle.
     const moving = transfer(lab, b.container, a.container, 12 * MB, 5001, 3 * MB);
     await new Promise((r) => setTimeout(r, 1500));
@@ -62,6 +63,8 @@ describe('kill -9 of an encrypted mesh host', () => {
     await a.daemon.start(40_000);
     expect(lastReady(a.daemon.log).tunAdopted).toBe(true);
     expect(await tunView(lab, a)).toEqual(before);
+    // The adopted TUN's own MTU does not count as the underlay's.
+    expect((await a.daemon.status()).mtu).toBe(mtu);
     const r = await moving;
     expect(r.received).toEqual(r.sent);
   });
