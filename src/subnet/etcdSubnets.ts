@@ -77,31 +77,41 @@ export class EtcdSubnets {
   async acquire(self: SelfLease, previous: Cidr | null): Promise<Cidr> {
     this.self = self;
     const config = this.config!;
-    const leaseId = await this.client.grantLease(this.ttlSeconds);
     const value = encodeLease(self);
+    let granted: string | null = null;
+    const grant = async () => (granted ??= await this.client.grantLease(this.ttlSeconds));
     for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
       const { kvs } = await this.client.getPrefix(subnetsPrefix(this.prefix));
       const leases = kvs.map((kv) => ({ kv, lease: this.parse(kv) }));
       const mine = leases.find((l) => l.lease && l.lease.publicIp === self.publicIp && allowsSubnet(config, l.lease.subnet));
       let won: Cidr | null = null;
+      let leaseId: string | null = null;
       if (mine) {
-        if (await this.client.replace(mine.kv.key, value, mine.kv.modRevision, leaseId)) won = mine.lease!.subnet;
+        // A restart (or a takeover) finds its lease still alive: it is renewed, not granted anew.
+        // (With the TTL asked for: a changed --etcd-lease-ttl gets a lease of its own.)
+        const alive = mine.kv.lease !== '0' && (await this.client.keepAlive(mine.kv.lease).catch(() => 0)) === this.ttlSeconds;
+        leaseId = alive ? mine.kv.lease : await grant();
+        if ((alive && mine.kv.value === value) || (await this.client.replace(mine.kv.key, value, mine.kv.modRevision, leaseId))) won = mine.lease!.subnet;
       } else {
         const taken = new Set(leases.map((l) => subnetOfKey(this.prefix, l.kv.key)?.addr));
         const wanted = previous && allowsSubnet(config, previous) && !taken.has(previous.addr) ? previous : randomFree(config, taken);
         if (!wanted) {
-          await this.client.revokeLease(leaseId).catch(() => {});
+          if (granted) await this.client.revokeLease(granted).catch(() => {});
           throw new NetworkExhausted(`no free subnet left in ${formatCidr(config.network)}: all ${subnetCount(config)} /${config.subnetLen} subnets are leased`);
         }
+        leaseId = await grant();
         if (await this.client.create(leaseKey(this.prefix, wanted), value, leaseId)) won = wanted;
       }
       if (won) {
+        // A lease granted but not used (the old one was alive after all) goes.
+        if (granted && granted !== leaseId) await this.client.revokeLease(granted).catch(() => {});
         this.subnet = won;
         this.leaseId = leaseId;
         return won;
       }
       await new Promise((r) => setTimeout(r, Math.random() * 50 * (attempt + 1))); // lost a race: look again
     }
+    if (granted) await this.client.revokeLease(granted).catch(() => {});
     throw new Error(`could not take a subnet after ${ACQUIRE_ATTEMPTS} attempts (too many hosts competing?)`);
   }
 

@@ -115,12 +115,14 @@ describe('etcd mode (flannel-compatible leases)', () => {
     expect(await etcd.ctl('get', '--keys-only', key)).toBe('');
   });
 
-  it('gets the same subnet back after a restart, from its lease', async () => {
+  it('gets the same subnet back after a restart, from its lease, which is renewed rather than granted anew', async () => {
     const before = a.subnet;
+    const lease = (await a.daemon.status()).etcd!.leaseId;
     await a.daemon.stop();
     expect(await etcd.ctl('get', '--keys-only', `${PREFIX}/subnets/${before.replace('/', '-')}`)).toContain(before.replace('/', '-')); // kept at stop
     await a.daemon.start();
     expect((await a.daemon.status()).subnet).toBe(before);
+    expect((await a.daemon.status()).etcd!.leaseId).toBe(lease);
   });
 
   it('gets the same subnet back from its old subnet.env when its lease is gone', async () => {
