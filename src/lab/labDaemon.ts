@@ -22,7 +22,7 @@ export class LabDaemon {
     readonly runDir: string,
     readonly args: string[],
     /** How tsoverlay is run: this tree's, or an installed one (`/usr/bin/tsoverlay`). */
-    private readonly command: string[] = [process.execPath, ...DAEMON_NODE_FLAGS, TSOVERLAY_BIN],
+    private command: string[] = [process.execPath, ...DAEMON_NODE_FLAGS, TSOVERLAY_BIN],
   ) {
     mkdirSync(runDir, { recursive: true });
     this.apiSocket = join(runDir, 'api.sock');
@@ -44,9 +44,11 @@ export class LabDaemon {
 
   /**
    * Starts the daemon; with `takeover`, a second one with --takeover while the
-   * first runs (it hands over and exits), ready once the API answers from the new pid.
+   * first runs (it hands over and exits), ready once the API answers from the new pid;
+   * `command` runs another tsoverlay from now on (an upgrade).
    */
-  async start(timeoutMs = 15_000, takeover = false): Promise<void> {
+  async start(timeoutMs = 15_000, takeover = false, command?: string[]): Promise<void> {
+    if (command) this.command = command;
     // One daemon per run dir: one still stopping (after a fatal event, say) would answer for the new one.
     const previous = takeover ? this.child?.pid : undefined;
     if (!takeover) await this.exited(10_000);

@@ -4,8 +4,12 @@
 // takeover while one is in progress, and state that does not parse, are
 // refused in one line with the running daemon left alone.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
+import { addEtcdSide, type EtcdSide, startLabEtcd } from '../../src/lab/etcdHosts.js';
+import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { type MeshSide, meshArgs, onlyLinks, startMesh } from '../../src/lab/meshHosts.js';
@@ -87,5 +91,55 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     expect(outcome.stderr).toMatch(new RegExp(`--takeover refused, the running daemon \\(pid ${pid}\\) left alone: .*ipam.json does not parse`));
     expect((await b.daemon.status()).process.pid).toBe(pid);
     await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
+  });
+});
+
+/** A second install of this build (bin, dist, the addon; node_modules shared), as an upgrade brings one. */
+function secondInstall(): { dir: string; command: string[] } {
+  const root = join(dirname(TSOVERLAY_BIN), '..');
+  const dir = mkdtempSync(join(tmpdir(), 'tsotest-build-'));
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  mkdirSync(join(dir, 'native-bindings/build/Release'), { recursive: true });
+  cpSync(join(root, 'native-bindings/build/Release/tsoverlay_native.node'), join(dir, 'native-bindings/build/Release/tsoverlay_native.node'));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return { dir, command: [process.execPath, ...DAEMON_NODE_FLAGS, join(dir, 'bin', 'tsoverlay')] };
+}
+
+describe('launch --takeover between two installs, in etcd mode', () => {
+  let lab: Lab;
+  let a: EtcdSide;
+  let b: EtcdSide;
+  let other: { dir: string; command: string[] };
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    other = secondInstall();
+    const etcd = await startLabEtcd(lab, { Network: '10.91.0.0/16', Backend: { Type: 'vxlan' } });
+    a = await addEtcdSide(lab, await lab.addHost('a'), etcd);
+    b = await addEtcdSide(lab, await lab.addHost('b'), etcd);
+    await eventually(async () => expect(await ping(lab, a.container, b.container.ip, 1)).toMatch(/1 received/), 20_000);
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+    if (other) rmSync(other.dir, { recursive: true, force: true });
+  });
+
+  it('hands over to the other install and back during a transfer: same subnet, same etcd lease, every byte through', async () => {
+    const before = await a.daemon.status();
+    const moving = transfer(lab, b.container, a.container, 16 * MB, 5001, 3 * MB);
+    await new Promise((r) => setTimeout(r, 1000));
+    await a.daemon.start(40_000, true, other.command);
+    const upgraded = await a.daemon.status();
+    expect(upgraded.process.pid).not.toBe(before.process.pid);
+    await new Promise((r) => setTimeout(r, 1000));
+    await a.daemon.start(40_000, true, [process.execPath, ...DAEMON_NODE_FLAGS, TSOVERLAY_BIN]);
+    const back = await a.daemon.status();
+    expect(back.process.pid).not.toBe(upgraded.process.pid);
+    for (const s of [upgraded, back]) {
+      expect(s.subnet).toBe(before.subnet);
+      expect(s.etcd!.leaseId).toBe(before.etcd!.leaseId);
+    }
+    const r = await moving;
+    expect(r.received).toEqual(r.sent);
   });
 });
