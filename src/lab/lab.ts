@@ -7,6 +7,7 @@ import { type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../state/daemonInfo.js';
 import { inNamespace, run, runSync } from './shell.js';
 import { LabDaemon } from './labDaemon.js';
 import type { LabContainer, LabHost } from './labHost.js';
@@ -173,14 +174,5 @@ async function sweepStaleLabs(): Promise<void> {
     const ns = line.split(' ')[0];
     const match = /^tsolab-(\d+)-/.exec(ns);
     if (match && !processAlive(Number(match[1]))) await run('ip', ['netns', 'del', ns]).catch(() => {});
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

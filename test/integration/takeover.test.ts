@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
 import { addEtcdSide, type EtcdSide, startLabEtcd } from '../../src/lab/etcdHosts.js';
 import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
+import { processAlive } from '../../src/state/daemonInfo.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
 import { type MeshSide, meshArgs, onlyLinks, startMesh } from '../../src/lab/meshHosts.js';
@@ -18,15 +19,6 @@ import { launchOutcome } from '../helpers/failedLaunch.js';
 import { ping, transfer } from '../helpers/traffic.js';
 
 const MB = 1 << 20;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function ifindex(lab: Lab, side: MeshSide): Promise<number> {
   return (JSON.parse(await lab.exec(side.host.ns, 'ip', ['-j', 'link', 'show', 'dev', 'tso0'])) as { ifindex: number }[])[0].ifindex;
@@ -56,7 +48,7 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     await b.daemon.start(40_000, true);
     const status = await b.daemon.status();
     expect(status.process.pid).not.toBe(oldPid);
-    expect(alive(oldPid)).toBe(false);
+    expect(processAlive(oldPid)).toBe(false);
     expect(await ifindex(lab, b)).toBe(index);
     expect(b.daemon.log).toMatch(/handing over to a successor/);
     expect(b.daemon.log).toMatch(/"msg":"took over"/);
