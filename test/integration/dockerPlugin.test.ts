@@ -105,10 +105,14 @@ describe('docker network create -d tsoverlay on a mesh line A-B-C', () => {
     const c = sides[2];
     const before = (await c.daemon.status()).docker!.plugin!.allocated;
     const ip = await runOn(c, 'brief', 'sleep', '600');
-    for (const from of sides) await eventually(async () => expect(await resolve(lab, from, 'brief.weave.local')).toBe(ip), 5_000);
+    let since = Date.now();
+    for (const from of sides) await eventually(async () => expect(await resolve(lab, from, 'brief.weave.local')).toBe(ip), 5_000, 50);
+    const appeared = Date.now() - since;
     expect((await c.daemon.status()).docker!.plugin!.allocated).toBe(before + 1);
     await c.docker.docker('rm', '-f', 'brief');
-    for (const from of sides) await eventually(async () => expect(await resolve(lab, from, 'brief.weave.local')).toBe(''), 5_000);
+    since = Date.now();
+    for (const from of sides) await eventually(async () => expect(await resolve(lab, from, 'brief.weave.local')).toBe(''), 5_000, 50);
+    process.stdout.write(`docker names: on every host ${appeared} ms after docker run returned, gone from every host ${Date.now() - since} ms after docker rm returned\n`);
     expect((await c.daemon.status()).docker!.plugin!.allocated).toBe(before);
   });
 
@@ -143,6 +147,19 @@ describe('docker network create -d tsoverlay on a mesh line A-B-C', () => {
     await eventually(async () => {
       await c.docker.exec('web-c', 'wget', '-q', '-O', '/dev/null', 'http://web-a.weave.local/bin/busybox');
     }, 20_000, 500);
+  });
+
+  it('removes a network, and refuses to while a container is on it', async () => {
+    const c = sides[2];
+    const before = (await c.daemon.status()).docker!.plugin!;
+    await c.docker.docker('network', 'create', '-d', 'tsoverlay', '--ipam-driver', 'tsoverlay', '--subnet', c.subnet, 'second');
+    expect((await c.daemon.status()).docker!.plugin!.networks).toBe(before.networks + 1);
+    await c.docker.docker('run', '-d', '--net', 'second', '--name', 'on-second', LAB_IMAGE, 'sleep', '600');
+    await expect(c.docker.docker('network', 'rm', 'second')).rejects.toThrow(/active endpoints/);
+    await c.docker.docker('rm', '-f', 'on-second');
+    await c.docker.docker('network', 'rm', 'second');
+    const after = (await c.daemon.status()).docker!.plugin!;
+    expect([after.networks, after.endpoints, after.allocated]).toEqual([before.networks, before.endpoints, before.allocated]);
   });
 
   it('answers bad requests with {"Err"} and leaks no address; unknown methods 404', async () => {
