@@ -136,6 +136,8 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await plan.routes.attach(dataplane, plan.port);
+    // Forwarding needs no more than the routes: DNS, Docker and the API come up around it.
+    dataplane.start();
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
       const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));
@@ -154,7 +156,6 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     if (error instanceof UserError) throw error;
     throw new StartError((error as Error).message);
   }
-  dataplane.start();
   masq?.keep();
   await writeDaemonInfo(config.runDir, {
     pid: process.pid,
