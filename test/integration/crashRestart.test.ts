@@ -25,10 +25,16 @@ async function tunView(lab: Lab, side: MeshSide): Promise<TunView | null> {
   return { ifindex: link.ifindex, addresses: link.addr_info.map((a) => `${a.local}/${a.prefixlen}`), route };
 }
 
-/** The last `ready` line of a daemon's log. */
-function lastReady(log: string): { tunAdopted?: boolean } {
-  const line = log.trim().split('\n').reverse().find((l) => l.includes('"msg":"ready"'));
-  return line ? (JSON.parse(line) as { tunAdopted?: boolean }) : {};
+/** Whether the running daemon's `ready` line says it adopted the TUN (the line may reach the log after its API answers). */
+async function adopted(side: MeshSide): Promise<boolean> {
+  const pid = (await side.daemon.status()).process.pid;
+  let ready: { tunAdopted?: boolean } | undefined;
+  await eventually(async () => {
+    const line = side.daemon.log.trim().split('\n').find((l) => l.includes('"msg":"ready"') && l.includes(`"pid":${pid},`));
+    expect(line).toBeDefined();
+    ready = JSON.parse(line!) as { tunAdopted?: boolean };
+  }, 5_000, 50);
+  return ready!.tunAdopted === true;
 }
 
 describe('kill -9 of an encrypted mesh host', () => {
@@ -61,7 +67,7 @@ describe('kill -9 of an encrypted mesh host', () => {
     expect({ ...gap, route: gap?.route.replace(' linkdown', '') }).toEqual(before);
     expect(await lab.exec(a.container.ns, 'ip', ['route', 'get', b.container.ip])).toMatch(/via/);
     await a.daemon.start(40_000);
-    expect(lastReady(a.daemon.log).tunAdopted).toBe(true);
+    expect(await adopted(a)).toBe(true);
     expect(await tunView(lab, a)).toEqual(before);
     // The adopted TUN's own MTU does not count as the underlay's.
     expect((await a.daemon.status()).mtu).toBe(mtu);
@@ -78,7 +84,7 @@ describe('kill -9 of an encrypted mesh host', () => {
     await eventually(async () => expect((await a.daemon.status().then(() => 'up', () => 'down'))).toBe('down'), 5_000, 50);
     a.daemon.args.push('--no-offload');
     await a.daemon.start(40_000);
-    expect(lastReady(a.daemon.log).tunAdopted).toBe(true);
+    expect(await adopted(a)).toBe(true);
     expect(await tunView(lab, a)).toEqual(before);
     expect(await tso()).toBe('off');
     await eventually(async () => expect(await ping(lab, a.container, sides[1].container.ip, 1)).toMatch(/1 received/), 15_000);
@@ -92,6 +98,6 @@ describe('kill -9 of an encrypted mesh host', () => {
     await a.daemon.stop();
     expect(await tunView(lab, a)).toBeNull();
     await a.daemon.start(40_000);
-    expect(lastReady(a.daemon.log).tunAdopted).toBe(false);
+    expect(await adopted(a)).toBe(false);
   });
 });
