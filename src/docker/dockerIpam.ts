@@ -5,7 +5,7 @@
 // because the capabilities ask for it.
 import { type Cidr, cidrContains, formatCidr, formatIPv4, isIPv4, parseIPv4 } from '../net/ipv4.js';
 import { hostShares, type HostShares } from '../ipam/hostShares.js';
-import { GATEWAY_TYPE, PluginError, type RequestAddress, type RequestPool } from './pluginProtocol.js';
+import { addressInSubnet, GATEWAY_TYPE, PluginError, type RequestAddress, type RequestPool } from './pluginProtocol.js';
 import type { PluginState } from './pluginState.js';
 
 export const ADDRESS_SPACE = 'tsoverlay';
@@ -71,7 +71,7 @@ export class DockerIpam {
 
   async releaseAddress(poolId: string, address: string): Promise<object> {
     this.checkPool(poolId);
-    const ip = this.inSubnet(address);
+    const ip = addressInSubnet(this.subnet, address);
     // The gateway is never held; an address already free is a replay.
     if (ip in this.state.data.addresses) {
       delete this.state.data.addresses[ip];
@@ -93,7 +93,7 @@ export class DockerIpam {
 
   /** A specific address: free, or already this MAC's (a replay). */
   private wanted(text: string, mac: string): string {
-    const ip = this.inSubnet(text);
+    const ip = addressInSubnet(this.subnet, text);
     const value = parseIPv4(ip);
     const { first, last } = this.shares.docker;
     if (value < first || value > last) throw new PluginError(`${ip} is outside the addresses tsoverlay's Docker plugin hands out (${this.share})`);
@@ -120,19 +120,5 @@ export class DockerIpam {
       }
     }
     throw new PluginError(`no free address left in ${this.share} (${size} handed out)`);
-  }
-
-  /** ip or ip/len (this subnet's len), inside this host's subnet; returned as the bare ip. */
-  private inSubnet(text: string): string {
-    const [ipText, lenText] = text.split('/');
-    let value: number;
-    try {
-      value = parseIPv4(ipText);
-    } catch (error) {
-      throw new PluginError(`${JSON.stringify(text)}: ${(error as Error).message}`);
-    }
-    if (lenText !== undefined && lenText !== String(this.subnet.len)) throw new PluginError(`${text}: the prefix length of this host's subnet is /${this.subnet.len}`);
-    if (!cidrContains(this.subnet, value)) throw new PluginError(`${ipText} is outside this host's subnet ${formatCidr(this.subnet)}`);
-    return formatIPv4(value);
   }
 }

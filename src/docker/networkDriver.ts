@@ -3,9 +3,9 @@
 // overlay, as weave's plugin has it), one veth pair per joined endpoint.
 // Addresses come from the IPAM driver; Docker sets them (and the MAC) on the
 // container's end itself.
-import { type Cidr, cidrContains, cidrHost, formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
 import type { EndpointLinks } from '../host/veth.js';
-import { type CreateEndpoint, type CreateNetwork, type EndpointRef, PluginError } from './pluginProtocol.js';
+import { addressInSubnet, type CreateEndpoint, type CreateNetwork, type EndpointRef, PluginError } from './pluginProtocol.js';
 import type { PluginState } from './pluginState.js';
 
 export interface DriverHost {
@@ -56,14 +56,7 @@ export class NetworkDriver {
     this.network(req.networkId);
     names(req.endpointId);
     if (req.address === '') throw new PluginError('the endpoint has no address: the network needs --ipam-driver tsoverlay');
-    const ip = req.address.split('/')[0];
-    let value: number;
-    try {
-      value = parseIPv4(ip);
-    } catch {
-      throw new PluginError(`${JSON.stringify(req.address)} is not an IPv4 address`);
-    }
-    if (!cidrContains(this.host.subnet, value)) throw new PluginError(`${ip} is outside this host's subnet ${formatCidr(this.host.subnet)}`);
+    addressInSubnet(this.host.subnet, req.address);
     this.state.data.endpoints[req.endpointId] = { network: req.networkId, address: req.address, mac: req.mac };
     await this.state.save();
     // Docker gave the address and MAC: the answer must not give them again.

@@ -4,6 +4,7 @@
 // Hand-written: the protocol is a dozen small JSON shapes, and npm has no
 // kept server for it (weave's and others' are Go: go-plugins-helpers).
 import { UserError } from '../errors.js';
+import { type Cidr, cidrContains, formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
 
 /** A request the plugin refuses: answered `{"Err": message}`. */
 export class PluginError extends UserError {}
@@ -108,4 +109,18 @@ function obj(b: Body, field: string): Body {
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v)) throw new PluginError(`${field} must be an object`);
   return v as Body;
+}
+
+/** ip or ip/len (the subnet's own len), inside `subnet`: the bare ip; else a PluginError naming the problem. */
+export function addressInSubnet(subnet: Cidr, text: string): string {
+  const [ipText, lenText] = text.split('/');
+  let value: number;
+  try {
+    value = parseIPv4(ipText);
+  } catch (error) {
+    throw new PluginError(`${JSON.stringify(text)}: ${(error as Error).message}`);
+  }
+  if (lenText !== undefined && lenText !== String(subnet.len)) throw new PluginError(`${text}: the prefix length of this host's subnet is /${subnet.len}`);
+  if (!cidrContains(subnet, value)) throw new PluginError(`${ipText} is outside this host's subnet ${formatCidr(subnet)}`);
+  return formatIPv4(value);
 }
