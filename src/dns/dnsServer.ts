@@ -1,20 +1,27 @@
-// The DNS server: authoritative for the domain (weave.local.), A and PTR from
-// the record store; everything else forwarded upstream. UDP and TCP on one
-// address. A message that is not a query we can read gets FORMERR (or, with
-// no readable ID, nothing); the server goes on answering.
+// The DNS server: authoritative for the domain (weave.local.), A, AAAA and
+// PTR (in-addr.arpa, ip6.arpa) from the record store; everything else
+// forwarded upstream. UDP and TCP on one address. A repeated local question
+// is answered from the answer cache before any parse. A message that is not
+// a query we can read gets FORMERR (or, with no readable ID, nothing); the
+// server goes on answering.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { ListenError } from '../errors.js';
-import { buildError, buildResponse, DnsFormatError, parseQuery, type Query, RCODE, truncate, TYPE } from './dnsMessage.js';
+import { formatIPv4, isIPv4, parseIPv4 } from '../net/ipv4.js';
+import { addressOfReverseIPv6, formatIPv6 } from '../net/ipv6.js';
+import { AnswerCache } from './answerCache.js';
+import { type Answer, buildError, buildResponse, DnsFormatError, parseQuery, type Query, RCODE, truncate, UDP_EDNS, UDP_PLAIN, HEADER, questionEnd } from './dnsMessage.js';
 import type { RecordStore } from './recordStore.js';
 import type { Upstream } from './upstream.js';
 
-const UDP_LIMIT = 512;
-const REVERSE_SUFFIX = '.in-addr.arpa';
+const REVERSE_V4 = '.in-addr.arpa';
+const REVERSE_V6 = '.ip6.arpa';
 
 export interface DnsCounters {
   queries: number;
   local: number;
+  /** Local answers that came from the answer cache (counted in `local` too). */
+  cached: number;
   nxdomain: number;
   forwarded: number;
   servfail: number;
@@ -22,10 +29,23 @@ export interface DnsCounters {
   dropped: number;
 }
 
+/**
+ * How large a UDP answer to `msg` may be: 512 bytes, or with an EDNS OPT
+ * record the client's size up to 1232. Read off the bytes (the OPT's class
+ * is its size), so that a forwarded answer needs no parse of the query.
+ */
+function udpLimit(msg: Buffer): number {
+  if (msg.length < HEADER || msg.readUInt16BE(10) !== 1) return UDP_PLAIN;
+  const end = questionEnd(msg);
+  if (end < 0 || msg.length < end + 11 || msg[end] !== 0 || msg.readUInt16BE(end + 1) !== 41) return UDP_PLAIN;
+  return Math.min(Math.max(UDP_PLAIN, msg.readUInt16BE(end + 3)), UDP_EDNS);
+}
+
 export class DnsServer {
-  readonly counters: DnsCounters = { queries: 0, local: 0, nxdomain: 0, forwarded: 0, servfail: 0, formerr: 0, dropped: 0 };
+  readonly counters: DnsCounters = { queries: 0, local: 0, cached: 0, nxdomain: 0, forwarded: 0, servfail: 0, formerr: 0, dropped: 0 };
   private udp: UdpSocket | null = null;
   private tcp: Server | null = null;
+  private readonly cache = new AnswerCache();
 
   constructor(
     private readonly store: RecordStore,
@@ -36,9 +56,12 @@ export class DnsServer {
   async listen(host: string, port: number): Promise<void> {
     const udp = createSocket('udp4');
     udp.on('message', (msg, from) => {
-      void this.answer(msg).then((reply) => {
-        if (reply) udp.send(reply.length > UDP_LIMIT ? truncate(reply, parseQuery(msg)) : reply, from.port, from.address);
-      });
+      const send = (reply: Buffer | null): void => {
+        if (reply) udp.send(reply.length > udpLimit(msg) ? truncate(reply) : reply, from.port, from.address);
+      };
+      const reply = this.answer(msg);
+      if (reply instanceof Promise) void reply.then(send);
+      else send(reply);
     });
     await new Promise<void>((resolve, reject) => {
       udp.once('error', (e: NodeJS.ErrnoException) => reject(new ListenError(`DNS cannot listen on UDP ${host}:${port}`, e)));
@@ -56,7 +79,7 @@ export class DnsServer {
         while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
           const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
           buffered = buffered.subarray(2 + msg.length);
-          void this.answer(msg).then((reply) => {
+          void Promise.resolve(this.answer(msg)).then((reply) => {
             if (!reply || socket.destroyed) return;
             const len = Buffer.alloc(2);
             len.writeUInt16BE(reply.length);
@@ -77,9 +100,22 @@ export class DnsServer {
     await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
   }
 
-  /** The reply to one message, or null to stay silent. */
-  async answer(msg: Buffer): Promise<Buffer | null> {
+  /**
+   * The reply to one message: at once when it is ours to answer, a promise
+   * when it goes upstream, null to stay silent.
+   */
+  answer(msg: Buffer): Buffer | null | Promise<Buffer> {
     this.counters.queries++;
+    const cached = AnswerCache.question(msg);
+    if (cached) {
+      const hit = this.cache.answer(msg, cached, this.store.generation);
+      if (hit) {
+        this.counters.local++;
+        this.counters.cached++;
+        if ((hit[3] & 0xf) === RCODE.nxDomain) this.counters.nxdomain++;
+        return hit;
+      }
+    }
     let query: Query;
     try {
       query = parseQuery(msg);
@@ -93,27 +129,41 @@ export class DnsServer {
       return buildError(id, RCODE.formErr);
     }
     if (query.opcode !== 0) return buildResponse(query, RCODE.notImp, [], false);
-    const { name, type } = query.question;
-    const domain = this.store.domain;
+    const local = this.local(query);
+    if (local) {
+      this.counters.local++;
+      if (local.rcode === RCODE.nxDomain) this.counters.nxdomain++;
+      const reply = buildResponse(query, local.rcode, local.answers, true);
+      if (cached && local.cacheable && reply.length <= UDP_PLAIN) this.cache.keep(cached, reply, this.store.generation);
+      return reply;
+    }
+    return this.forward(query, msg);
+  }
 
+  /** The answer from our records, or null when the name is not ours. */
+  private local(query: Query): { rcode: number; answers: Answer[]; cacheable: boolean } | null {
+    const { name, type } = query;
+    const domain = this.store.domain;
     if (name === domain || name.endsWith(`.${domain}`) || (name !== '' && !name.includes('.'))) {
       const fqdn = name.includes('.') ? name : `${name}.${domain}`;
-      this.counters.local++;
-      if (!this.store.has(fqdn)) {
-        this.counters.nxdomain++;
-        return buildResponse(query, RCODE.nxDomain, [], true);
-      }
-      const answers = type === TYPE.A || type === TYPE.ANY ? this.store.lookup(fqdn).map((ip) => ({ type: TYPE.A, ttl: this.ttl, data: ip })) : [];
-      return buildResponse(query, RCODE.noError, answers, true);
+      if (!this.store.has(fqdn)) return { rcode: RCODE.nxDomain, answers: [], cacheable: true };
+      const v4 = type === 'A' || type === 'ANY' ? this.store.lookup(fqdn, 4) : [];
+      const v6 = type === 'AAAA' || type === 'ANY' ? this.store.lookup(fqdn, 6) : [];
+      const answers: Answer[] = [
+        ...v4.map((ip) => ({ type: 'A' as const, ttl: this.ttl, data: ip })),
+        ...v6.map((ip) => ({ type: 'AAAA' as const, ttl: this.ttl, data: ip })),
+      ];
+      // several addresses go out in a new order each time (round robin): not kept
+      return { rcode: RCODE.noError, answers, cacheable: v4.length <= 1 && v6.length <= 1 };
     }
-    if (type === TYPE.PTR && name.endsWith(REVERSE_SUFFIX)) {
-      const octets = name.slice(0, -REVERSE_SUFFIX.length).split('.');
-      const names = octets.length === 4 ? this.store.reverse(octets.reverse().join('.')) : [];
-      if (names.length > 0) {
-        this.counters.local++;
-        return buildResponse(query, RCODE.noError, names.map((n) => ({ type: TYPE.PTR, ttl: this.ttl, data: n })), true);
-      }
-    }
+    if (type !== 'PTR') return null;
+    const address = reverseAddress(name);
+    const names = address === null ? [] : this.store.reverse(address);
+    if (names.length === 0) return null;
+    return { rcode: RCODE.noError, answers: names.map((n) => ({ type: 'PTR', ttl: this.ttl, data: n })), cacheable: true };
+  }
+
+  private async forward(query: Query, msg: Buffer): Promise<Buffer> {
     const forwarded = await this.upstream.forward(msg);
     if (forwarded) {
       this.counters.forwarded++;
@@ -122,4 +172,18 @@ export class DnsServer {
     this.counters.servfail++;
     return buildResponse(query, RCODE.servFail, [], false);
   }
+}
+
+/** The address a reverse name (in-addr.arpa, ip6.arpa) stands for, in canonical form, or null. */
+function reverseAddress(name: string): string | null {
+  if (name.endsWith(REVERSE_V4)) {
+    const octets = name.slice(0, -REVERSE_V4.length).split('.');
+    const ip = octets.reverse().join('.');
+    return octets.length === 4 && isIPv4(ip) ? formatIPv4(parseIPv4(ip)) : null;
+  }
+  if (name.endsWith(REVERSE_V6)) {
+    const bytes = addressOfReverseIPv6(name.slice(0, -REVERSE_V6.length));
+    return bytes && formatIPv6(bytes);
+  }
+  return null;
 }

@@ -1,6 +1,8 @@
 // DNS records in etcd mode: each host writes its records under
 // <prefix>/dns/<name>/<ip>, bound to its subnet lease (so they go when the
 // host's lease does), and watches everyone's.
+import { isIPv4 } from '../net/ipv4.js';
+import { isIPv6 } from '../net/ipv6.js';
 import { log } from '../log.js';
 import type { KeyValue } from '../subnet/etcd/etcdClient.js';
 import { PrefixWatch } from '../subnet/etcd/etcdWatch.js';
@@ -81,7 +83,7 @@ export class EtcdRecords {
   private take(kv: KeyValue): void {
     try {
       const v = JSON.parse(kv.value) as { Name?: unknown; IP?: unknown; PublicIP?: unknown };
-      if (typeof v.Name === 'string' && typeof v.IP === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(v.IP)) {
+      if (typeof v.Name === 'string' && (isIPv4(v.IP) || isIPv6(v.IP))) {
         this.all.set(kv.key, { name: v.Name.toLowerCase(), ip: v.IP, publicIp: String(v.PublicIP ?? '') });
       }
     } catch {

@@ -144,12 +144,13 @@ export class MeshNode {
 
   /** Publishes the DNS records this peer owns. */
   setDns(records: { name: string; ip: string }[]): void {
-    this.updateSelf({ dns: records });
+    const v6 = records.filter((r) => r.ip.includes(':'));
+    this.updateSelf({ dns: records.filter((r) => !r.ip.includes(':')), dns6: v6.length ? v6 : undefined });
   }
 
   /** The DNS records of every reachable peer (not ours). */
   peerDns(): { name: string; ip: string }[] {
-    return this.reachablePeers().filter((p) => !p.departed).flatMap((p) => p.dns ?? []);
+    return this.reachablePeers().filter((p) => !p.departed).flatMap((p) => [...(p.dns ?? []), ...(p.dns6 ?? [])]);
   }
 
   /** Graceful leave: tell everyone we are going, so they stop routing to us at once. */

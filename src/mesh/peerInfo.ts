@@ -1,5 +1,6 @@
 // What every peer tells the others about itself, by gossip.
 import { isCidr, isIPv4, isIPv4Endpoint } from '../net/ipv4.js';
+import { isIPv6 } from '../net/ipv6.js';
 import { isMac } from '../net/mac.js';
 
 export interface PeerInfo {
@@ -33,6 +34,12 @@ export interface PeerInfo {
   departed: boolean;
   /** The DNS records it owns (weave.local names); versioned with the rest, so a removal is just a newer list. */
   dns?: { name: string; ip: string }[];
+  /**
+   * Its IPv6 records (AAAA), apart: a peer of an older build checks every
+   * `dns` address as IPv4 and would refuse the whole info, but ignores a
+   * field it does not know.
+   */
+  dns6?: { name: string; ip: string }[];
 }
 
 /** What the endpoints neighbours report suggest (mesh/natKind.ts). */
@@ -57,7 +64,12 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     (p.udpSeenAt === undefined || isIPv4Endpoint(p.udpSeenAt)) &&
     (p.nat === undefined || NAT_KINDS.includes(p.nat)) &&
     typeof p.departed === 'boolean' &&
-    (p.dns === undefined || (Array.isArray(p.dns) && p.dns.length <= 10_000 &&
-      p.dns.every((r) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && isIPv4(r.ip))))
+    isRecordList(p.dns, isIPv4) &&
+    isRecordList(p.dns6, isIPv6)
   );
+}
+
+function isRecordList(list: unknown, isAddress: (ip: unknown) => boolean): boolean {
+  return list === undefined || (Array.isArray(list) && list.length <= 10_000 &&
+    list.every((r: { name?: unknown; ip?: unknown }) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && isAddress(r.ip)));
 }

@@ -1,0 +1,60 @@
+// Local answers kept as finished messages, by question: a repeated query for
+// a weave.local name is answered with a copy of the bytes and its own ID,
+// flags and question case written in: no parse, no encode. Valid for one
+// generation of the record store; bounded, so a flood of made-up names
+// costs at most MAX_ENTRIES small buffers.
+import { HEADER, questionEnd } from './dnsMessage.js';
+
+const MAX_ENTRIES = 4096;
+const RD = 0x01; // in the third header byte
+
+export interface CachedQuestion {
+  key: string;
+  end: number;
+}
+
+export class AnswerCache {
+  private readonly entries = new Map<string, Buffer>();
+  private generation = -1;
+
+  /**
+   * The cache's key for a plain query (QUERY opcode, one question of ASCII
+   * bytes, nothing else but an OPT record), or null: such a message takes
+   * the full parse.
+   */
+  static question(msg: Buffer): CachedQuestion | null {
+    if (msg.length < HEADER || (msg[2] & 0xf8) !== 0) return null; // a response, or not QUERY
+    if (msg[4] !== 0 || msg[5] !== 1 || msg[6] !== 0 || msg[7] !== 0 || msg[8] !== 0 || msg[9] !== 0 || msg[10] !== 0) return null;
+    const end = questionEnd(msg);
+    if (end < 0) return null;
+    if (msg[end - 2] !== 0 || msg[end - 1] !== 1) return null; // class IN only: others are echoed as the library names them
+    const additional = msg[11];
+    if (additional > 1) return null;
+    // an OPT record: root name, type 41, and exactly its own length
+    if (additional === 1 && (msg.length < end + 11 || msg[end] !== 0 || msg[end + 1] !== 0 || msg[end + 2] !== 41 || msg.length !== end + 11 + msg.readUInt16BE(end + 9))) return null;
+    for (let i = HEADER; i < end - 4; i++) if (msg[i] >= 0x80) return null;
+    return { key: msg.toString('latin1', HEADER, end).toLowerCase() + (additional ? '+' : ''), end };
+  }
+
+  /** The answer to `msg` (whose question is `q`), or null. */
+  answer(msg: Buffer, q: CachedQuestion, generation: number): Buffer | null {
+    if (generation !== this.generation) return null;
+    const template = this.entries.get(q.key);
+    if (!template) return null;
+    const reply = Buffer.allocUnsafe(template.length);
+    template.copy(reply);
+    reply[0] = msg[0];
+    reply[1] = msg[1];
+    reply[2] = (template[2] & ~RD) | (msg[2] & RD);
+    msg.copy(reply, HEADER, HEADER, q.end); // the question as the client cased it
+    return reply;
+  }
+
+  keep(q: CachedQuestion, reply: Buffer, generation: number): void {
+    if (generation !== this.generation || this.entries.size >= MAX_ENTRIES) {
+      this.entries.clear();
+      this.generation = generation;
+    }
+    this.entries.set(q.key, reply);
+  }
+}
