@@ -3,7 +3,7 @@
 // flags and question case written in: no parse, no encode. Valid for one
 // generation of the record store; bounded, so a flood of made-up names
 // costs at most MAX_ENTRIES small buffers.
-import { HEADER, questionEnd } from './dnsMessage.js';
+import { HEADER, optAt, questionEnd } from './dnsMessage.js';
 
 const MAX_ENTRIES = 4096;
 const RD = 0x01; // in the third header byte
@@ -30,8 +30,8 @@ export class AnswerCache {
     if (msg[end - 2] !== 0 || msg[end - 1] !== 1) return null; // class IN only: others are echoed as the library names them
     const additional = msg[11];
     if (additional > 1) return null;
-    // an OPT record: root name, type 41, and exactly its own length
-    if (additional === 1 && (msg.length < end + 11 || msg[end] !== 0 || msg[end + 1] !== 0 || msg[end + 2] !== 41 || msg.length !== end + 11 + msg.readUInt16BE(end + 9))) return null;
+    // an OPT record, exactly its own length
+    if (additional === 1 && (optAt(msg, end) < 0 || msg.length !== end + 11 + msg.readUInt16BE(end + 9))) return null;
     for (let i = HEADER; i < end - 4; i++) if (msg[i] >= 0x80) return null;
     return { key: msg.toString('latin1', HEADER, end).toLowerCase() + (additional ? '+' : ''), end };
   }

@@ -15,8 +15,6 @@ const RA = 0x0080;
 export const UDP_PLAIN = 512;
 export const UDP_EDNS = 1232;
 
-export type RecordType = dnsPacket.RecordType;
-
 export interface Query {
   id: number;
   opcode: number;
@@ -112,6 +110,15 @@ export function questionEnd(msg: Buffer): number {
     at += 1 + len;
   }
   return at + 5 <= msg.length ? at + 5 : -1;
+}
+
+/**
+ * The EDNS OPT record right after the question (at `end`, see questionEnd):
+ * its offset, or -1. An OPT has the root name and type 41; its class is the
+ * client's UDP size.
+ */
+export function optAt(msg: Buffer, end: number): number {
+  return end > 0 && msg.readUInt16BE(10) === 1 && msg.length >= end + 11 && msg[end] === 0 && msg.readUInt16BE(end + 1) === 41 ? end : -1;
 }
 
 /** A response cut to its header and question with TC set: for a UDP answer that would not fit. */

@@ -7,11 +7,11 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { ListenError } from '../errors.js';
-import { formatIPv4, isIPv4, parseIPv4 } from '../net/ipv4.js';
+import { isIPv4 } from '../net/ipv4.js';
 import { addressOfReverseIPv6, formatIPv6 } from '../net/ipv6.js';
 import { AnswerCache } from './answerCache.js';
-import { type Answer, buildError, buildResponse, DnsFormatError, parseQuery, type Query, RCODE, truncate, UDP_EDNS, UDP_PLAIN, HEADER, questionEnd } from './dnsMessage.js';
-import type { RecordStore } from './recordStore.js';
+import { type Answer, buildError, buildResponse, DnsFormatError, parseQuery, type Query, RCODE, truncate, UDP_EDNS, UDP_PLAIN, HEADER, optAt, questionEnd } from './dnsMessage.js';
+import { canonicalAddress, type RecordStore } from './recordStore.js';
 import type { Upstream } from './upstream.js';
 
 const REVERSE_V4 = '.in-addr.arpa';
@@ -35,10 +35,8 @@ export interface DnsCounters {
  * is its size), so that a forwarded answer needs no parse of the query.
  */
 function udpLimit(msg: Buffer): number {
-  if (msg.length < HEADER || msg.readUInt16BE(10) !== 1) return UDP_PLAIN;
-  const end = questionEnd(msg);
-  if (end < 0 || msg.length < end + 11 || msg[end] !== 0 || msg.readUInt16BE(end + 1) !== 41) return UDP_PLAIN;
-  return Math.min(Math.max(UDP_PLAIN, msg.readUInt16BE(end + 3)), UDP_EDNS);
+  const opt = msg.length < HEADER ? -1 : optAt(msg, questionEnd(msg));
+  return opt < 0 ? UDP_PLAIN : Math.min(Math.max(UDP_PLAIN, msg.readUInt16BE(opt + 3)), UDP_EDNS);
 }
 
 export class DnsServer {
@@ -177,9 +175,8 @@ export class DnsServer {
 /** The address a reverse name (in-addr.arpa, ip6.arpa) stands for, in canonical form, or null. */
 function reverseAddress(name: string): string | null {
   if (name.endsWith(REVERSE_V4)) {
-    const octets = name.slice(0, -REVERSE_V4.length).split('.');
-    const ip = octets.reverse().join('.');
-    return octets.length === 4 && isIPv4(ip) ? formatIPv4(parseIPv4(ip)) : null;
+    const ip = name.slice(0, -REVERSE_V4.length).split('.').reverse().join('.');
+    return isIPv4(ip) ? canonicalAddress(ip) : null;
   }
   if (name.endsWith(REVERSE_V6)) {
     const bytes = addressOfReverseIPv6(name.slice(0, -REVERSE_V6.length));
