@@ -7,6 +7,7 @@ import { HEADER, optAt, questionEnd } from './dnsMessage.js';
 
 const MAX_ENTRIES = 4096;
 const RD = 0x01; // in the third header byte
+const HOSTNAME_BYTE = new Uint8Array(256).map((_, b) => Number(/[A-Za-z0-9_-]/.test(String.fromCharCode(b))));
 
 export interface CachedQuestion {
   key: string;
@@ -18,7 +19,7 @@ export class AnswerCache {
   private generation = -1;
 
   /**
-   * The cache's key for a plain query (QUERY opcode, one question of ASCII
+   * The cache's key for a plain query (QUERY opcode, one question of hostname
    * bytes, nothing else but an OPT record), or null: such a message takes
    * the full parse.
    */
@@ -32,7 +33,11 @@ export class AnswerCache {
     if (additional > 1) return null;
     // an OPT record, exactly its own length
     if (additional === 1 && (optAt(msg, end) < 0 || msg.length !== end + 11 + msg.readUInt16BE(end + 9))) return null;
-    for (let i = HEADER; i < end - 4; i++) if (msg[i] >= 0x80) return null;
+    // Only hostname bytes: dns-packet re-encodes others differently (a dot
+    // inside a label, a line break), and the full path must give the same bytes.
+    for (let at = HEADER; msg[at] !== 0; at += msg[at] + 1) {
+      for (let i = at + 1; i <= at + msg[at]; i++) if (!HOSTNAME_BYTE[msg[i]]) return null;
+    }
     return { key: msg.toString('latin1', HEADER, end).toLowerCase() + (additional ? '+' : ''), end };
   }
 
