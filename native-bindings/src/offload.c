@@ -59,7 +59,7 @@ int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t off
   if ((uint32_t)start + offset + 2 > len) return -1;
   /* The field holds the pseudo-header sum already: summing from start covers it. */
   uint16_t c = (uint16_t)~fold(sum_bytes(pkt + start, len - start, 0));
-  if (c == 0 && len > 9 && pkt[9] == 17) c = 0xffff; /* UDP: 0 means "no checksum" */
+  if (c == 0 && offset == 6) c = 0xffff; /* UDP (its field is at 6, TCP's at 16): 0 means "no checksum" */
   memcpy(pkt + start + offset, &c, 2);
   return 0;
 }

@@ -45,6 +45,8 @@ export interface Status extends ModeStatus {
   network: string;
   subnet: string;
   bridgeAddress: string;
+  /** Dual stack: the IPv6 network, subnet and bridge address; null: IPv4 only. */
+  ipv6: { network: string; subnet: string; bridgeAddress: string } | null;
   /** --ip-masq: the nftables table holding the rules, and how often they were put back; null: off. */
   ipMasq: { table: string; restored: number } | null;
   /** null: mesh mode without --public-ip (peers know this host by its connections). */

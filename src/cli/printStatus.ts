@@ -74,6 +74,7 @@ export function printStatus(s: Status): string {
     `     Encryption: ${s.encryption ? `${s.encryption.cipher}; ${s.encryption.neighbours.length} neighbour(s) keyed` : 'none'}`,
     `        Network: ${s.network}`,
     `         Subnet: ${s.subnet} (bridge address ${s.bridgeAddress})`,
+    ...(s.ipv6 ? [`           IPv6: ${s.ipv6.subnet} of ${s.ipv6.network} (bridge address ${s.ipv6.bridgeAddress})`] : []),
     `  IP masquerade: ${s.ipMasq ? `on, from ${s.network} to outside it (nftables ${s.ipMasq.table}${s.ipMasq.restored ? `, put back ${s.ipMasq.restored}×` : ''})` : 'off'}`,
     `      Public IP: ${s.publicIp ?? 'none given (peers see this host at its connections\' addresses)'}`,
     `      VTEP MAC: ${s.vtepMac}`,

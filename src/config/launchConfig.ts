@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import { CONTROL_PORT } from '../mesh/meshOptions.js';
-import { type Cidr, cidrCovers, cidrOverlaps, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import { type Cidr, cidrCovers, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import { type AnyCidr, anyCidrCovers, anyCidrOverlaps, formatAnyCidr, isCidr6Value, parseAnyCidr } from '../net/cidr.js';
+import { type Cidr6, cidr6Covers, formatCidr6, parseCidr6 } from '../net/ipv6Cidr.js';
 import { parseMac } from '../net/mac.js';
 import { type ApiAddress, DEFAULT_API, parseApiAddress } from './apiAddress.js';
 import { DEFAULT_DOCKER_API, type DockerApiAddress, parseDockerApiAddress } from './dockerApiAddress.js';
@@ -14,7 +16,8 @@ import { type CommandSpec, flag, flagBool, flagList, parseArgs, type ParsedArgs 
 export class ConfigError extends UserError {}
 
 export interface StaticRoute {
-  cidr: Cidr;
+  /** An IPv4 or (with --network6) an IPv6 subnet; either way reached over the peer's IPv4 address. */
+  cidr: AnyCidr;
   publicIp: number;
   vtepMac: Buffer | null;
 }
@@ -25,6 +28,9 @@ export interface StaticSource {
   backend: Backend;
   network: Cidr;
   subnet: Cidr;
+  /** The IPv6 network and this host's IPv6 subnet (dual stack), or null: IPv4 only. */
+  network6: Cidr6 | null;
+  subnet6: Cidr6 | null;
   routes: StaticRoute[];
 }
 
@@ -149,6 +155,8 @@ export const launchCommand: CommandSpec = {
     'rekey-after': { type: 'string', value: 'N', defaultText: '2^32', help: 'mesh, encrypted: sealed datagrams per data key' },
     network: { type: 'string', value: 'CIDR', help: 'static: the overlay network' },
     subnet: { type: 'string', value: 'CIDR', help: 'static: this host\'s subnet' },
+    network6: { type: 'string', value: 'CIDR', help: 'static: the overlay\'s IPv6 network (dual stack, with --subnet6)' },
+    subnet6: { type: 'string', value: 'CIDR', help: 'static: this host\'s IPv6 subnet; --route then takes IPv6 subnets too' },
     route: { type: 'string', value: 'SUBNET=IP[@MAC]', multiple: true, help: 'static: a peer\'s subnet, its address and (vxlan) VTEP MAC' },
     'etcd-endpoints': { type: 'string', value: 'URL[,URL]', help: 'etcd: the cluster' },
     'etcd-prefix': { type: 'string', value: 'PATH', default: '/coreos.com/network', help: 'etcd: key prefix of the network config and leases' },
@@ -284,7 +292,7 @@ function parseDns(args: ParsedArgs): DnsConfig {
 }
 
 function parseEtcdSource(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource {
-  for (const name of ['backend', 'network', 'subnet', 'route']) {
+  for (const name of ['backend', 'network', 'subnet', 'network6', 'subnet6', 'route']) {
     if (args.flags.has(name)) throw new ConfigError(`--${name} cannot be given with --etcd-endpoints: it comes from the network config and leases in etcd`);
   }
   const endpoints = required(args, 'etcd-endpoints').split(',').map((e) => e.trim()).filter(Boolean);
@@ -322,7 +330,7 @@ function parseEtcdAuth(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource['au
 }
 
 function parseMeshSource(args: ParsedArgs): MeshSource {
-  for (const name of ['network', 'route']) {
+  for (const name of ['network', 'network6', 'subnet6', 'route']) {
     if (args.flags.has(name)) throw new ConfigError(`--${name} is for static routes (with --subnet); mesh mode takes --ipalloc-range`);
   }
   const backendName = flag(args, 'backend') ?? 'sleeve';
@@ -359,26 +367,45 @@ function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSou
     throw new ConfigError(`--subnet ${formatCidr(subnet)} is not inside --network ${formatCidr(network)}`);
   }
   if (publicIp === null) throw new ConfigError('--public-ip is required with --subnet (static routes)');
+  const [network6, subnet6] = staticIPv6(args);
 
-  const routes = flagList(args, 'route').map((text) => parseRoute(text, network, subnet, backend));
+  const routes = flagList(args, 'route').map((text) => parseRoute(text, network6 ? [network, subnet, network6, subnet6!] : [network, subnet], backend));
   for (let i = 0; i < routes.length; i++) {
     for (let j = i + 1; j < routes.length; j++) {
-      if (cidrOverlaps(routes[i].cidr, routes[j].cidr)) {
-        throw new ConfigError(`--route ${formatCidr(routes[i].cidr)} overlaps --route ${formatCidr(routes[j].cidr)}`);
+      if (anyCidrOverlaps(routes[i].cidr, routes[j].cidr)) {
+        throw new ConfigError(`--route ${formatAnyCidr(routes[i].cidr)} overlaps --route ${formatAnyCidr(routes[j].cidr)}`);
       }
     }
   }
 
-  return { kind: 'static', backend, network, subnet, routes };
+  return { kind: 'static', backend, network, subnet, network6, subnet6, routes };
 }
 
-/** `SUBNET=PUBLIC_IP[@VTEP_MAC]` */
-function parseRoute(text: string, network: Cidr, subnet: Cidr, backend: Backend): StaticRoute {
+/** --network6 and --subnet6: both or neither. */
+function staticIPv6(args: ParsedArgs): [Cidr6, Cidr6] | [null, null] {
+  const [networkText, subnetText] = [flag(args, 'network6'), flag(args, 'subnet6')];
+  if (networkText === undefined && subnetText === undefined) return [null, null];
+  if (networkText === undefined || subnetText === undefined) throw new ConfigError('--network6 and --subnet6 go together (a dual-stack host)');
+  const network6 = guard('--network6', () => parseCidr6(networkText));
+  const subnet6 = guard('--subnet6', () => parseCidr6(subnetText));
+  if (!cidr6Covers(network6, subnet6) || subnet6.len === network6.len) {
+    throw new ConfigError(`--subnet6 ${formatCidr6(subnet6)} is not inside --network6 ${formatCidr6(network6)}`);
+  }
+  // The bridge takes the subnet's ::1 and containers the addresses after it.
+  if (subnet6.len > 126) throw new ConfigError(`--subnet6 ${formatCidr6(subnet6)} is too small for a bridge and containers (at most /126)`);
+  return [network6, subnet6];
+}
+
+/** `SUBNET=PUBLIC_IP[@VTEP_MAC]`, the subnet inside one of the networks given (IPv4, and IPv6 with --network6) as [network, our subnet] pairs. */
+function parseRoute(text: string, own: AnyCidr[], backend: Backend): StaticRoute {
   const match = /^([^=]+)=([^@]+)(?:@(.+))?$/.exec(text);
   if (!match) throw new ConfigError(`--route ${JSON.stringify(text)}: want SUBNET=PUBLIC_IP[@VTEP_MAC]`);
-  const cidr = guard(`--route ${text}`, () => parseCidr(match[1]));
-  if (!cidrCovers(network, cidr)) throw new ConfigError(`--route ${text}: ${match[1]} is outside the network ${formatCidr(network)}`);
-  if (cidrOverlaps(cidr, subnet)) throw new ConfigError(`--route ${text}: ${match[1]} overlaps this host's subnet ${formatCidr(subnet)}`);
+  const cidr = guard(`--route ${text}`, () => parseAnyCidr(match[1]));
+  const pair = own.findIndex((c, i) => i % 2 === 0 && isCidr6Value(c) === isCidr6Value(cidr));
+  if (pair < 0) throw new ConfigError(`--route ${text}: an IPv6 subnet needs --network6 and --subnet6`);
+  const [network, subnet] = [own[pair], own[pair + 1]];
+  if (!anyCidrCovers(network, cidr)) throw new ConfigError(`--route ${text}: ${match[1]} is outside the network ${formatAnyCidr(network)}`);
+  if (anyCidrOverlaps(cidr, subnet)) throw new ConfigError(`--route ${text}: ${match[1]} overlaps this host's subnet ${formatAnyCidr(subnet)}`);
   const publicIp = guard(`--route ${text}`, () => parseIPv4(match[2]));
   const vtepMac = match[3] === undefined ? null : guard(`--route ${text}`, () => parseMac(match[3]));
   if (backend.usesVtepMac && !vtepMac) throw new ConfigError(`--route ${text}: the ${backend.name} backend needs the peer's VTEP MAC (SUBNET=IP@MAC)`);

@@ -85,10 +85,10 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   const underlayMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
-  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, mtu, ipMasq: config.ipMasq });
+  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.network6, subnet6: plan.subnet6, mtu, ipMasq: config.ipMasq });
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
-  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, mtu, relay: plan.relay });
+  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, localSubnet6: plan.subnet6, mtu, relay: plan.relay });
   // Left by a run that crashed: its address and routes kept traffic routed meanwhile.
   if (tunAdopted) log.info('adopted the TUN left by the last run', { tun: dataplane.tunName });
   let bridgeCreated = false;
@@ -128,9 +128,9 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     // Side by side: each is a few `ip`/`nft` runs, and a restarted daemon forwards only after all of them.
     const bridge = config.bridge;
     const setup = await Promise.allSettled([
-      configureTun(dataplane.tunName, mtu, plan.subnet, plan.network),
-      bridge ? configureBridge(bridge, mtu, plan.subnet).then((created) => (bridgeCreated = created)) : null,
-      enableForwarding(),
+      configureTun(dataplane.tunName, mtu, plan.subnet, plan.network, plan.network6 && plan.subnet6 ? { network: plan.network6, subnet: plan.subnet6 } : null),
+      bridge ? configureBridge(bridge, mtu, plan.subnet, plan.subnet6).then((created) => (bridgeCreated = created)) : null,
+      enableForwarding(plan.subnet6 !== null),
       masq?.install(),
     ]);
     const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');

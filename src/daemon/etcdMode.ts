@@ -36,6 +36,8 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
     vni,
     network: netConfig.network,
     subnet,
+    network6: null,
+    subnet6: null,
     publicIp,
     vtepMac,
     relay: false,

@@ -144,6 +144,8 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     vni: config.vni ?? VXLAN_DEFAULT_VNI,
     network: space.range,
     subnet: blockCidr(space, block),
+    network6: null,
+    subnet6: null,
     publicIp,
     vtepMac,
     relay: true,

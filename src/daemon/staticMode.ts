@@ -2,7 +2,8 @@
 import type { LaunchConfig, StaticRoute, StaticSource } from '../config/launchConfig.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
-import { formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { formatAnyCidr } from '../net/cidr.js';
+import { formatIPv4 } from '../net/ipv4.js';
 import type { HostPlan } from './hostPlan.js';
 
 export function planFromFlags(config: LaunchConfig, source: StaticSource, publicIp: string, vtepMac: Buffer): HostPlan {
@@ -15,6 +16,8 @@ export function planFromFlags(config: LaunchConfig, source: StaticSource, public
     vni: config.vni ?? VXLAN_DEFAULT_VNI,
     network: source.network,
     subnet: source.subnet,
+    network6: source.network6,
+    subnet6: source.subnet6,
     publicIp,
     vtepMac,
     relay: false,
@@ -29,7 +32,7 @@ export function planFromFlags(config: LaunchConfig, source: StaticSource, public
         if (!plan.routes || next.source.kind !== 'static' || !dataplane) return [];
         const port = config.port ?? source.backend.defaultPort;
         const wanted = next.source.routes;
-        const key = (r: StaticRoute) => formatCidr(r.cidr);
+        const key = (r: StaticRoute) => formatAnyCidr(r.cidr);
         const kept = new Set(wanted.map(key));
         for (const r of routes) if (!kept.has(key(r))) dataplane.deleteRoute(r.cidr);
         // setRoute replaces a route to the same subnet: a changed hop takes effect at once.

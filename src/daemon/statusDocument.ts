@@ -2,7 +2,9 @@
 import { type DnsStatus, type DockerStatus, type Status, VERSION } from '../api/status.js';
 import { processStatus } from '../api/processStatus.js';
 import type { DataplaneSnapshot } from '../dataplane/dataplane.js';
+import { formatAnyCidr } from '../net/cidr.js';
 import { formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
+import { formatCidr6, gatewayCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac } from '../net/mac.js';
 import type { HostPlan } from './hostPlan.js';
 
@@ -16,6 +18,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     network: formatCidr(plan.network),
     subnet: formatCidr(plan.subnet),
     bridgeAddress: gatewayCidr(plan.subnet),
+    ipv6: plan.network6 && plan.subnet6 ? { network: formatCidr6(plan.network6), subnet: formatCidr6(plan.subnet6), bridgeAddress: gatewayCidr6(plan.subnet6) } : null,
     publicIp: plan.publicIp,
     port: data.port,
     vni: plan.backend.usesVtepMac ? plan.vni : null,
@@ -24,7 +27,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     mtu,
     offload: data.offload,
     ipMasq,
-    routes: data.routes.map((r) => ({ subnet: formatCidr(r.cidr), publicIp: formatIPv4(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
+    routes: data.routes.map((r) => ({ subnet: formatAnyCidr(r.cidr), publicIp: formatIPv4(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
     counters: data.counters,
     peerTraffic: data.peers.map(({ addr, counters }) => ({ publicIp: formatIPv4(addr), ...counters })),
     process: processStatus(),

@@ -3,7 +3,7 @@
 
 export const dropReasons = [
   'no_route', // TUN packet for a destination with no route
-  'not_ip', // TUN packet that is not IPv4
+  'not_ip', // TUN packet that is neither IPv4 nor IPv6
   'bad_header', // datagram or inner packet too short or malformed
   'wrong_vni', // VXLAN datagram for another VNI
   'wrong_mac', // VXLAN frame not addressed to our VTEP MAC

@@ -3,16 +3,19 @@
 // The control plane changes that state through the methods below, between
 // batches; it never calls into a loop, and reads it back as a snapshot.
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
+import type { AnyCidr } from '../net/cidr.js';
 import type { Cidr } from '../net/ipv4.js';
+import type { Cidr6 } from '../net/ipv6Cidr.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { type DataplaneCounters, newCounters, newPeerCounters, type PeerCounters } from './counters.js';
-import type { HopAddress, NextHop } from './nextHop.js';
+import { endpointKey, type HopAddress, type NextHop } from './nextHop.js';
 import { align, PacketBatch } from './packetBatch.js';
 import { PROBE_BYTES, type ProbeSink } from './probeDatagram.js';
 import type { PathState } from './pathState.js';
 import { PeersToTun } from './peersToTun.js';
 import type { TunPort, UnderlayPort } from './ports.js';
-import { RouteTable } from './routeTable.js';
+import { LocalSubnets } from './localSubnets.js';
+import { Routes } from './routes.js';
 import { DatagramAssembler } from './sleeve/datagramAssembler.js';
 import { DEFAULT_REKEY_AFTER, PeerCrypto } from './sleeve/peerCrypto.js';
 import { SleeveToTun } from './sleeve/sleeveToTun.js';
@@ -43,6 +46,8 @@ export type Encapsulation =
 export interface DataplaneOptions {
   encap: Encapsulation;
   localSubnet: Cidr;
+  /** This host's IPv6 subnet (dual stack); null or absent: IPv4 only, received IPv6 packets are relayed or dropped. */
+  localSubnet6?: Cidr6 | null;
   mtu: number;
   /** Pass packets for other subnets on along the routes (mesh mode). */
   relay: boolean;
@@ -54,7 +59,7 @@ export interface DataplaneSnapshot {
   port: number;
   /** TUN TSO/checksum offload with UDP GSO/GRO in use. */
   offload: boolean;
-  routes: { cidr: Cidr; addr: number; port: number; vtepMac: Buffer | null }[];
+  routes: { cidr: AnyCidr; addr: number; port: number; vtepMac: Buffer | null }[];
   counters: DataplaneCounters;
   /** Every peer ever seen, by underlay address. */
   peers: { addr: number; counters: PeerCounters }[];
@@ -63,8 +68,10 @@ export interface DataplaneSnapshot {
 }
 
 export class Dataplane {
-  private readonly routes = new RouteTable<NextHop>();
+  private readonly routes = new Routes<NextHop>();
   private readonly peers = new Map<number, PeerCounters>();
+  /** Next hops by endpoint and MAC (withCounters), kept like the counters: one per peer endpoint ever routed to. */
+  private readonly hops = new Map<string, NextHop>();
   /** Counters of every peer ever seen, so they survive route changes. */
   private readonly peerCounters = new Map<number, PeerCounters>();
   private readonly keys: Map<number, PeerCrypto> | null;
@@ -88,7 +95,7 @@ export class Dataplane {
       routes: this.routes,
       peers: this.peers,
       keys: this.keys,
-      localSubnet: options.localSubnet,
+      localSubnets: new LocalSubnets(options.localSubnet, options.localSubnet6 ?? null),
       relayRoutes: options.relay ? this.routes : null,
       counters: this.counters,
       probes: () => void this.counters.drops.bad_header++,
@@ -162,12 +169,12 @@ export class Dataplane {
     }
   }
 
-  setRoute(cidr: Cidr, hop: HopAddress): void {
+  setRoute(cidr: AnyCidr, hop: HopAddress): void {
     this.routes.set(cidr, this.withCounters(hop));
     this.refreshPeers();
   }
 
-  deleteRoute(cidr: Cidr): void {
+  deleteRoute(cidr: AnyCidr): void {
     this.routes.delete(cidr);
     this.refreshPeers();
   }
@@ -177,8 +184,8 @@ export class Dataplane {
    * underlay addresses datagrams are accepted from: every reachable peer,
    * since a relay's packets come from the relay.
    */
-  replaceRoutes(routes: { cidr: Cidr; hop: HopAddress }[], peerAddrs: Iterable<number>): void {
-    for (const r of [...this.routes.entries()]) this.routes.delete(r.cidr);
+  replaceRoutes(routes: { cidr: AnyCidr; hop: HopAddress }[], peerAddrs: Iterable<number>): void {
+    this.routes.clear();
     for (const r of routes) this.routes.set(r.cidr, this.withCounters(r.hop));
     this.peers.clear();
     for (const a of peerAddrs) this.peers.set(a, this.countersFor(a));
@@ -226,7 +233,15 @@ export class Dataplane {
     return c;
   }
 
+  /**
+   * The one NextHop object for an address, port and MAC: routes of both
+   * families (and several subnets) to one peer share it, so the sleeve packs
+   * their packets into one datagram, in the order they came.
+   */
   private withCounters(hop: HopAddress): NextHop {
-    return { addr: hop.addr, port: hop.port, vtepMac: hop.vtepMac, counters: this.countersFor(hop.addr) };
+    const key = `${endpointKey(hop.addr, hop.port)}/${hop.vtepMac?.toString('hex') ?? ''}`;
+    let shared = this.hops.get(key);
+    if (!shared) this.hops.set(key, (shared = { addr: hop.addr, port: hop.port, vtepMac: hop.vtepMac, counters: this.countersFor(hop.addr) }));
+    return shared;
   }
 }

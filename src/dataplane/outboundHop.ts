@@ -2,25 +2,27 @@
 // received for another subnet and passed on (both inbound paths, mesh relay).
 import type { DropCounters } from './counters.js';
 import type { NextHop } from './nextHop.js';
-import type { RouteTable } from './routeTable.js';
+import type { Routes } from './routes.js';
 
-/** The next hop of the IPv4 packet at buf[start], or undefined after counting why (not_ip, no_route). */
-export function outboundHop(routes: RouteTable<NextHop>, buf: Buffer, start: number, length: number, drops: DropCounters): NextHop | undefined {
-  if (length < 20 || buf[start] >> 4 !== 4) {
+/** The next hop of the IPv4 or IPv6 packet at buf[start], or undefined after counting why (not_ip, no_route). */
+export function outboundHop(routes: Routes<NextHop>, buf: Buffer, start: number, length: number, drops: DropCounters): NextHop | undefined {
+  const version = buf[start] >> 4;
+  if (version === 4 ? length < 20 : version !== 6 || length < 40) {
     drops.not_ip++;
     return undefined;
   }
-  const hop = routes.lookup(buf.readUInt32BE(start + 16));
+  const hop = routes.lookupPacket(buf, start);
   if (hop === undefined) drops.no_route++;
   return hop;
 }
 
 /**
- * The next hop of a received packet for another subnet, or undefined when it
- * is not to be relayed: no relay routes (not mesh mode), no route, or a route
- * straight back to the sender, whose kernel would route it to us again.
+ * The next hop of a received packet (at buf[at], header checked) for another
+ * subnet, or undefined when it is not to be relayed: no relay routes (not
+ * mesh mode), no route, or a route straight back to the sender, whose kernel
+ * would route it to us again.
  */
-export function relayHop(routes: RouteTable<NextHop> | null, dst: number, from: number): NextHop | undefined {
-  const hop = routes?.lookup(dst);
+export function relayHop(routes: Routes<NextHop> | null, buf: Buffer, at: number, from: number): NextHop | undefined {
+  const hop = routes?.lookupPacket(buf, at);
   return hop === undefined || hop.addr === from ? undefined : hop;
 }

@@ -1,5 +1,5 @@
 // The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
-import { ipv4TotalLength } from '../net/ipv4Packet.js';
+import { ipTotalLength } from '../net/ipPacket.js';
 import { TCP_CHECKSUM_AT } from '../net/unfinishedChecksum.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { drainRounds } from './drainRounds.js';
@@ -47,12 +47,10 @@ export class PeersToTun {
 
   private deliver(n: number): void {
     const { batch, codec, relayed } = this;
-    const { counters, peers, localSubnet, relayRoutes } = this.path;
+    const { counters, peers, localSubnets, relayRoutes } = this.path;
     const { slab: buf, lengths, addrs, ports } = batch;
     const drops = counters.drops;
     const capacity = this.maxDatagram;
-    const subnetAddr = localSubnet.addr;
-    const subnetMask = localSubnet.mask;
     let out = 0;
     let bytes = 0;
     let relays = 0;
@@ -79,17 +77,16 @@ export class PeersToTun {
       }
       const inner = codec.decap(buf, start, length, drops);
       if (inner < 0) continue;
-      const total = ipv4TotalLength(buf, inner, length - (inner - start));
+      const total = ipTotalLength(buf, inner, length - (inner - start));
       if (total < 0) {
         drops.bad_header++;
         continue;
       }
       peer.rxPackets++;
       peer.rxBytes += total;
-      const dst = buf.readUInt32BE(inner + 16);
-      if (((dst & subnetMask) >>> 0) !== subnetAddr) {
+      if (!localSubnets.holds(buf, inner)) {
         // Not ours: pass it on towards its subnet (the new header fits where the old one was).
-        const hop = relayHop(relayRoutes, dst, addrs[i]);
+        const hop = relayHop(relayRoutes, buf, inner, addrs[i]);
         if (hop === undefined) {
           drops.not_local++;
           continue;
@@ -123,7 +120,7 @@ export class PeersToTun {
    */
   private superPacket(buf: Buffer, start: number, length: number, from: number, out: number): number {
     const { batch, codec } = this;
-    const { peers, localSubnet, counters } = this.path;
+    const { peers, localSubnets, counters } = this.path;
     const drops = counters.drops;
     if (!codec.kernelPeers || length > batch.slotSize) {
       drops.oversize++;
@@ -136,8 +133,9 @@ export class PeersToTun {
     }
     const inner = codec.decap(buf, start, length, drops);
     if (inner < 0) return 0;
-    const total = ipv4TotalLength(buf, inner, length - (inner - start));
-    const local = total >= 0 && ((buf.readUInt32BE(inner + 16) & localSubnet.mask) >>> 0) === localSubnet.addr;
+    const total = ipTotalLength(buf, inner, length - (inner - start));
+    // IPv4 only, so far: the kernel peer's IPv6 super-packets are oversize drops.
+    const local = total >= 0 && buf[inner] >> 4 === 4 && localSubnets.holds(buf, inner);
     // Only a TCP packet with its checksum unfinished is one; the entry is overwritten if it is not.
     if (local) setTunEntry(batch, out, buf, inner, total);
     if (!local || batch.csumOffsets[out] !== TCP_CHECKSUM_AT) {

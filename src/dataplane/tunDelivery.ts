@@ -1,17 +1,17 @@
 // Handing received packets to the TUN, the same for both receive paths (codec
 // and sleeve): one entry per inner packet, marked when its checksum needs
 // finishing, and one write whose packets are counted as delivered or refused.
-import { unfinishedChecksum } from '../net/unfinishedChecksum.js';
+import { l4Start, unfinishedChecksum } from '../net/unfinishedChecksum.js';
 import type { DataplaneCounters } from './counters.js';
 import { countSent, type PacketBatch } from './packetBatch.js';
 import type { TunPort } from './ports.js';
 
-/** Makes the IPv4 packet at buf[inner, inner + total) entry k of the batch for the TUN. */
+/** Makes the IP packet at buf[inner, inner + total) entry k of the batch for the TUN. */
 export function setTunEntry(batch: PacketBatch, k: number, buf: Buffer, inner: number, total: number): void {
   const field = unfinishedChecksum(buf, inner, total);
   batch.outOffsets[k] = inner;
   batch.outLengths[k] = total;
-  batch.csumStarts[k] = field === 0 ? 0 : (buf[inner] & 15) << 2;
+  batch.csumStarts[k] = field === 0 ? 0 : l4Start(buf, inner);
   batch.csumOffsets[k] = field;
   batch.gsoSizes[k] = 0;
 }

@@ -5,6 +5,8 @@
 import { createSocket } from 'node:dgram';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { connect } from 'node:net';
+import { isIPv4 } from '../net/ipv4.js';
+import { canonicalIPv6, isIPv6 } from '../net/ipv6.js';
 
 const TIMEOUT_MS = 2000;
 /**
@@ -41,7 +43,8 @@ export class Upstream {
     }
     this.servers = text
       .split('\n')
-      .map((l) => /^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(l)?.[1])
+      .map((l) => /^\s*nameserver\s+(\S+)\s*$/.exec(l)?.[1])
+      .map((s) => (s === undefined ? undefined : isIPv4(s) ? s : isIPv6(s) ? canonicalIPv6(s) : undefined)) // a zone (fe80::1%eth0) is not taken
       .filter((s): s is string => s !== undefined && !this.ownAddresses.has(s));
   }
 
@@ -75,7 +78,7 @@ export class Upstream {
 
 function udpExchange(server: string, query: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
+    const socket = createSocket(isIPv4(server) ? 'udp4' : 'udp6');
     const timer = setTimeout(() => done(new Error('timeout')), TIMEOUT_MS);
     const done = (error: Error | null, answer?: Buffer) => {
       clearTimeout(timer);

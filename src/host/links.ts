@@ -2,6 +2,8 @@
 // IP forwarding, and the underlay interface whose MTU bounds ours.
 import { writeFile } from 'node:fs/promises';
 import { type Cidr, formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
+import { formatIPv6 } from '../net/ipv6.js';
+import { type Cidr6, cidr6Host, formatCidr6, gatewayCidr6 } from '../net/ipv6Cidr.js';
 import { HostSetupError, ip, ipBatch, ipJson } from './ipCommand.js';
 
 interface IpAddrEntry {
@@ -40,27 +42,44 @@ export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise
   return Math.min(...candidates);
 }
 
-/** TUN holds the subnet's .0/32 (as flannel's flannel.1 does) and routes the whole network. */
-export async function configureTun(name: string, mtu: number, subnet: Cidr, network: Cidr): Promise<void> {
-  await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => {});
+/** The IPv6 side of a dual-stack host: its network and its subnet. */
+export interface Stack6 {
+  network: Cidr6;
+  subnet: Cidr6;
+}
+
+/**
+ * TUN holds the subnet's .0/32 (as flannel's flannel.1 does) and routes the
+ * whole network; dual stack, the same for IPv6 (the subnet's ::/128 and the
+ * IPv6 network). IPv4 only, IPv6 stays off on it: no link-local chatter into
+ * the overlay.
+ */
+export async function configureTun(name: string, mtu: number, subnet: Cidr, network: Cidr, v6: Stack6 | null): Promise<void> {
+  await writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, v6 ? '0' : '1').catch(() => {});
+  if (v6) await writeFile(`/proc/sys/net/ipv6/conf/${name}/addr_gen_mode`, '1').catch(() => {}); // no link-local address of its own
   await ipBatch([
     ['link', 'set', 'dev', name, 'mtu', String(mtu), 'up'],
     ['addr', 'replace', `${formatIPv4(subnet.addr)}/32`, 'dev', name],
     ['route', 'replace', formatCidr(network), 'dev', name],
+    ...(v6 ? [['addr', 'replace', `${formatIPv6(cidr6Host(v6.subnet, 0))}/128`, 'dev', name, 'nodad'], ['route', 'replace', formatCidr6(v6.network), 'dev', name]] : []),
   ]);
 }
 
-/** Creates (or adopts) the bridge for local containers; returns whether it was created. */
-export async function configureBridge(name: string, mtu: number, subnet: Cidr): Promise<boolean> {
-  const [link] = await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'dev', name).catch(() => []);
+/** Creates (or adopts) the bridge for local containers, with the subnet's .1 (and ::1); returns whether it was created. */
+export async function configureBridge(name: string, mtu: number, subnet: Cidr, subnet6: Cidr6 | null): Promise<boolean> {
+  const [link] = await ipJson<IpAddrEntry[]>('addr', 'show', 'dev', name).catch(() => []);
   const wanted = gatewayCidr(subnet);
+  const wanted6 = subnet6 ? gatewayCidr6(subnet6) : null;
   const commands = link ? [] : [['link', 'add', 'name', name, 'type', 'bridge']];
   // An address of an earlier subnet would keep routing that subnet onto the bridge.
   for (const a of link?.addr_info ?? []) {
     const held = `${a.local}/${a.prefixlen}`;
     if (a.family === 'inet' && held !== wanted) commands.push(['addr', 'del', held, 'dev', name]);
+    if (a.family === 'inet6' && !a.local.startsWith('fe80:') && held !== wanted6) commands.push(['addr', 'del', held, 'dev', name]);
   }
-  commands.push(['addr', 'replace', wanted, 'dev', name], ['link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
+  commands.push(['addr', 'replace', wanted, 'dev', name]);
+  if (wanted6) commands.push(['addr', 'replace', wanted6, 'dev', name, 'nodad']);
+  commands.push(['link', 'set', 'dev', name, 'mtu', String(mtu), 'up']);
   await ipBatch(commands);
   return !link;
 }
@@ -69,8 +88,9 @@ export async function removeLink(name: string): Promise<void> {
   await ip('link', 'del', 'dev', name).catch(() => {});
 }
 
-export async function enableForwarding(): Promise<void> {
+export async function enableForwarding(v6: boolean): Promise<void> {
   await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+  if (v6) await writeFile('/proc/sys/net/ipv6/conf/all/forwarding', '1');
 }
 
 /** The public IP to announce: the first IPv4 address of `iface`, or of the default route's interface (flannel's choice). */

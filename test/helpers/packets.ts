@@ -2,6 +2,7 @@
 // them, or left unfinished as a kernel hands them over between veths.
 import { internetChecksum } from '../../src/net/icmp.js';
 import { parseIPv4 } from '../../src/net/ipv4.js';
+import { parseIPv6 } from '../../src/net/ipv6.js';
 
 export interface PacketOptions {
   proto?: 'tcp' | 'udp';
@@ -63,6 +64,52 @@ export function ipPacket(src: string, dst: string, payload: Buffer, o: PacketOpt
   p.writeUInt16BE(pseudoHeaderSum(p), field);
   if ((o.checksum ?? 'complete') !== 'unfinished') {
     let c = internetChecksum(p, ihl, p.length);
+    if (!tcp && c === 0) c = 0xffff;
+    p.writeUInt16BE(o.checksum === 'wrong' ? c ^ 0x0101 : c, field);
+  }
+  return p;
+}
+
+/** The folded pseudo-header sum of the IPv6 packet p's upper-layer part (no extension headers). */
+export function pseudoHeaderSum6(p: Buffer): number {
+  let sum = p[6] + (p.length - 40);
+  for (let i = 8; i < 40; i += 2) sum += p.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}
+
+/** Whether the TCP, UDP or ICMPv6 checksum of IPv6 packet p verifies. */
+export function checksumValid6(p: Buffer): boolean {
+  let sum = pseudoHeaderSum6(p) + (0xffff - internetChecksum(p, 40, p.length));
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
+/** An IPv6 packet from src to dst: TCP or UDP carrying `payload`, checksummed, left unfinished or wrong. */
+export function ip6Packet(src: string, dst: string, payload: Buffer, o: Pick<PacketOptions, 'proto' | 'checksum'> = {}): Buffer {
+  const tcp = (o.proto ?? 'tcp') === 'tcp';
+  const l4 = tcp ? 20 : 8;
+  const p = Buffer.alloc(40 + l4 + payload.length);
+  p.writeUInt32BE(0x60000000, 0);
+  p.writeUInt16BE(l4 + payload.length, 4);
+  p[6] = tcp ? 6 : 17;
+  p[7] = 64;
+  parseIPv6(src).copy(p, 8);
+  parseIPv6(dst).copy(p, 24);
+  p.writeUInt16BE(40000, 40);
+  p.writeUInt16BE(5001, 42);
+  if (tcp) {
+    p.writeUInt32BE(1000, 44);
+    p[52] = 0x50;
+    p[53] = 0x18;
+  } else {
+    p.writeUInt16BE(8 + payload.length, 44);
+  }
+  payload.copy(p, 40 + l4);
+  const field = 40 + (tcp ? 16 : 6);
+  p.writeUInt16BE(pseudoHeaderSum6(p), field);
+  if ((o.checksum ?? 'complete') !== 'unfinished') {
+    let c = internetChecksum(p, 40, p.length);
     if (!tcp && c === 0) c = 0xffff;
     p.writeUInt16BE(o.checksum === 'wrong' ? c ^ 0x0101 : c, field);
   }

@@ -10,7 +10,8 @@ import { Dataplane } from '../../src/dataplane/dataplane.js';
 import { endpointKey } from '../../src/dataplane/nextHop.js';
 import { type MemoryEndpoint, MemoryNetwork, type MemoryTun } from '../../src/dataplane/fakes/memoryNetwork.js';
 import { type Cidr, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
-import { checksumValid, ipPacket } from '../helpers/packets.js';
+import { type Cidr6, parseCidr6 } from '../../src/net/ipv6Cidr.js';
+import { checksumValid, checksumValid6, ip6Packet, ipPacket } from '../helpers/packets.js';
 
 const UNDERLAY_MTU = 1500;
 const EACCES = 13;
@@ -18,6 +19,7 @@ const EACCES = 13;
 interface Host {
   addr: number;
   subnet: Cidr;
+  subnet6: Cidr6;
   vtepMac: Buffer;
   tun: MemoryTun;
   udp: MemoryEndpoint;
@@ -32,7 +34,7 @@ const cases: BackendCase[] = [
   { name: 'sleeve sealed', backend: 'sleeve', sealed: true },
 ];
 
-/** n hosts on 10.201.0.n+1, subnets 10.40.n+1.0/24, each with a route to every other (direct, or through `via`). */
+/** n hosts on 10.201.0.n+1, subnets 10.40.n+1.0/24 and fd00:40:0:n+1::/64, each with routes to every other (direct, or through `via`). */
 function lab(c: BackendCase, n: number, options: { relay?: boolean; via?: (from: number, to: number) => number } = {}): { net: MemoryNetwork; hosts: Host[] } {
   const net = new MemoryNetwork();
   const backend = backends[c.backend];
@@ -42,18 +44,20 @@ function lab(c: BackendCase, n: number, options: { relay?: boolean; via?: (from:
   for (let i = 0; i < n; i++) {
     const addr = parseIPv4(`10.201.0.${i + 1}`);
     const subnet = parseCidr(`10.40.${i + 1}.0/24`);
+    const subnet6 = parseCidr6(`fd00:40:0:${i + 1}::/64`);
     const vtepMac = Buffer.from([0x02, 0, 0, 0, 0, i + 1]);
     const tun = net.tun(`tso${i}`);
     const udp = net.endpoint(addr, port);
     const encap = backend.encapsulation({ vni: 1, vtepMac, underlayMtu: UNDERLAY_MTU, sealed: c.sealed });
-    const dataplane = new Dataplane({ encap, localSubnet: subnet, mtu, relay: options.relay ?? false }, tun, udp);
-    hosts.push({ addr, subnet, vtepMac, tun, udp, dataplane });
+    const dataplane = new Dataplane({ encap, localSubnet: subnet, localSubnet6: subnet6, mtu, relay: options.relay ?? false }, tun, udp);
+    hosts.push({ addr, subnet, subnet6, vtepMac, tun, udp, dataplane });
   }
   for (const [i, h] of hosts.entries()) {
     const routes = hosts.flatMap((other, j) => {
       if (j === i) return [];
       const hop = hosts[options.via?.(i, j) ?? j];
-      return [{ cidr: other.subnet, hop: { addr: hop.addr, port, vtepMac: hop.vtepMac } }];
+      const to = { addr: hop.addr, port, vtepMac: hop.vtepMac };
+      return [{ cidr: other.subnet, hop: to }, { cidr: other.subnet6, hop: to }];
     });
     h.dataplane.replaceRoutes(routes, hosts.filter((_, j) => j !== i).map((o) => o.addr));
     if (c.sealed) {
@@ -168,6 +172,66 @@ describe.each(cases)('Dataplane over memory ports: $name', (c) => {
     expect(checksumValid(c3.tun.written[0])).toBe(true);
   });
 
+  it('carries IPv6 packets both ways beside IPv4 ones, byte for byte, extension headers untouched', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    const toB = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? packet('10.40.1.5', '10.40.2.5', randomBytes(100)) : ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(1 + ((i * 37) % 1400)), { proto: i % 2 ? 'udp' : 'tcp' })));
+    // A hop-by-hop options header before the UDP header: carried as payload.
+    const withExtension = ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(64), { proto: 'udp' });
+    withExtension[6] = 0;
+    toB.push(withExtension);
+    const toA = Array.from({ length: 30 }, () => ip6Packet('fd00:40:0:2::5', 'fd00:40:0:1::5', randomBytes(64)));
+    toB.forEach((p) => a.tun.inject(p));
+    toA.forEach((p) => b.tun.inject(p));
+    net.settle();
+    expect(b.tun.written).toEqual(toB);
+    expect(a.tun.written).toEqual(toA);
+    const drops = [counters(a).drops, counters(b).drops].flatMap((d) => Object.entries(d).filter(([, v]) => v > 0));
+    expect(drops).toEqual([]);
+  });
+
+  it('drops IPv6 packets with no route, a short header, a length past the datagram or a jumbogram, and counts each', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    a.tun.inject(ip6Packet('fd00:40:0:1::5', 'fd00:99::1', Buffer.from('nowhere')));
+    a.tun.inject(Buffer.alloc(39, 0x60)); // shorter than an IPv6 header
+    net.settle();
+    expect(counters(a).drops).toMatchObject({ no_route: 1, not_ip: 1 });
+    // Sent by a peer: the header checks happen on receipt.
+    const long = ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(100));
+    long.writeUInt16BE(2000, 4);
+    const jumbo = ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(100));
+    jumbo.writeUInt16BE(0, 4);
+    a.dataplane.setRoute(parseCidr6('fd00:40:0:2::/64'), { addr: b.addr, port: b.udp.port, vtepMac: b.vtepMac });
+    [long, jumbo].forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(b.tun.written).toEqual([]);
+    // The sleeve drops the rest of a datagram after a bad frame: both went in one.
+    expect(counters(b).drops.bad_header).toBe(c.backend === 'sleeve' ? 1 : 2);
+  });
+
+  it('delivers IPv6 checksums a kernel left unfinished to be finished (TCP and UDP)', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    const unfinished = [ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(700), { checksum: 'unfinished' }), ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(33), { proto: 'udp', checksum: 'unfinished' })];
+    const wrong = ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(200), { checksum: 'wrong' });
+    [...unfinished, wrong].forEach((p) => a.tun.inject(p));
+    net.settle();
+    expect(b.tun.finished).toBe(2);
+    expect(b.tun.written.slice(0, 2).map(checksumValid6)).toEqual([true, true]);
+    expect(b.tun.written[2]).toEqual(wrong);
+  });
+
+  it('relays IPv6 packets through the middle host, and drops those for no one\'s subnet', () => {
+    const { net, hosts: [a, b, c3] } = lab(c, 3, { relay: true, via: (from, to) => (Math.abs(from - to) === 2 ? 1 : to) });
+    const there = Array.from({ length: 20 }, () => ip6Packet('fd00:40:0:1::5', 'fd00:40:0:3::5', randomBytes(900)));
+    there.forEach((p) => a.tun.inject(p));
+    a.dataplane.setRoute(parseCidr6('fd00:40:0:9::/64'), { addr: b.addr, port: b.udp.port, vtepMac: b.vtepMac });
+    a.tun.inject(ip6Packet('fd00:40:0:1::5', 'fd00:40:0:9::1', Buffer.from('nobody')));
+    net.settle();
+    expect(c3.tun.written).toEqual(there);
+    expect(b.tun.written).toEqual([]);
+    expect(counters(b).relayed).toBe(20);
+    expect(counters(b).drops.not_local).toBe(1);
+  });
+
   it('relays packets for another subnet through the middle host, and not straight back', () => {
     // A line a - b - c: a reaches c's subnet through b.
     const { net, hosts: [a, b, c3] } = lab(c, 3, { relay: true, via: (from, to) => (Math.abs(from - to) === 2 ? 1 : to) });
@@ -272,5 +336,24 @@ describe('Dataplane over memory ports: sleeve specifics', () => {
     expect([icmp[20], icmp[21]]).toEqual([3, 4]); // fragmentation needed
     expect(icmp.readUInt32BE(16)).toBe(parseIPv4('10.40.1.5'));
     expect(icmp.readUInt16BE(26)).toBeLessThan(big.length);
+  });
+
+  it('answers every IPv6 packet too big for the path with ICMPv6 packet-too-big into the TUN', () => {
+    const { net, hosts: [a] } = lab(cases[3], 2);
+    const big = ip6Packet('fd00:40:0:1::5', 'fd00:40:0:2::5', randomBytes(1440));
+    a.tun.inject(big);
+    net.settle();
+    expect(counters(a).drops.too_big).toBe(1);
+    expect(a.tun.written).toHaveLength(1);
+    const icmp = a.tun.written[0];
+    expect(icmp[0] >> 4).toBe(6);
+    expect(icmp[6]).toBe(58); // ICMPv6
+    expect(icmp[40]).toBe(2); // packet too big
+    expect(icmp.subarray(24, 40)).toEqual(big.subarray(8, 24)); // back to the sender
+    expect(icmp.subarray(8, 24)).toEqual(big.subarray(24, 40)); // from the destination
+    expect(icmp.readUInt32BE(44)).toBeLessThan(big.length);
+    expect(icmp.readUInt16BE(4)).toBe(icmp.length - 40);
+    expect(icmp.subarray(48)).toEqual(big.subarray(0, icmp.length - 48)); // the start of the packet, quoted
+    expect(checksumValid6(icmp)).toBe(true);
   });
 });

@@ -4,7 +4,9 @@ import { ConfigError, type EtcdSource, launchCommand, loadLaunchConfig, parseLau
 import { planReload } from '../../src/daemon/reloadPlan.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { masqRuleset } from '../../src/host/ipMasq.js';
-import { formatCidr, parseCidr } from '../../src/net/ipv4.js';
+import { formatAnyCidr } from '../../src/net/cidr.js';
+import { parseCidr } from '../../src/net/ipv4.js';
+import { formatCidr6 } from '../../src/net/ipv6Cidr.js';
 import { dockerOpts } from '../../src/subnet/subnetEnv.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
@@ -56,8 +58,32 @@ describe('launch configuration', () => {
 
   it('parses repeated routes with and without VTEP MACs', () => {
     const c = staticSource(...base, '--backend=vxlan', '--route', '10.40.2.0/24=10.201.0.2@02:00:00:00:00:02', '--route=10.40.3.0/24=10.201.0.3@02:00:00:00:00:03');
-    expect(c.routes.map((r) => formatCidr(r.cidr))).toEqual(['10.40.2.0/24', '10.40.3.0/24']);
+    expect(c.routes.map((r) => formatAnyCidr(r.cidr))).toEqual(['10.40.2.0/24', '10.40.3.0/24']);
     expect(c.routes[1].vtepMac).toEqual(Buffer.from([2, 0, 0, 0, 0, 3]));
+  });
+
+  it('takes an IPv6 network and subnet, and IPv6 routes beside IPv4 ones (dual stack)', () => {
+    const c = staticSource(...base, '--network6', 'fd00:40::/48', '--subnet6', 'fd00:40:0:1::/64', '--route', '10.40.2.0/24=10.201.0.2', '--route', 'FD00:40:0:2::/64=10.201.0.2');
+    expect(formatCidr6(c.network6!)).toBe('fd00:40::/48');
+    expect(formatCidr6(c.subnet6!)).toBe('fd00:40:0:1::/64');
+    expect(c.routes.map((r) => formatAnyCidr(r.cidr))).toEqual(['10.40.2.0/24', 'fd00:40:0:2::/64']);
+    expect(staticSource(...base).network6).toBeNull();
+    expect(dockerOpts({ network: parseCidr('10.40.0.0/16'), subnet: parseCidr('10.40.1.0/24'), subnet6: c.subnet6, mtu: 1410, ipMasq: true })).toBe('--bip=10.40.1.1/24 --mtu=1410 --ip-masq=false --ipv6 --fixed-cidr-v6=fd00:40:0:1::1/64');
+  });
+
+  it.each([
+    [['--network6', 'fd00:40::/48'], /--network6 and --subnet6 go together/],
+    [['--network6', 'fd00:40::/48', '--subnet6', 'fd00:41::/64'], /--subnet6 fd00:41::\/64 is not inside --network6/],
+    [['--network6', 'fd00:40::/48', '--subnet6', 'fd00:40::/48'], /is not inside/],
+    [['--network6', 'fd00:40::1/48', '--subnet6', 'fd00:40::/64'], /host bits set \(did you mean fd00:40::\/48\?\)/],
+    [['--network6', 'fd00:40::/48', '--subnet6', 'fd00:40::/127'], /at most \/126/],
+    [['--network6', 'fd00:40::/129', '--subnet6', 'fd00:40::/64'], /bad prefix length/],
+    [['--route', 'fd00:40:0:2::/64=10.201.0.2'], /an IPv6 subnet needs --network6/],
+    [['--network6', 'fd00:40::/48', '--subnet6', 'fd00:40:0:1::/64', '--route', 'fd00:40:0:1:8000::/65=10.201.0.2'], /overlaps this host's subnet fd00:40:0:1::\/64/],
+    [['--network6', 'fd00:40::/48', '--subnet6', 'fd00:40:0:1::/64', '--route', 'fd00:41::/64=10.201.0.2'], /outside the network fd00:40::\/48/],
+    [['--network6', 'fd00:40::/48', '--subnet6', 'fd00:40:0:1::/64', '--route', 'fd00:40:0:2::/64=10.201.0.2', '--route', 'fd00:40:0:2::/80=10.201.0.3'], /overlaps --route/],
+  ])('refuses dual-stack flags %j', (extra, message) => {
+    expect(() => parse(...base, ...(extra as string[]))).toThrow(message as RegExp);
   });
 
   it.each([

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RouteTable } from '../../src/dataplane/routeTable.js';
 import { formatIPv4, maskOf, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
+import fc from 'fast-check';
+import { RouteTable6 } from '../../src/dataplane/routeTable6.js';
+import { parseIPv6 } from '../../src/net/ipv6.js';
+import { bytesOf, cidr6ContainsWords, maskWords6, parseCidr6, wordsOf } from '../../src/net/ipv6Cidr.js';
 
 describe('RouteTable longest-prefix match', () => {
   it('prefers the longest matching prefix', () => {
@@ -49,5 +53,60 @@ describe('RouteTable longest-prefix match', () => {
       for (const r of list) if (((probe & maskOf(r.len)) >>> 0) === r.addr && (!best || r.len > best.len)) best = r;
       expect(t.lookup(probe)).toBe(best?.id);
     }
+  });
+});
+
+describe('RouteTable6', () => {
+  const at = (text: string) => parseIPv6(text);
+
+  it('takes the longest prefix, at any length up to /128, and forgets deleted routes', () => {
+    const t = new RouteTable6<string>();
+    t.set(parseCidr6('fd00::/8'), 'ula');
+    t.set(parseCidr6('fd00:40::/48'), 'network');
+    t.set(parseCidr6('fd00:40:0:2::/64'), 'b');
+    t.set(parseCidr6('fd00:40:0:2::77/128'), 'one');
+    t.set(parseCidr6('fd00:40:0:2::/64'), 'b again'); // replaces
+    expect(t.lookup(at('fd00:40:0:2::5'), 0)).toBe('b again');
+    expect(t.lookup(at('fd00:40:0:2::77'), 0)).toBe('one');
+    expect(t.lookup(at('fd00:40:0:3::5'), 0)).toBe('network');
+    expect(t.lookup(at('fd99::1'), 0)).toBe('ula');
+    expect(t.lookup(at('2001:db8::1'), 0)).toBeUndefined();
+    expect(t.size).toBe(4);
+    expect(t.delete(parseCidr6('fd00:40:0:2::/64'))).toBe(true);
+    expect(t.delete(parseCidr6('fd00:40:0:2::/64'))).toBe(false);
+    expect(t.lookup(at('fd00:40:0:2::5'), 0)).toBe('network');
+    // Read from inside a larger buffer, as from a packet.
+    const packet = Buffer.concat([Buffer.alloc(24), at('fd00:40:0:2::77')]);
+    expect(t.lookup(packet, 24)).toBe('one');
+  });
+
+  it('agrees with a scan of every route over random prefixes and addresses', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 })), { maxLength: 40 }),
+        fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 20 }),
+        (prefixes, addresses) => {
+          const t = new RouteTable6<number>();
+          const routes: { words: Uint32Array; len: number; id: number }[] = [];
+          prefixes.forEach(([bytes, len], id) => {
+            const mask = maskWords6(len);
+            const words = wordsOf(bytes).map((w, i) => (w & mask[i]) >>> 0);
+            t.set({ family: 6, words, len }, id);
+            const same = routes.findIndex((r) => r.len === len && r.words.every((w, i) => w === words[i]));
+            if (same >= 0) routes.splice(same, 1);
+            routes.push({ words, len, id });
+          });
+          // Addresses inside some of the prefixes too, not only random ones.
+          const probes = [...addresses.map((a) => Buffer.from(a)), ...routes.map((r) => bytesOf(r.words))];
+          for (const p of probes) {
+            const w = wordsOf(p);
+            const best = routes.filter((r) => cidr6ContainsWords({ family: 6, words: r.words, len: r.len }, w)).sort((x, y) => y.len - x.len)[0];
+            expect(t.lookup(p, 0)).toBe(best?.id);
+          }
+          expect(t.size).toBe(routes.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -82,7 +82,7 @@ export class MemoryTun extends MemoryPort implements TunPort {
         // The field holds the pseudo-header sum: summing from the L4 header on completes it.
         const at = start + batch.csumOffsets[i];
         const sum = internetChecksum(bytes, start, bytes.length);
-        bytes.writeUInt16BE(sum === 0 && bytes[9] === 17 ? 0xffff : sum, at);
+        bytes.writeUInt16BE(sum === 0 && batch.csumOffsets[i] === 6 ? 0xffff : sum, at); // UDP: 0 means none
         this.finished++;
       }
       this.written.push(bytes);

@@ -1,7 +1,7 @@
 // The inbound sleeve path: recvmmsg batch in -> source check -> open (with a
 // password) -> each framed packet checked and written to the TUN in place, or
 // packed for the next hop when it is for another subnet (mesh relay).
-import { ipv4TotalLength } from '../../net/ipv4Packet.js';
+import { ipTotalLength } from '../../net/ipPacket.js';
 import type { PeerCounters } from '../counters.js';
 import { drainRounds } from '../drainRounds.js';
 import { PROBE_BYTES, PROBE_FIRST_BYTE } from '../probeDatagram.js';
@@ -118,12 +118,10 @@ export class SleeveToTun {
     opener.reset();
   }
 
-  /** Each frame: a 16-bit length and an IPv4 packet whose own total length fits it. */
+  /** Each frame: a 16-bit length and an IPv4 or IPv6 packet whose own total length fits it. */
   private unpack(buf: Buffer, at: number, end: number, from: number, peer: PeerCounters): void {
-    const { counters, localSubnet, relayRoutes } = this.path;
+    const { counters, localSubnets, relayRoutes } = this.path;
     const drops = counters.drops;
-    const subnetAddr = localSubnet.addr;
-    const subnetMask = localSubnet.mask;
     while (at < end) {
       if (end - at < FRAME_PREFIX + 20) {
         drops.bad_header++;
@@ -132,16 +130,15 @@ export class SleeveToTun {
       const frameLength = buf.readUInt16BE(at);
       const inner = at + FRAME_PREFIX;
       at = inner + frameLength;
-      const total = at > end ? -1 : ipv4TotalLength(buf, inner, frameLength);
+      const total = at > end ? -1 : ipTotalLength(buf, inner, frameLength);
       if (total < 0) {
         drops.bad_header++;
         return;
       }
       peer.rxPackets++;
       peer.rxBytes += total;
-      const dst = buf.readUInt32BE(inner + 16);
-      if (((dst & subnetMask) >>> 0) !== subnetAddr) {
-        const hop = relayHop(relayRoutes, dst, from);
+      if (!localSubnets.holds(buf, inner)) {
+        const hop = relayHop(relayRoutes, buf, inner, from);
         if (hop === undefined) {
           drops.not_local++;
         } else if (total > this.relay.packetMax) {
