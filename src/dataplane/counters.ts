@@ -16,8 +16,9 @@ export const dropReasons = [
   'replay', // sealed datagram seen before, older than the replay window, or of an unknown key epoch
   'bad_seal', // sealed datagram that did not authenticate (forged, altered, or another password)
   'no_key', // sleeve datagram to or from a neighbour with no agreed keys, or plain where sealed is required
-  'too_big', // packet larger than the path takes (an ICMP fragmentation-needed goes back)
+  'too_big', // packet larger than the path takes (ICMP fragmentation-needed or ICMPv6 packet-too-big goes back)
   'tun_offload', // TUN read the addon could not use: a super-packet it cannot cut, an unknown GSO type
+  'link_scope', // IPv6 link-scope multicast from the TUN (the kernel's own listener reports): not for the overlay
 ] as const;
 
 export type DropReason = (typeof dropReasons)[number];

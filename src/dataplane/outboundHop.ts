@@ -4,7 +4,7 @@ import type { DropCounters } from './counters.js';
 import type { NextHop } from './nextHop.js';
 import type { Routes } from './routes.js';
 
-/** The next hop of the IPv4 or IPv6 packet at buf[start], or undefined after counting why (not_ip, no_route). */
+/** The next hop of the IPv4 or IPv6 packet at buf[start], or undefined after counting why (not_ip, no_route, link_scope). */
 export function outboundHop(routes: Routes<NextHop>, buf: Buffer, start: number, length: number, drops: DropCounters): NextHop | undefined {
   const version = buf[start] >> 4;
   if (version === 4 ? length < 20 : version !== 6 || length < 40) {
@@ -12,8 +12,13 @@ export function outboundHop(routes: Routes<NextHop>, buf: Buffer, start: number,
     return undefined;
   }
   const hop = routes.lookupPacket(buf, start);
-  if (hop === undefined) drops.no_route++;
-  return hop;
+  if (hop !== undefined) return hop;
+  // A TUN with IPv6 on sends MLD reports to ff02::16 and nothing turns them
+  // off; interface- and link-scope multicast (ff01::/16, ff02::/16) never
+  // leaves the link, so it is counted apart from packets that lack a route.
+  if (version === 6 && buf[start + 24] === 0xff && (buf[start + 25] & 0x0f) <= 2) drops.link_scope++;
+  else drops.no_route++;
+  return undefined;
 }
 
 /**

@@ -94,6 +94,13 @@ export class Lab {
     return { name, ns, ip: cidr.split('/')[0], host };
   }
 
+  /** Gives a container an IPv6 address and default route too (dual stack); no duplicate address detection, so it is usable at once. */
+  async addContainerIPv6(container: LabContainer, cidr: string, gateway: string): Promise<string> {
+    await run('ip', ['-n', container.ns, 'addr', 'add', cidr, 'dev', 'eth0', 'nodad']);
+    await run('ip', ['-n', container.ns, '-6', 'route', 'add', 'default', 'via', gateway]);
+    return cidr.split('/')[0];
+  }
+
   /** An empty network namespace (a container's sandbox before a CNI ADD); returns its name. */
   async addSandbox(name: string): Promise<string> {
     const ns = `${this.id}-${name}`;

@@ -8,6 +8,8 @@ import type { Lab, LabContainer, LabHost } from './lab.js';
 import type { LabDaemon } from './labDaemon.js';
 
 export const NETWORK = '10.40.0.0/16';
+/** With `ipv6`: the IPv6 network, cut into fd00:40:0:1::/64 (side a) and fd00:40:0:2::/64 (side b). */
+export const NETWORK6 = 'fd00:40::/48';
 export const BRIDGE = 'tsobr';
 
 export interface Side {
@@ -16,6 +18,8 @@ export interface Side {
   vtepMac: string;
   daemon: LabDaemon | null;
   container: LabContainer;
+  /** The container's IPv6 address (with `ipv6`), else null. */
+  container6: string | null;
 }
 
 export type Overlay = 'udp' | 'vxlan' | 'sleeve' | 'kernel-vxlan';
@@ -32,11 +36,14 @@ export interface TwoHosts {
 export interface TwoHostsOptions {
   /** More `launch` flags for both daemons. */
   extraArgs?: string[];
+  /** Dual stack: IPv6 subnets and routes beside the IPv4 ones, and IPv6 on the containers (tsoverlay sides only). */
+  ipv6?: boolean;
 }
 
 export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = overlayA, options: TwoHostsOptions = {}): Promise<TwoHosts> {
   const hosts = [await lab.addHost('a'), await lab.addHost('b')];
   const subnets = ['10.40.1.0/24', '10.40.2.0/24'];
+  const subnets6 = ['fd00:40:0:1::/64', 'fd00:40:0:2::/64'];
   const macs = [formatMac(randomMac()), formatMac(randomMac())];
   const overlays = [overlayA, overlayB];
   const sides: Side[] = [];
@@ -46,6 +53,7 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
     const gateway = subnets[i].replace(/0\/24$/, '1');
     let daemon: LabDaemon | null = null;
     let mtu: number;
+    if (options.ipv6 && overlays[i] === 'kernel-vxlan') throw new Error('twoHosts: ipv6 is for tsoverlay sides');
     if (overlays[i] === 'kernel-vxlan') {
       mtu = 1450;
       await lab.addBridge(host, BRIDGE, `${gateway}/24`, mtu);
@@ -61,11 +69,14 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
       daemon = await lab.startDaemon(host, [
         '--backend', overlays[i], '--network', NETWORK, '--subnet', subnets[i], '--public-ip', host.ip,
         '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...(options.extraArgs ?? []),
+        ...(options.ipv6 ? ['--network6', NETWORK6, '--subnet6', subnets6[i], '--route', `${subnets6[j]}=${peer}`] : []),
       ]);
       mtu = (await daemon.status()).mtu;
     }
     const container = await lab.addContainer(host, 'c1', `${gateway.replace(/1$/, '2')}/24`, gateway, BRIDGE, mtu);
-    sides.push({ host, subnet: subnets[i], vtepMac: macs[i], daemon, container });
+    const prefix6 = subnets6[i].replace(/\/64$/, '');
+    const container6 = options.ipv6 ? await lab.addContainerIPv6(container, `${prefix6}2/64`, `${prefix6}1`) : null;
+    sides.push({ host, subnet: subnets[i], vtepMac: macs[i], daemon, container, container6 });
   }
   return { a: sides[0], b: sides[1] };
 }

@@ -16,11 +16,15 @@ export interface TransferResult {
   received: { bytes: number; sha256: string };
 }
 
-/** Sends `bytes` of random data over TCP from one container to another (at most `rate` bytes/s); both ends report a SHA-256. */
-export async function transfer(lab: Lab, from: LabContainer, to: LabContainer, bytes: number, port = 5001, rate = 0): Promise<TransferResult> {
-  const server = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, TRANSFER, 'serve', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+/**
+ * Sends `bytes` of random data over TCP from one container to another (at
+ * most `rate` bytes/s), to its IPv4 address or the `address` given (IPv6);
+ * both ends report a SHA-256.
+ */
+export async function transfer(lab: Lab, from: LabContainer, to: LabContainer, bytes: number, port = 5001, rate = 0, address = to.ip): Promise<TransferResult> {
+  const server = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, TRANSFER, 'serve', String(port), address.includes(':') ? '::' : '0.0.0.0'], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const serverOut = await listening(server, 'transfer server');
-  const sent = JSON.parse(await lab.exec(from.ns, process.execPath, [TRANSFER, 'send', to.ip, String(port), String(bytes), String(rate)], 60_000));
+  const sent = JSON.parse(await lab.exec(from.ns, process.execPath, [TRANSFER, 'send', address, String(port), String(bytes), String(rate)], 60_000));
   if (server.exitCode === null) await once(server, 'exit');
   const received = JSON.parse(serverOut().split('\n').find((l) => l.startsWith('{'))!);
   return { sent, received };

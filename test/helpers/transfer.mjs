@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A TCP transfer with an end-to-end checksum, run inside lab namespaces.
-//   transfer.mjs serve PORT            accept one connection, print {"bytes","sha256"} when it ends
+//   transfer.mjs serve PORT [HOST]     accept one connection (on HOST, 0.0.0.0 unless given), print {"bytes","sha256"} when it ends
 //   transfer.mjs send HOST PORT BYTES [RATE]  send BYTES of random data (at most RATE bytes/s), print {"bytes","sha256"}
 import { createHash, randomFillSync } from 'node:crypto';
 import { createServer, connect } from 'node:net';
@@ -15,7 +15,7 @@ if (mode === 'serve') {
     socket.on('data', (chunk) => { hash.update(chunk); bytes += chunk.length; });
     socket.on('end', () => { report(bytes, hash); socket.end(); server.close(); });
   });
-  server.listen(Number(args[0]), '0.0.0.0', () => process.stdout.write('listening\n'));
+  server.listen(Number(args[0]), args[1] ?? '0.0.0.0', () => process.stdout.write('listening\n'));
 } else if (mode === 'send') {
   const [host, port, total, rate] = [args[0], Number(args[1]), Number(args[2]), Number(args[3] ?? 0)];
   const started = Date.now();

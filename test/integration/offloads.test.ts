@@ -1,5 +1,5 @@
 // The offloaded packet path (TUN TSO/checksum offload, UDP GSO/GRO) keeps
-// every byte and every header right: odd sizes, IP options, IPv6 in the TUN,
+// every byte and every header right: odd sizes, IP options, IPv6 for no route,
 // many flows at once, and checksums that verify on the wire.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/lab/lab.js';
@@ -79,12 +79,12 @@ describe('offloads on the udp backend', () => {
     expect(out).toMatch(/RR:/);
   });
 
-  it('drops IPv6 packets routed into the TUN as not_ip, and goes on', async () => {
-    const before = (await net.a.daemon!.status()).counters.drops.not_ip;
+  it('drops IPv6 packets routed into the TUN for no IPv6 subnet as no_route, and goes on', async () => {
+    const before = (await net.a.daemon!.status()).counters.drops.no_route;
     await lab.exec(net.a.host.ns, 'sysctl', ['-qw', 'net.ipv6.conf.tso0.disable_ipv6=0']).catch(() => '');
     await lab.exec(net.a.host.ns, 'ip', ['-6', 'route', 'add', 'fd00:7e57::/64', 'dev', 'tso0']);
     await lab.exec(net.a.host.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '1', 'fd00:7e57::1']).catch(() => '');
-    const after = (await net.a.daemon!.status()).counters.drops.not_ip;
+    const after = (await net.a.daemon!.status()).counters.drops.no_route;
     expect(after - before).toBeGreaterThanOrEqual(3);
     expect(await ping(lab, net.a.container, net.b.container.ip)).toMatch(/3 received/);
   });
