@@ -39,6 +39,29 @@ static uint32_t make_tcp(uint8_t* p, uint32_t thl, uint32_t payload, uint32_t se
   return len;
 }
 
+/* A TCP/IPv6 packet: 40-byte IPv6 header, TCP header with thl bytes, payload. */
+static uint32_t make_tcp6(uint8_t* p, uint32_t thl, uint32_t payload, uint32_t seq, uint8_t flags) {
+  uint32_t len = 40 + thl + payload;
+  memset(p, 0, 40 + thl);
+  p[0] = 0x60;
+  p[4] = (uint8_t)((len - 40) >> 8);
+  p[5] = (uint8_t)(len - 40);
+  p[6] = 6;
+  p[7] = 64;
+  p[8] = 0xfd; p[23] = 2;
+  p[24] = 0xfd; p[39] = 3;
+  uint8_t* t = p + 40;
+  t[0] = 0x30; t[1] = 0x39; t[2] = 0x00; t[3] = 0x50;
+  uint32_t s = htonl(seq);
+  memcpy(t + 4, &s, 4);
+  t[12] = (uint8_t)((thl / 4) << 4);
+  t[13] = flags;
+  t[14] = 0x01; t[15] = 0xf5;
+  for (uint32_t i = 20; i < thl; i++) t[i] = 1;
+  for (uint32_t i = 40 + thl; i < len; i++) p[i] = (uint8_t)next();
+  return len;
+}
+
 static uint8_t* exact(const uint8_t* src, uint32_t len) {
   uint8_t* p = malloc(len ? len : 1);
   memcpy(p, src, len);
@@ -50,12 +73,15 @@ int main(int argc, char** argv) {
   state = argc > 2 ? (uint32_t)atoi(argv[2]) | 1 : 1;
   static uint8_t work[70000], seg[128 * 2048], again[128 * 2048];
   uint32_t lengths[256], lengths2[256];
-  unsigned long cut = 0, glued = 0, trips = 0;
+  unsigned long cut = 0, glued = 0, trips = 0, v6 = 0;
   for (uint32_t it = 0; it < iterations; it++) {
     uint32_t thl = 20 + 4 * below(11);
     uint32_t mss = 200 + below(1300);
-    uint32_t payload = below(65535 - 20 - thl);
-    uint32_t len = make_tcp(work, thl, payload, next(), (uint8_t)(0x10 | (below(2) ? 0x08 : 0)));
+    int six = below(2);
+    uint32_t ip = six ? 40 : 20;
+    uint32_t payload = below(65535 - ip - thl);
+    uint8_t flags = (uint8_t)(0x10 | (below(2) ? 0x08 : 0));
+    uint32_t len = six ? make_tcp6(work, thl, payload, next(), flags) : make_tcp(work, thl, payload, next(), flags);
     /* Mutate a few bytes and maybe the length, then hand out an exact-size copy. */
     int mutate = below(3) == 0;
     if (mutate) {
@@ -69,19 +95,22 @@ int main(int argc, char** argv) {
       uint32_t n = tso_segment(pkt, len, (uint16_t)mss, seg, room, lengths);
       if (n != (uint32_t)segments) { fprintf(stderr, "segment count %u != %d\n", n, segments); return 1; }
       cut++;
+      v6 += six;
       /* Glue the segments back (each in an exact buffer), and cut again: the same bytes. */
       uint8_t* parts[128];
       for (uint32_t i = 0; i < n; i++) parts[i] = exact(seg + (size_t)i * room, lengths[i]);
       uint32_t run = tso_coalesce_run(parts, lengths, n, 65535);
       if (run > 1) {
         glued++;
-        uint32_t hlen = 20 + (uint32_t)(parts[0][32] >> 4) * 4;
+        uint32_t hlen = tso_header_len(parts[0], lengths[0]);
+        if (!mutate && hlen != ip + thl) { fprintf(stderr, "header length %u != %u\n", hlen, ip + thl); return 1; }
         uint32_t total = lengths[0];
         for (uint32_t k = 1; k < run; k++) total += lengths[k] - hlen;
         static uint8_t whole[70000];
         struct virtio_net_hdr h;
         uint8_t* first = exact(parts[0], lengths[0]);
-        tso_coalesce_header(first, lengths[0], total, parts[run - 1][33], &h);
+        tso_coalesce_header(first, lengths[0], total, parts[run - 1][ip + 13], &h);
+        if (!mutate && h.gso_type != (six ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) || h.csum_start != ip) { fprintf(stderr, "vnet header for the wrong family\n"); return 1; }
         memcpy(whole, first, lengths[0]);
         uint32_t at = lengths[0];
         for (uint32_t k = 1; k < run; k++) {
@@ -107,6 +136,6 @@ int main(int argc, char** argv) {
     tso_finish_checksum(pkt, len, (uint16_t)below(len + 8), (uint16_t)below(40));
     free(pkt);
   }
-  printf("{\"iterations\": %u, \"cut\": %lu, \"glued\": %lu, \"roundTrips\": %lu}\n", iterations, cut, glued, trips);
+  printf("{\"iterations\": %u, \"cut\": %lu, \"cutIPv6\": %lu, \"glued\": %lu, \"roundTrips\": %lu}\n", iterations, cut, v6, glued, trips);
   return 0;
 }

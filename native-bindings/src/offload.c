@@ -1,5 +1,5 @@
 /* Byte kernels for the TUN offloads: cutting a TCP super-packet the kernel
- * handed us (IFF_VNET_HDR + TUNSETOFFLOAD TSO4) into MTU-sized segments with
+ * handed us (IFF_VNET_HDR + TUNSETOFFLOAD TSO4/TSO6) into MTU-sized segments with
  * their headers and checksums, finishing a checksum the kernel left partial,
  * and gluing consecutive segments of one TCP flow back into a super-packet
  * the kernel cuts again (or passes whole over veth and bridges). */
@@ -34,9 +34,21 @@ static uint16_t fold(uint64_t sum) {
   return (uint16_t)sum;
 }
 
+/* Where the TCP header of an IPv4 or IPv6 packet starts (IPv6: no extension
+ * headers; a TCP packet with them is not one we cut or glue), or 0. */
+static uint32_t tcp_start(const uint8_t* pkt, uint32_t len) {
+  if (len >= 20 && (pkt[0] >> 4) == 4 && pkt[9] == 6) {
+    uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
+    return ihl >= 20 && ihl <= len ? ihl : 0;
+  }
+  if (len >= 40 && (pkt[0] >> 4) == 6 && pkt[6] == 6) return 40;
+  return 0;
+}
+
 /* Pseudo-header sum (network byte order words, as sum_bytes sees them). */
 static uint64_t pseudo_sum(const uint8_t* ip, uint8_t proto, uint32_t l4_len) {
-  uint64_t sum = sum_bytes(ip + 12, 8, 0);
+  int v6 = (ip[0] >> 4) == 6;
+  uint64_t sum = v6 ? sum_bytes(ip + 8, 32, 0) : sum_bytes(ip + 12, 8, 0);
   sum += htons(proto);
   sum += htons((uint16_t)l4_len);
   return sum;
@@ -55,6 +67,12 @@ static void tcp_checksum(uint8_t* ip, uint32_t ihl, uint32_t tcp_len) {
   memcpy(tcp + 16, &c, 2);
 }
 
+/* Writes an IP packet's length field for `total` bytes in all (IPv6: its payload length). */
+static void set_ip_length(uint8_t* ip, uint32_t ihl, uint32_t total) {
+  uint16_t v = htons((uint16_t)((ip[0] >> 4) == 6 ? total - ihl : total));
+  memcpy(ip + ((ip[0] >> 4) == 6 ? 4 : 2), &v, 2);
+}
+
 int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t offset) {
   if ((uint32_t)start + offset + 2 > len) return -1;
   /* The field holds the pseudo-header sum already: summing from start covers it. */
@@ -65,9 +83,8 @@ int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t off
 }
 
 int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room) {
-  if (len < 20 || (pkt[0] >> 4) != 4 || pkt[9] != 6 || gso_size == 0) return -1;
-  uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
-  if (ihl < 20 || ihl + 20 > len) return -1;
+  uint32_t ihl = tcp_start(pkt, len);
+  if (ihl == 0 || gso_size == 0 || ihl + 20 > len) return -1;
   uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;
   if (thl < 20 || ihl + thl > len || ihl + thl + gso_size > room) return -1;
   uint32_t payload = len - ihl - thl;
@@ -76,7 +93,8 @@ int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint3
 
 uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_t* out, uint32_t stride,
                      uint32_t* lengths) {
-  uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
+  uint32_t ihl = tcp_start(pkt, len);
+  int v4 = (pkt[0] >> 4) == 4;
   uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;
   uint32_t hlen = ihl + thl;
   uint32_t payload = len - hlen;
@@ -92,16 +110,17 @@ uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_
     uint8_t* o = out + (size_t)n * stride;
     memcpy(o, pkt, hlen);
     memcpy(o + hlen, pkt + hlen + off, seg);
-    uint16_t total = htons((uint16_t)(hlen + seg));
-    uint16_t this_id = htons((uint16_t)(id + n));
+    set_ip_length(o, ihl, hlen + seg);
     uint32_t this_seq = htonl(seq + off);
-    memcpy(o + 2, &total, 2);
-    memcpy(o + 4, &this_id, 2);
     memcpy(o + ihl + 4, &this_seq, 4);
     int last = off + seg >= payload;
     /* FIN and PSH belong to the last segment, CWR to the first. */
     o[ihl + 13] = (uint8_t)(flags & ~((last ? 0 : 0x09) | (n == 0 ? 0 : 0x80)));
-    ip_checksum(o, ihl);
+    if (v4) { /* IPv6 has neither an ID in its header nor a header checksum */
+      uint16_t this_id = htons((uint16_t)(id + n));
+      memcpy(o + 4, &this_id, 2);
+      ip_checksum(o, ihl);
+    }
     tcp_checksum(o, ihl, thl + seg);
     lengths[n] = hlen + seg;
     if (payload == 0) {
@@ -112,23 +131,35 @@ uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_
   return n;
 }
 
-/* Header facts of a TCP/IPv4 packet that may join a super-packet; 0 if it cannot. */
+/* Header facts of a TCP packet (IPv4 without options, or IPv6 without
+ * extension headers) that may join a super-packet; 0 if it cannot. */
 typedef struct {
   uint32_t ihl, thl, payload, seq;
+  uint32_t addr_at, addr_len; /* source and destination addresses */
   uint8_t flags;
 } tcp_view;
 
 static int view_tcp(const uint8_t* p, uint32_t len, tcp_view* v) {
-  if (len < 40 || p[0] != 0x45 || p[9] != 6) return 0; /* no IP options */
-  if ((p[6] & 0x3f) || p[7]) return 0;                   /* a fragment */
-  uint32_t total = ((uint32_t)p[2] << 8) | p[3];
-  if (total != len) return 0;
-  v->ihl = 20;
-  v->thl = (uint32_t)(p[32] >> 4) * 4;
-  if (v->thl < 20 || 20 + v->thl >= len) return 0; /* no payload: nothing to glue */
-  v->payload = len - 20 - v->thl;
-  v->flags = p[33];
-  memcpy(&v->seq, p + 24, 4);
+  if (len >= 40 && p[0] == 0x45 && p[9] == 6) { /* no IP options */
+    if ((p[6] & 0x3f) || p[7]) return 0;          /* a fragment */
+    if ((((uint32_t)p[2] << 8) | p[3]) != len) return 0;
+    v->ihl = 20;
+    v->addr_at = 12;
+    v->addr_len = 8;
+  } else if (len >= 60 && (p[0] >> 4) == 6 && p[6] == 6) {
+    if ((((uint32_t)p[4] << 8) | p[5]) + 40 != len) return 0;
+    v->ihl = 40;
+    v->addr_at = 8;
+    v->addr_len = 32;
+  } else {
+    return 0;
+  }
+  const uint8_t* t = p + v->ihl;
+  v->thl = (uint32_t)(t[12] >> 4) * 4;
+  if (v->thl < 20 || v->ihl + v->thl >= len) return 0; /* no payload: nothing to glue */
+  v->payload = len - v->ihl - v->thl;
+  v->flags = t[13];
+  memcpy(&v->seq, t + 4, 4);
   v->seq = ntohl(v->seq);
   return 1;
 }
@@ -141,12 +172,14 @@ uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t c
   prev = first;
   uint32_t total = lens[0], n = 1;
   const uint8_t* a = pkts[0];
+  const uint8_t* ta = a + first.ihl;
   while (n < count) {
     const uint8_t* b = pkts[n];
-    if (!view_tcp(b, lens[n], &cur)) break;
-    if (cur.thl != first.thl || memcmp(a + 12, b + 12, 8) || memcmp(a + 20, b + 20, 4)) break; /* addresses, ports */
-    if (memcmp(a + 28, b + 28, 4) || memcmp(a + 34, b + 34, 2)) break;                      /* ack, window */
-    if (first.thl > 20 && memcmp(a + 40, b + 40, first.thl - 20)) break;                     /* options */
+    if (!view_tcp(b, lens[n], &cur) || cur.ihl != first.ihl) break; /* the same family */
+    const uint8_t* tb = b + cur.ihl;
+    if (cur.thl != first.thl || memcmp(a + first.addr_at, b + first.addr_at, first.addr_len) || memcmp(ta, tb, 4)) break; /* addresses, ports */
+    if (memcmp(ta + 8, tb + 8, 4) || memcmp(ta + 14, tb + 14, 2)) break;                                         /* ack, window */
+    if (first.thl > 20 && memcmp(ta + 20, tb + 20, first.thl - 20)) break;                                        /* options */
     if ((cur.flags & ~0x08) != 0x10) break;
     if (cur.seq != prev.seq + prev.payload || prev.payload != first.payload || cur.payload > first.payload) break;
     if (total + cur.payload > max_total) break;
@@ -158,23 +191,29 @@ uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t c
   return n;
 }
 
+uint32_t tso_header_len(const uint8_t* pkt, uint32_t len) {
+  tcp_view v;
+  return view_tcp(pkt, len, &v) ? v.ihl + v.thl : 0;
+}
+
 uint32_t tso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_len, uint8_t last_flags,
                              struct virtio_net_hdr* h) {
   tcp_view v = {0};
   view_tcp(first, first_len, &v);
-  uint16_t total = htons((uint16_t)total_len);
-  memcpy(first + 2, &total, 2);
-  ip_checksum(first, 20);
-  first[33] = (uint8_t)(first[33] | (last_flags & 0x08));
+  int v4 = v.ihl == 20;
+  set_ip_length(first, v.ihl, total_len);
+  if (v4) ip_checksum(first, 20);
+  uint8_t* tcp = first + v.ihl;
+  tcp[13] = (uint8_t)(tcp[13] | (last_flags & 0x08));
   /* A partial checksum: the pseudo-header sum the kernel finishes from csum_start. */
-  uint16_t partial = fold(pseudo_sum(first, 6, total_len - 20));
-  memcpy(first + 36, &partial, 2);
+  uint16_t partial = fold(pseudo_sum(first, 6, total_len - v.ihl));
+  memcpy(tcp + 16, &partial, 2);
   memset(h, 0, sizeof *h);
   h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
-  h->hdr_len = (uint16_t)(20 + v.thl);
+  h->gso_type = v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+  h->hdr_len = (uint16_t)(v.ihl + v.thl);
   h->gso_size = (uint16_t)v.payload;
-  h->csum_start = 20;
+  h->csum_start = (uint16_t)v.ihl;
   h->csum_offset = 16;
-  return 20 + v.thl;
+  return v.ihl + v.thl;
 }

@@ -1,4 +1,4 @@
-/* Segmentation and coalescing of TCP/IPv4 for the TUN offloads (offload.c). */
+/* Segmentation and coalescing of TCP over IPv4 and IPv6 for the TUN offloads (offload.c). */
 #ifndef TSOVERLAY_OFFLOAD_H
 #define TSOVERLAY_OFFLOAD_H
 
@@ -7,7 +7,7 @@
 
 /* Completes the checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
 int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t offset);
-/* Segments a TCPV4 super-packet needs, or -1 if it is not one we can cut
+/* Segments a TCPV4 or TCPV6 super-packet needs, or -1 if it is not one we can cut
  * into segments of at most `room` bytes. */
 int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room);
 /* Cuts it into segments at out + i*stride, lengths[i]; returns the count. */
@@ -15,6 +15,8 @@ uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_
                      uint32_t* lengths);
 /* How many of pkts[0..count) form one run of a TCP flow that can be glued (>= 1). */
 uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_total);
+/* The IP and TCP header length of a packet tso_coalesce_run can glue, or 0. */
+uint32_t tso_header_len(const uint8_t* pkt, uint32_t len);
 /* Rewrites the first packet's headers for a glued run of total_len bytes; fills the vnet header.
  * Returns the header length (what the other packets' payloads start after). */
 uint32_t tso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_len, uint8_t last_flags,

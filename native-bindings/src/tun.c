@@ -41,7 +41,7 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info) {
     return tso_throw_errno(env, "TUNSETIFF", err);
   }
   /* Set either way: a device adopted from an earlier run keeps that run's offloads otherwise. */
-  unsigned int offloads = (options & TSO_TUN_OFFLOAD) ? TUN_F_CSUM | TUN_F_TSO4 : 0;
+  unsigned int offloads = (options & TSO_TUN_OFFLOAD) ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
   if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
     int err = errno;
     close(fd);
@@ -147,7 +147,8 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
     uint8_t* pkt = staging + VNET_HDR_LEN;
     uint32_t len = (uint32_t)r - VNET_HDR_LEN;
     uint8_t* out = slab + (size_t)n * slot + headroom;
-    if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4) {
+    uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) {
       int segments = tso_segment_count(pkt, len, h.gso_size, room);
       if (segments < 0 || (uint32_t)segments > max - n) { /* cannot cut: lost, as with a bad NIC */
         unusable[0]++;
@@ -195,7 +196,7 @@ static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size
 
 /* tunWrite(fd, slab, offsets, lengths, csumStarts, csumOffsets, gsoSizes, status, count, vnet) -> packets written
  * With vnet (the device has IFF_VNET_HDR), runs of consecutive segments of
- * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4
+ * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4/6
  * segmentation, writev of the pieces), everything else one by one behind a
  * header of its own; without, one write per packet. csumStarts[i] != 0 marks
  * a packet whose L4 checksum is unfinished (the pseudo-header sum at
@@ -203,7 +204,7 @@ static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size
  * finish it (NEEDS_CSUM), as the kernel does for its own such packets;
  * without, it is finished here, in place. gsoSizes[i] != 0 marks a TCP
  * super-packet (with its checksum unfinished) that a peer's kernel sent whole
- * over a veth: with vnet it goes behind a TCPV4 header for the kernel to cut
+ * over a veth: with vnet it goes behind a TCPV4/6 header for the kernel to cut
  * at gsoSizes[i], without it is cut here. status[i] is 0 for a packet
  * written, else the errno of its write (every packet of a glued run shares
  * one). After EAGAIN (the queue is full) nothing more is tried: the rest
@@ -256,10 +257,11 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
     iov[0].iov_base = &h;
     iov[0].iov_len = sizeof h;
     if (run > 1) {
-      uint32_t hlen = 20 + (uint32_t)(pkts[i][32] >> 4) * 4;
+      uint32_t hlen = tso_header_len(pkts[i], lengths[i]);
+      uint32_t flags_at = ((pkts[i][0] >> 4) == 6 ? 40 : 20) + 13;
       uint32_t total = lengths[i];
       for (uint32_t k = 1; k < run; k++) total += lengths[i + k] - hlen;
-      tso_coalesce_header(pkts[i], lengths[i], total, pkts[i + run - 1][33], &h);
+      tso_coalesce_header(pkts[i], lengths[i], total, pkts[i + run - 1][flags_at], &h);
       iov[1].iov_base = pkts[i];
       iov[1].iov_len = lengths[i];
       for (uint32_t k = 1; k < run; k++) {
@@ -277,7 +279,7 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
           h.csum_start = (uint16_t)start;
           h.csum_offset = (uint16_t)field;
           if (gso_sizes[i] != 0 && start + 20 <= lengths[i]) {
-            h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+            h.gso_type = (pkts[i][0] >> 4) == 6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
             h.gso_size = gso_sizes[i];
             h.hdr_len = (uint16_t)(start + (uint32_t)(pkts[i][start + 12] >> 4) * 4);
           }

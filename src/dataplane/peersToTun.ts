@@ -1,6 +1,6 @@
 // The inbound packet path: recvmmsg batch in -> source and header checks -> TUN batch out.
 import { ipTotalLength } from '../net/ipPacket.js';
-import { TCP_CHECKSUM_AT } from '../net/unfinishedChecksum.js';
+import { l4Start, TCP_CHECKSUM_AT } from '../net/unfinishedChecksum.js';
 import type { EncapCodec } from './codecs/codec.js';
 import { drainRounds } from './drainRounds.js';
 import { PROBE_BYTES, PROBE_FIRST_BYTE } from './probeDatagram.js';
@@ -134,15 +134,14 @@ export class PeersToTun {
     const inner = codec.decap(buf, start, length, drops);
     if (inner < 0) return 0;
     const total = ipTotalLength(buf, inner, length - (inner - start));
-    // IPv4 only, so far: the kernel peer's IPv6 super-packets are oversize drops.
-    const local = total >= 0 && buf[inner] >> 4 === 4 && localSubnets.holds(buf, inner);
+    const local = total >= 0 && localSubnets.holds(buf, inner);
     // Only a TCP packet with its checksum unfinished is one; the entry is overwritten if it is not.
     if (local) setTunEntry(batch, out, buf, inner, total);
     if (!local || batch.csumOffsets[out] !== TCP_CHECKSUM_AT) {
       drops.oversize++;
       return 0;
     }
-    const ihl = (buf[inner] & 15) << 2;
+    const ihl = l4Start(buf, inner);
     const thl = (buf[inner + ihl + 12] >> 4) << 2;
     peer.rxPackets++;
     peer.rxBytes += total;

@@ -20,7 +20,7 @@ export class TunDevice implements TunPort {
 
   constructor(
     name: string,
-    /** Virtio-net headers with TSO4 and checksum offload: TCP super-packets in, glued runs out. */
+    /** Virtio-net headers with TSO4, TSO6 and checksum offload: TCP super-packets in, glued runs out. */
     readonly offload: boolean,
     /** The device outlives this process unless closed: a crash leaves it, with its addresses and routes, for the next run to adopt. */
     persistent = true,

@@ -5,10 +5,14 @@
 // the hard case a peer on one machine (kind, k3d, CI labs) sends.
 import { writeFileSync } from 'node:fs';
 import { cidrHost, formatIPv4, parseCidr } from '../net/ipv4.js';
+import { formatIPv6 } from '../net/ipv6.js';
+import { cidr6Host, parseCidr6 } from '../net/ipv6Cidr.js';
 import type { Lab, LabHost } from './lab.js';
 
 export interface VxlanPeer {
   subnet: string;
+  /** The peer's IPv6 subnet, routed through the same device (dual stack). */
+  subnet6?: string;
   publicIp: string;
   vtepMac: string;
 }
@@ -18,6 +22,8 @@ export interface KernelVxlanOptions {
   vni?: number;
   port?: number;
   subnet: string;
+  /** Dual stack: this host's IPv6 subnet; the device carries inner IPv6 too, over the IPv4 underlay. */
+  subnet6?: string;
   vtepMac: string;
   mtu?: number;
   peers: VxlanPeer[];
@@ -35,8 +41,18 @@ export async function setUpKernelVxlan(lab: Lab, host: LabHost, o: KernelVxlanOp
     await sh('ip', 'neigh', 'replace', gateway, 'lladdr', peer.vtepMac, 'dev', dev, 'nud', 'permanent');
     await sh('bridge', 'fdb', 'append', peer.vtepMac, 'dev', dev, 'dst', peer.publicIp);
     await sh('ip', 'route', 'replace', peer.subnet, 'via', gateway, 'dev', dev, 'onlink');
+    if (peer.subnet6) {
+      // As for IPv4: the peer subnet's first address, resolved to its VTEP MAC for good.
+      const gateway6 = formatIPv6(cidr6Host(parseCidr6(peer.subnet6), 0));
+      await sh('ip', '-6', 'neigh', 'replace', gateway6, 'lladdr', peer.vtepMac, 'dev', dev, 'nud', 'permanent');
+      await sh('ip', '-6', 'route', 'replace', peer.subnet6, 'via', gateway6, 'dev', dev, 'onlink');
+    }
   }
   await sh('sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  if (o.subnet6) {
+    await sh('ip', 'addr', 'add', `${formatIPv6(cidr6Host(parseCidr6(o.subnet6), 0))}/128`, 'dev', dev, 'nodad');
+    await sh('sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+  }
 }
 
 /** Seeds a daemon's run dir with a known VTEP MAC, so peers can be configured before it starts. */

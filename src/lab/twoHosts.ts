@@ -36,7 +36,7 @@ export interface TwoHosts {
 export interface TwoHostsOptions {
   /** More `launch` flags for both daemons. */
   extraArgs?: string[];
-  /** Dual stack: IPv6 subnets and routes beside the IPv4 ones, and IPv6 on the containers (tsoverlay sides only). */
+  /** Dual stack: IPv6 subnets and routes beside the IPv4 ones, and IPv6 on the containers. */
   ipv6?: boolean;
 }
 
@@ -53,13 +53,14 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
     const gateway = subnets[i].replace(/0\/24$/, '1');
     let daemon: LabDaemon | null = null;
     let mtu: number;
-    if (options.ipv6 && overlays[i] === 'kernel-vxlan') throw new Error('twoHosts: ipv6 is for tsoverlay sides');
     if (overlays[i] === 'kernel-vxlan') {
       mtu = 1450;
       await lab.addBridge(host, BRIDGE, `${gateway}/24`, mtu);
+      if (options.ipv6) await lab.exec(host.ns, 'ip', ['addr', 'add', `${subnets6[i].replace(/\/64$/, '')}1/64`, 'dev', BRIDGE, 'nodad']);
+      const v6 = options.ipv6 ? { subnet6: subnets6[i] } : {};
       await setUpKernelVxlan(lab, host, {
-        subnet: subnets[i], vtepMac: macs[i], mtu,
-        peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j] }],
+        subnet: subnets[i], vtepMac: macs[i], mtu, ...v6,
+        peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j], ...(options.ipv6 ? { subnet6: subnets6[j] } : {}) }],
       });
     } else {
       const runDir = join(lab.dir, host.name);
