@@ -14,7 +14,7 @@ export function printView(s: Status, view: string, json: boolean): string {
   if (!(view in parts)) throw new Error(`unknown status view ${JSON.stringify(view)} (peers, connections, routes, dns, ipam)`);
   if (json) return JSON.stringify(parts[view], null, 2) + '\n';
   const lines: string[] = [];
-  if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${peerReach(p)} ${p.subnet ?? '-'} nat=${p.nat ?? '?'} connections: ${p.connections.join(',')}`);
+  if (view === 'peers') for (const p of s.mesh?.peers ?? []) lines.push(`${p.name}(${p.nickname}) ${peerReach(p)} ${p.subnet ?? '-'}${p.subnet6 ? ` ${p.subnet6}` : ''} nat=${p.nat ?? '?'} connections: ${p.connections.join(',')}`);
   if (view === 'connections') lines.push(...connectionLines(s));
   if (view === 'routes') for (const r of s.routes) lines.push(`${r.subnet} via ${r.publicIp}:${r.port}${r.vtepMac ? ` ${r.vtepMac}` : ''}`);
   if (view === 'dns') for (const e of s.dns?.entries ?? []) lines.push(`${e.name} ${e.ip}`);

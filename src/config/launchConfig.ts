@@ -15,6 +15,9 @@ import { type CommandSpec, flag, flagBool, flagList, parseArgs, type ParsedArgs 
 
 export class ConfigError extends UserError {}
 
+/** A unique local range (RFC 4193), 10.32.0.0/12 spelled in IPv6: 65,536 /64 blocks. */
+const DEFAULT_RANGE6 = 'fd00:10:32::/48';
+
 export interface StaticRoute {
   /** An IPv4 or (with --network6) an IPv6 subnet; either way reached over the peer's IPv4 address. */
   cidr: AnyCidr;
@@ -54,6 +57,9 @@ export interface MeshSource {
   name: string | null;
   ipallocRange: Cidr;
   subnetLen: number;
+  /** Dual stack (--ipv6, --ipalloc-range6): IPv6 blocks that go with the IPv4 ones; null: IPv4 only. */
+  ipallocRange6: Cidr6 | null;
+  subnetLen6: number;
   controlPort: number;
   reclaimAfterSeconds: number;
   connLimit: number;
@@ -147,6 +153,9 @@ export const launchCommand: CommandSpec = {
     name: { type: 'string', value: 'NAME', defaultText: 'kept in the run dir', help: 'mesh: this peer\'s name' },
     'ipalloc-range': { type: 'string', value: 'CIDR', default: '10.32.0.0/12', help: 'mesh: the overlay network, cut into blocks' },
     'subnet-len': { type: 'string', value: 'N', default: '24', help: 'mesh: prefix length of each host\'s block' },
+    ipv6: { type: 'boolean', help: 'mesh: dual stack, each host an IPv6 block of --ipalloc-range6 beside its IPv4 block' },
+    'ipalloc-range6': { type: 'string', value: 'CIDR', defaultText: DEFAULT_RANGE6, help: 'mesh: the overlay\'s IPv6 network (implies --ipv6); block n of it goes with IPv4 block n' },
+    'subnet-len6': { type: 'string', value: 'N', default: '64', help: 'mesh: prefix length of each host\'s IPv6 block' },
     'control-port': { type: 'string', value: 'N', default: String(CONTROL_PORT), help: 'mesh: TCP port of the control connections' },
     'reclaim-after': { type: 'string', value: 'SECONDS', default: '600', help: 'mesh: an unreachable peer\'s blocks are taken back after this' },
     'conn-limit': { type: 'string', value: 'N', default: '100', help: 'mesh: most control connections' },
@@ -292,7 +301,7 @@ function parseDns(args: ParsedArgs): DnsConfig {
 }
 
 function parseEtcdSource(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource {
-  for (const name of ['backend', 'network', 'subnet', 'network6', 'subnet6', 'route']) {
+  for (const name of ['backend', 'network', 'subnet', 'network6', 'subnet6', 'route', 'ipv6', 'ipalloc-range6', 'subnet-len6']) {
     if (args.flags.has(name)) throw new ConfigError(`--${name} cannot be given with --etcd-endpoints: it comes from the network config and leases in etcd`);
   }
   const endpoints = required(args, 'etcd-endpoints').split(',').map((e) => e.trim()).filter(Boolean);
@@ -331,7 +340,7 @@ function parseEtcdAuth(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource['au
 
 function parseMeshSource(args: ParsedArgs): MeshSource {
   for (const name of ['network', 'network6', 'subnet6', 'route']) {
-    if (args.flags.has(name)) throw new ConfigError(`--${name} is for static routes (with --subnet); mesh mode takes --ipalloc-range`);
+    if (args.flags.has(name)) throw new ConfigError(`--${name} is for static routes (with --subnet); mesh mode takes --ipalloc-range${name.endsWith('6') ? '6' : ''}`);
   }
   const backendName = flag(args, 'backend') ?? 'sleeve';
   const backend = backends[backendName];
@@ -340,6 +349,7 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
   const subnetLen = intOption(args, 'subnet-len', 1, 30);
   if (subnetLen <= ipallocRange.len) throw new ConfigError(`--subnet-len ${subnetLen} must be longer than --ipalloc-range's /${ipallocRange.len}`);
   if (subnetLen - ipallocRange.len > 20) throw new ConfigError(`--ipalloc-range ${formatCidr(ipallocRange)} in /${subnetLen} blocks makes more than 2^20 blocks`);
+  const [ipallocRange6, subnetLen6] = meshIPv6(args, subnetLen - ipallocRange.len);
   const name = flag(args, 'name') ?? null;
   if (name !== null && !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new ConfigError(`--name ${JSON.stringify(name)}: want 1-64 letters, digits, and _ . : -`);
   const peers = args.positionals.map((text) => prefixed('peer', () => parseHostPort(text, CONTROL_PORT)));
@@ -350,6 +360,8 @@ function parseMeshSource(args: ParsedArgs): MeshSource {
     name,
     ipallocRange,
     subnetLen,
+    ipallocRange6,
+    subnetLen6,
     controlPort: intOption(args, 'control-port', 1, 65535),
     reclaimAfterSeconds: intOption(args, 'reclaim-after', 1, 365 * DAY),
     connLimit: intOption(args, 'conn-limit', 1, 10_000),
@@ -367,6 +379,9 @@ function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSou
     throw new ConfigError(`--subnet ${formatCidr(subnet)} is not inside --network ${formatCidr(network)}`);
   }
   if (publicIp === null) throw new ConfigError('--public-ip is required with --subnet (static routes)');
+  for (const name of ['ipv6', 'ipalloc-range6', 'subnet-len6']) {
+    if (args.flags.has(name)) throw new ConfigError(`--${name} is for mesh mode; static routes take --network6 and --subnet6`);
+  }
   const [network6, subnet6] = staticIPv6(args);
 
   const routes = flagList(args, 'route').map((text) => parseRoute(text, network6 ? [network, subnet, network6, subnet6!] : [network, subnet], backend));
@@ -379,6 +394,20 @@ function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSou
   }
 
   return { kind: 'static', backend, network, subnet, network6, subnet6, routes };
+}
+
+/** --ipv6 / --ipalloc-range6 and --subnet-len6, for a mesh whose IPv4 blocks number 2^bits. */
+function meshIPv6(args: ParsedArgs, bits: number): [Cidr6 | null, number] {
+  const subnetLen6 = intOption(args, 'subnet-len6', 1, 126);
+  if (!flagBool(args, 'ipv6') && !args.flags.has('ipalloc-range6')) {
+    if (args.flags.has('subnet-len6')) throw new ConfigError('--subnet-len6 is for a dual-stack mesh: add --ipv6');
+    return [null, subnetLen6];
+  }
+  const range6 = guard('--ipalloc-range6', () => parseCidr6(flag(args, 'ipalloc-range6') ?? DEFAULT_RANGE6));
+  if (subnetLen6 - range6.len < bits) {
+    throw new ConfigError(`--ipalloc-range6 ${formatCidr6(range6)} in /${subnetLen6} blocks has fewer blocks than --ipalloc-range has (2^${bits}): each IPv4 block needs its IPv6 one`);
+  }
+  return [range6, subnetLen6];
 }
 
 /** --network6 and --subnet6: both or neither. */

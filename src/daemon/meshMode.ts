@@ -8,7 +8,7 @@ import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import { endpointKey, type HopAddress } from '../dataplane/nextHop.js';
 import type { RecordStore } from '../dns/recordStore.js';
-import { blockCidr } from '../ipam/blocks.js';
+import { blockCidr, blockCidr6 } from '../ipam/blocks.js';
 import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import { log } from '../log.js';
 import { MAX_VERSION, MIN_VERSION, PROTOCOL } from '../mesh/handshake.js';
@@ -17,7 +17,9 @@ import { meshStatus } from '../mesh/meshStatus.js';
 import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { TcpMesh } from '../mesh/tcpMesh.js';
 import { UdpPaths } from '../mesh/udpPaths.js';
-import { type Cidr, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import type { AnyCidr } from '../net/cidr.js';
+import { formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import { type Cidr6, cidr6Covers, cidr6Overlaps, parseCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac, parseMac } from '../net/mac.js';
 import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
@@ -28,6 +30,9 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   const name = source.name ?? (await loadPeerName(config.runDir));
   const nickname = hostname();
   const space = { range: source.ipallocRange, blockLen: source.subnetLen };
+  const space6 = source.ipallocRange6 ? { range: source.ipallocRange6, blockLen: source.subnetLen6 } : null;
+  /** Our IPv6 block, once we have a block (dual stack). */
+  let own6: Cidr6 | null = null;
   const persisted = usable(await loadIpam(config.runDir), space.blockLen - space.range.len);
   const dataPort = config.port ?? source.backend.defaultPort;
 
@@ -73,7 +78,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     log: (level, message, fields) => log[level](message, fields),
   });
   const routesChanged = () => {
-    if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys);
+    if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys, space6 && own6 ? { network: space6.range, own: own6 } : null);
   };
   await tcp.listen();
 
@@ -87,7 +92,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     tcp,
     Date.now,
     (fn, ms) => setTimeout(fn, ms),
-    { space, batchMs: 5, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
+    { space, space6, batchMs: 5, settleMs: 1500, requestTimeoutMs: 2000, reclaimAfterMs: source.reclaimAfterSeconds * 1000, alone: source.peers.length === 0 && !persisted?.peers?.length },
     {
       routesChanged: () => {
         routesChanged();
@@ -136,6 +141,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
 
   if (node.block === null) log.info('waiting for a block of the allocation range', { range: formatCidr(space.range) });
   const block = node.block ?? (await blockReady);
+  own6 = space6 && blockCidr6(space6, block);
 
   return {
     mode: 'mesh',
@@ -144,8 +150,8 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     vni: config.vni ?? VXLAN_DEFAULT_VNI,
     network: space.range,
     subnet: blockCidr(space, block),
-    network6: null,
-    subnet6: null,
+    network6: space6?.range ?? null,
+    subnet6: own6,
     publicIp,
     vtepMac,
     relay: true,
@@ -206,8 +212,25 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   };
 }
 
-function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>): void {
-  const routes: { cidr: Cidr; hop: HopAddress }[] = [];
+/** Dual stack: the IPv6 network and our own IPv6 block. */
+interface Own6 {
+  network: Cidr6;
+  own: Cidr6;
+}
+
+/**
+ * A peer's IPv6 block as a route, if it is one: inside our IPv6 network and
+ * clear of our own block. A peer configured with another --ipalloc-range6
+ * gets no IPv6 route, rather than one over ours.
+ */
+function peerBlock6(subnet6: string | undefined, v6: Own6 | null): Cidr6 | null {
+  if (!v6 || subnet6 === undefined) return null;
+  const cidr = parseCidr6(subnet6);
+  return cidr6Covers(v6.network, cidr) && !cidr6Overlaps(cidr, v6.own) ? cidr : null;
+}
+
+function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>, v6: Own6 | null): void {
+  const routes: { cidr: AnyCidr; hop: HopAddress }[] = [];
   // Sealed datagrams are keyed by the endpoint they come from: the one its probes come from.
   const keys = new Map<number, DirectionKeys>();
   // Datagrams come from neighbours (a relay's from the relay): taken from any address a peer is known by.
@@ -223,7 +246,10 @@ function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neig
     const endpoint = punched?.endpoint ?? (via ? paths.endpoint(via.name) : null);
     if (!via || !endpoint) continue;
     if (punched) accepted.add(endpoint.addr);
-    routes.push({ cidr: parseCidr(peer.subnet), hop: { addr: endpoint.addr, port: endpoint.port, vtepMac: via.vtepMac ? parseMac(via.vtepMac) : null } });
+    const hop = { addr: endpoint.addr, port: endpoint.port, vtepMac: via.vtepMac ? parseMac(via.vtepMac) : null };
+    routes.push({ cidr: parseCidr(peer.subnet), hop });
+    const block6 = peerBlock6(peer.subnet6, v6);
+    if (block6) routes.push({ cidr: block6, hop });
     if (punched?.keys) keys.set(endpointKey(endpoint.addr, endpoint.port), punched.keys);
   }
   for (const name of node.neighbourList()) {

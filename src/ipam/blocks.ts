@@ -1,10 +1,29 @@
 // Host blocks on top of the ring: which block a peer uses, and what it can give away.
 import { type Cidr, maskOf } from '../net/ipv4.js';
+import type { Cidr6 } from '../net/ipv6Cidr.js';
 import type { Range, Ring } from './ring.js';
 
 export interface BlockSpace {
   range: Cidr;
   blockLen: number;
+}
+
+/**
+ * The IPv6 blocks of a dual-stack mesh: block n of the IPv4 space goes with
+ * block n of this one, so the blocks agreed over the mesh give both.
+ */
+export interface BlockSpace6 {
+  range: Cidr6;
+  blockLen: number;
+}
+
+export function blockCidr6(space: BlockSpace6, block: number): Cidr6 {
+  let value = 0n;
+  for (const w of space.range.words) value = (value << 32n) | BigInt(w);
+  value += BigInt(block) << BigInt(128 - space.blockLen);
+  const words = new Uint32Array(4);
+  for (let i = 3; i >= 0; i--, value >>= 32n) words[i] = Number(value & 0xffffffffn);
+  return { family: 6, words, len: space.blockLen };
 }
 
 export function blockCount(space: BlockSpace): number {

@@ -1,6 +1,8 @@
 // Mesh-mode hosts: tsoverlay launched with peer addresses, and a container
 // behind each host's bridge once its block is known.
 import { cidrHost, formatIPv4, parseCidr } from '../net/ipv4.js';
+import { formatIPv6 } from '../net/ipv6.js';
+import { cidr6Host, parseCidr6 } from '../net/ipv6Cidr.js';
 import type { Lab, LabContainer, LabHost } from './lab.js';
 import type { LabDaemon } from './labDaemon.js';
 
@@ -11,18 +13,22 @@ export interface MeshSide {
   daemon: LabDaemon;
   subnet: string;
   container: LabContainer;
+  /** The container's IPv6 address when the daemon is dual stack (--ipv6), else null. */
+  container6: string | null;
 }
 
 export function meshArgs(host: LabHost, peers: LabHost[], extra: string[] = []): string[] {
   return ['--bridge', MESH_BRIDGE, '--name', host.name, ...extra, ...peers.map((p) => p.ip)];
 }
 
-/** Puts a container behind a running mesh daemon's bridge. */
+/** Puts a container behind a running mesh daemon's bridge, with an IPv6 address too when the daemon is dual stack. */
 export async function addMeshContainer(lab: Lab, host: LabHost, daemon: LabDaemon): Promise<MeshSide> {
   const status = await daemon.status();
   const subnet = parseCidr(status.subnet);
   const container = await lab.addContainer(host, 'c1', `${formatIPv4(cidrHost(subnet, 2))}/${subnet.len}`, formatIPv4(cidrHost(subnet, 1)), MESH_BRIDGE, status.mtu);
-  return { host, daemon, subnet: status.subnet, container };
+  const subnet6 = status.ipv6 ? parseCidr6(status.ipv6.subnet) : null;
+  const container6 = subnet6 ? await lab.addContainerIPv6(container, `${formatIPv6(cidr6Host(subnet6, 2))}/${subnet6.len}`, formatIPv6(cidr6Host(subnet6, 1))) : null;
+  return { host, daemon, subnet: status.subnet, container, container6 };
 }
 
 /** Starts tsoverlay on every host at once (host i told of `seeds(i)`), then puts a container behind each. */

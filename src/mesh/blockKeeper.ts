@@ -21,7 +21,7 @@ export interface BlockKeeperHost {
   reachablePeers(): PeerInfo[];
   spreadTokens(tokens: Token[]): void;
   sendUnicast(to: string, body: UnicastBody): void;
-  setSubnet(subnet: string): void;
+  setSubnet(subnet: string, block: number): void;
   /** A different ring replaced ours: drop news about the old one. */
   ringReplaced(): void;
 }
@@ -152,7 +152,7 @@ export class BlockKeeper {
     this.block = block;
     this.request = null;
     this.refusedBy.clear();
-    this.host.setSubnet(formatCidr(blockCidr(this.options.space, block)));
+    this.host.setSubnet(formatCidr(blockCidr(this.options.space, block)), block);
     this.events.blockAcquired(block);
   }
 

@@ -4,6 +4,8 @@
 // simulator (simulation.ts) both drive it.
 import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import type { Ring, RingState, Token } from '../ipam/ring.js';
+import { blockCidr6 } from '../ipam/blocks.js';
+import { formatCidr6 } from '../net/ipv6Cidr.js';
 import { BlockKeeper } from './blockKeeper.js';
 import { fnv1a } from './fnv1a.js';
 import type { MeshEvents, MeshOptions } from './meshOptions.js';
@@ -58,7 +60,7 @@ export class MeshNode {
         reachablePeers: () => this.reachablePeers(),
         spreadTokens: (tokens) => this.spread([], tokens, null),
         sendUnicast: (to, body) => this.sendUnicast(to, body),
-        setSubnet: (subnet) => this.updateSelf({ subnet }),
+        setSubnet: (subnet, block) => this.updateSelf(options.space6 ? { subnet, subnet6: formatCidr6(blockCidr6(options.space6, block)) } : { subnet }),
         ringReplaced: () => {
           for (const box of this.outbox.values()) box.tokens = [];
         },

@@ -1,6 +1,6 @@
 // How a MeshNode is tuned and what it tells its owner: shared by the node
 // and its block keeper.
-import type { BlockSpace } from '../ipam/blocks.js';
+import type { BlockSpace, BlockSpace6 } from '../ipam/blocks.js';
 import type { PunchBody } from './messages.js';
 
 /** weave's control port: the TCP port peers connect to. */
@@ -8,6 +8,8 @@ export const CONTROL_PORT = 6783;
 
 export interface MeshOptions {
   space: BlockSpace;
+  /** Dual stack: the IPv6 blocks that go with the IPv4 ones; absent or null: IPv4 only. */
+  space6?: BlockSpace6 | null;
   /** News for a neighbour waits this long for more news to share its message. */
   batchMs: number;
   /** The peer set must be still this long before a new ring is founded. */

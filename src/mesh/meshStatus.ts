@@ -15,6 +15,8 @@ export interface MeshPeerStatus {
   /** direct: a neighbour; punched: no neighbour, but a UDP path to it opened (udpPaths.ts); relayed: through `nextHop`. */
   reach: 'direct' | 'punched' | 'relayed' | 'unreachable';
   subnet: string | null;
+  /** Its IPv6 block (dual stack), null: none. */
+  subnet6: string | null;
   reachable: boolean;
   nextHop: string | null;
   hops: number | null;
@@ -63,6 +65,7 @@ export function meshStatus(node: MeshNode, tcp: TcpMesh, paths: UdpPaths, range:
           endpoint: endpoint ? `${formatIPv4(endpoint.addr)}:${endpoint.port}` : null,
           reach: nextHop === null ? 'unreachable' : nextHop === p.name ? 'direct' : punched ? 'punched' : 'relayed',
           subnet: p.subnet,
+          subnet6: p.subnet6 ?? null,
           reachable: nextHop !== null,
           nextHop,
           hops: t.distances.get(p.name) ?? null,

@@ -1,6 +1,7 @@
 // What every peer tells the others about itself, by gossip.
 import { isCidr, isIPv4, isIPv4Endpoint } from '../net/ipv4.js';
 import { isIPv6 } from '../net/ipv6.js';
+import { isCidr6 } from '../net/ipv6Cidr.js';
 import { isMac } from '../net/mac.js';
 
 export interface PeerInfo {
@@ -19,6 +20,8 @@ export interface PeerInfo {
   vtepMac: string | null;
   /** Its host block (CIDR), once it has one. */
   subnet: string | null;
+  /** Dual stack: its IPv6 block, the one that goes with `subnet`. Absent from older builds and IPv4-only peers. */
+  subnet6?: string;
   /** Names of the peers it has an established control connection with. */
   connections: string[];
   /**
@@ -58,6 +61,7 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     // Checked as the route code parses them: a forged one must not throw there, on every later change.
     (p.vtepMac === null || isMac(p.vtepMac)) &&
     (p.subnet === null || isCidr(p.subnet)) &&
+    (p.subnet6 === undefined || isCidr6(p.subnet6)) &&
     Array.isArray(p.connections) && p.connections.length <= 10_000 && p.connections.every((c) => typeof c === 'string') &&
     (p.connectionAddrs === undefined ||
       (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every(isIPv4))) &&

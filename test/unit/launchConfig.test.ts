@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { helpText, parseArgs } from '../../src/config/args.js';
-import { ConfigError, type EtcdSource, launchCommand, loadLaunchConfig, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
+import { ConfigError, type EtcdSource, launchCommand, loadLaunchConfig, type MeshSource, parseLaunchConfig, type StaticSource } from '../../src/config/launchConfig.js';
+import { blockCidr6 } from '../../src/ipam/blocks.js';
 import { planReload } from '../../src/daemon/reloadPlan.js';
 import { parseApiAddress } from '../../src/config/apiAddress.js';
 import { masqRuleset } from '../../src/host/ipMasq.js';
 import { formatAnyCidr } from '../../src/net/cidr.js';
 import { parseCidr } from '../../src/net/ipv4.js';
-import { formatCidr6 } from '../../src/net/ipv6Cidr.js';
+import { formatCidr6, parseCidr6 } from '../../src/net/ipv6Cidr.js';
 import { dockerOpts } from '../../src/subnet/subnetEnv.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
@@ -69,6 +70,30 @@ describe('launch configuration', () => {
     expect(c.routes.map((r) => formatAnyCidr(r.cidr))).toEqual(['10.40.2.0/24', 'fd00:40:0:2::/64']);
     expect(staticSource(...base).network6).toBeNull();
     expect(dockerOpts({ network: parseCidr('10.40.0.0/16'), subnet: parseCidr('10.40.1.0/24'), subnet6: c.subnet6, mtu: 1410, ipMasq: true })).toBe('--bip=10.40.1.1/24 --mtu=1410 --ip-masq=false --ipv6 --fixed-cidr-v6=fd00:40:0:1::1/64');
+  });
+
+  it('takes a dual-stack mesh: --ipv6 with the default IPv6 range, or --ipalloc-range6 and --subnet-len6', () => {
+    const mesh = (...argv: string[]) => parse(...argv).source as MeshSource;
+    expect(mesh().ipallocRange6).toBeNull();
+    expect(formatCidr6(mesh('--ipv6').ipallocRange6!)).toBe('fd00:10:32::/48');
+    expect(mesh('--ipv6').subnetLen6).toBe(64);
+    const custom = mesh('--ipalloc-range6', 'fd12:3456::/32', '--subnet-len6', '80');
+    expect([formatCidr6(custom.ipallocRange6!), custom.subnetLen6]).toEqual(['fd12:3456::/32', 80]);
+    const space = { range: parseCidr6('fd00:10:32::/48'), blockLen: 64 };
+    expect([0, 1, 255, 4095].map((n) => formatCidr6(blockCidr6(space, n)))).toEqual(['fd00:10:32::/64', 'fd00:10:32:1::/64', 'fd00:10:32:ff::/64', 'fd00:10:32:fff::/64']);
+    expect(formatCidr6(blockCidr6({ range: parseCidr6('fd00::/8'), blockLen: 120 }, 3))).toBe('fd00::300/120');
+  });
+
+  it.each([
+    [['--ipalloc-range6', 'fd00:10:32::/56'], /fewer blocks than --ipalloc-range has \(2\^12\)/],
+    [['--ipv6', '--subnet-len6', '127'], /--subnet-len6 "127": want an integer from 1 to 126/],
+    [['--subnet-len6', '64'], /--subnet-len6 is for a dual-stack mesh: add --ipv6/],
+    [['--ipalloc-range6', '10.0.0.0/8'], /--ipalloc-range6: not an IPv6 address/],
+    [['--network6', 'fd00::/48'], /mesh mode takes --ipalloc-range6/],
+    [[...base, '--ipv6'], /--ipv6 is for mesh mode; static routes take --network6 and --subnet6/],
+    [['--etcd-endpoints', 'http://127.0.0.1:2379', '--ipalloc-range6', 'fd00::/48'], /--ipalloc-range6 cannot be given with --etcd-endpoints/],
+  ])('refuses mesh IPv6 flags %j', (argv, message) => {
+    expect(() => parse(...(argv as string[]))).toThrow(message as RegExp);
   });
 
   it.each([
