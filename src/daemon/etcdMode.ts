@@ -6,7 +6,9 @@ import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import { EtcdRecords } from '../dns/etcdRecords.js';
 import { log } from '../log.js';
 import { formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { cidr6Covers, formatCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac } from '../net/mac.js';
+import type { LeaseRecord } from '../subnet/leaseRecord.js';
 import { EtcdClient } from '../subnet/etcd/etcdClient.js';
 import { EtcdSubnets } from '../subnet/etcdSubnets.js';
 import { describeNetworkConfig, NetworkConfigError } from '../subnet/networkConfig.js';
@@ -22,12 +24,16 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
     throw new NetworkConfigError(`Backend.Type ${JSON.stringify(netConfig.backend.type)} in the etcd network config is not one tsoverlay runs (udp, vxlan)`);
   }
   const vni = config.vni ?? netConfig.backend.vni ?? VXLAN_DEFAULT_VNI;
-  const previous = (await readSubnetEnv(config.runDir))?.subnet ?? null;
-  const subnet = await etcd.acquire(
-    { publicIp: parseIPv4(publicIp), backendType: backend.name, vtepMac: backend.usesVtepMac ? vtepMac : null, vni },
+  const env = await readSubnetEnv(config.runDir);
+  const previous = env ? { subnet: env.subnet, subnet6: env.subnet6 ?? null } : null;
+  const { subnet, subnet6 } = await etcd.acquire(
+    { publicIp: parseIPv4(publicIp), publicIpv6: null, backendType: backend.name, vtepMac: backend.usesVtepMac ? vtepMac : null, vni },
     previous,
   );
-  log.info('leased subnet from etcd', { subnet: formatCidr(subnet), network: describeNetworkConfig(netConfig), lease: etcd.leaseId });
+  log.info('leased subnet from etcd', { subnet: formatCidr(subnet), subnet6: subnet6 ? formatCidr6(subnet6) : undefined, network: describeNetworkConfig(netConfig), lease: etcd.leaseId });
+  const v6 = netConfig.ipv6;
+  /** A peer's IPv6 subnet, routed over its IPv4 address like its IPv4 subnet, when it lies in our IPv6 network. */
+  const route6 = (lease: LeaseRecord) => (v6 && lease.subnet6 && cidr6Covers(v6.network, lease.subnet6) ? lease.subnet6 : null);
   let records: EtcdRecords | null = null;
   return {
     mode: 'etcd',
@@ -36,8 +42,8 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
     vni,
     network: netConfig.network,
     subnet,
-    network6: null,
-    subnet6: null,
+    network6: v6?.network ?? null,
+    subnet6,
     publicIp,
     vtepMac,
     relay: false,
@@ -45,12 +51,17 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
       attach: (dataplane, port) =>
         etcd.follow({
           set: (lease) => {
-            dataplane.setRoute(lease.subnet, { addr: lease.publicIp, port, vtepMac: lease.vtepMac });
-            log.info('route', { subnet: formatCidr(lease.subnet), via: formatIPv4(lease.publicIp), vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined });
+            const hop = { addr: lease.publicIp, port, vtepMac: lease.vtepMac };
+            dataplane.setRoute(lease.subnet, hop);
+            const cidr6 = route6(lease);
+            if (cidr6) dataplane.setRoute(cidr6, hop);
+            log.info('route', { subnet: formatCidr(lease.subnet), subnet6: cidr6 ? formatCidr6(cidr6) : undefined, via: formatIPv4(lease.publicIp), vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined });
           },
-          remove: (subnet) => {
-            dataplane.deleteRoute(subnet);
-            log.info('route removed', { subnet: formatCidr(subnet) });
+          remove: (lease) => {
+            dataplane.deleteRoute(lease.subnet);
+            const cidr6 = route6(lease);
+            if (cidr6) dataplane.deleteRoute(cidr6);
+            log.info('route removed', { subnet: formatCidr(lease.subnet) });
           },
         }),
       // The lease stays in etcd, as flanneld leaves it, so a restart gets the subnet back.

@@ -2,6 +2,8 @@
 // tsoverlay on each host with --etcd-endpoints; a container behind each once
 // its subnet is known.
 import { cidrHost, formatIPv4, parseCidr } from '../net/ipv4.js';
+import { formatIPv6 } from '../net/ipv6.js';
+import { cidr6Host, parseCidr6 } from '../net/ipv6Cidr.js';
 import type { Lab, LabContainer, LabHost } from './lab.js';
 import type { LabDaemon } from './labDaemon.js';
 import { LabEtcd } from './labEtcd.js';
@@ -13,6 +15,8 @@ export interface EtcdSide {
   daemon: LabDaemon;
   subnet: string;
   container: LabContainer;
+  /** The container's IPv6 address when the network config has EnableIPv6, else null. */
+  container6: string | null;
 }
 
 export async function startLabEtcd(lab: Lab, networkConfig: object | null): Promise<LabEtcd> {
@@ -32,5 +36,7 @@ export async function addEtcdSide(lab: Lab, host: LabHost, etcd: LabEtcd, extra:
   const status = await daemon.status();
   const subnet = parseCidr(status.subnet);
   const container = await lab.addContainer(host, 'c1', `${formatIPv4(cidrHost(subnet, 2))}/${subnet.len}`, formatIPv4(cidrHost(subnet, 1)), ETCD_BRIDGE, status.mtu);
-  return { host, daemon, subnet: status.subnet, container };
+  const subnet6 = status.ipv6 ? parseCidr6(status.ipv6.subnet) : null;
+  const container6 = subnet6 ? await lab.addContainerIPv6(container, `${formatIPv6(cidr6Host(subnet6, 2))}/${subnet6.len}`, formatIPv6(cidr6Host(subnet6, 1))) : null;
+  return { host, daemon, subnet: status.subnet, container, container6 };
 }

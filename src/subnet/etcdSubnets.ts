@@ -5,13 +5,16 @@ import { log } from '../log.js';
 import { type Cidr, formatCidr } from '../net/ipv4.js';
 import type { EtcdClient, KeyValue } from './etcd/etcdClient.js';
 import { PrefixWatch, type WatchEvent } from './etcd/etcdWatch.js';
-import { decodeLease, encodeLease, leaseKey, type LeaseRecord, subnetOfKey, subnetsPrefix } from './leaseRecord.js';
-import { allowsSubnet, type NetworkConfig, NetworkConfigError, nthSubnet, parseNetworkConfig, subnetCount } from './networkConfig.js';
+import { type Cidr6, formatCidr6 } from '../net/ipv6Cidr.js';
+import { decodeLease, encodeLease, leaseKey, type LeaseRecord, type LeaseSubnets, subnetOfKey, subnetsPrefix } from './leaseRecord.js';
+import { allowsSubnet, allowsSubnet6, cidr6OfValue, ipv6Value, type NetworkConfig, type NetworkConfig6, NetworkConfigError, nthSubnet, parseNetworkConfig, subnetCount } from './networkConfig.js';
 
 export class NetworkExhausted extends UserError {}
 
 export interface SelfLease {
   publicIp: number;
+  /** This host's IPv6 underlay address for "PublicIPv6"; null: none (IPv6 travels over the IPv4 underlay). */
+  publicIpv6: string | null;
   backendType: string;
   vtepMac: Buffer | null;
   vni: number | null;
@@ -20,8 +23,8 @@ export interface SelfLease {
 export interface LeaseListener {
   /** A peer's lease appeared or changed. */
   set(lease: LeaseRecord): void;
-  /** A peer's lease was deleted or expired. */
-  remove(subnet: Cidr): void;
+  /** A peer's lease was deleted or expired: the one reported by `set`. */
+  remove(lease: LeaseRecord): void;
 }
 
 export type EtcdState = 'connected' | 'unreachable';
@@ -32,6 +35,8 @@ const ACQUIRE_ATTEMPTS = 20;
 export class EtcdSubnets {
   state: EtcdState = 'connected';
   subnet: Cidr | null = null;
+  /** Dual stack: the IPv6 subnet leased with `subnet`. */
+  subnet6: Cidr6 | null = null;
   leaseId: string | null = null;
   private readonly known = new Map<number, LeaseRecord>();
   private readonly reported = new Set<string>();
@@ -69,50 +74,89 @@ export class EtcdSubnets {
   }
 
   /**
-   * Takes a subnet: the lease already carrying this host's PublicIP if there is
-   * one, else `previous` (from the last subnet.env) when free, else a random
-   * free one. Each write is a transaction that fails if someone else wrote the
-   * key first, so two hosts never hold one subnet.
+   * Takes a subnet (dual stack: a subnet of each family, in one key): the
+   * lease already carrying this host's PublicIP if there is one, else
+   * `previous` (from the last subnet.env) when free, else a random free one.
+   * Each write is a transaction that fails if someone else wrote the key
+   * first, so two hosts never hold one subnet; a dual-stack key names two, so
+   * a new one is checked again after it is written.
    */
-  async acquire(self: SelfLease, previous: Cidr | null): Promise<Cidr> {
+  async acquire(self: SelfLease, previous: LeaseSubnets | null): Promise<LeaseSubnets> {
     this.self = self;
     const config = this.config!;
-    const value = encodeLease(self);
+    const v6 = config.ipv6;
+    const value = encodeLease({ ...self, dualStack: v6 !== null });
     let granted: string | null = null;
     const grant = async () => (granted ??= await this.client.grantLease(this.ttlSeconds));
+    const fits = (l: LeaseRecord) => allowsSubnet(config, l.subnet) && (v6 ? l.subnet6 !== null && allowsSubnet6(v6, l.subnet6) : l.subnet6 === null);
     for (let attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++) {
       const { kvs } = await this.client.getPrefix(subnetsPrefix(this.prefix));
       const leases = kvs.map((kv) => ({ kv, lease: this.parse(kv) }));
-      const mine = leases.find((l) => l.lease && l.lease.publicIp === self.publicIp && allowsSubnet(config, l.lease.subnet));
-      let won: Cidr | null = null;
+      const mine = leases.find((l) => l.lease && l.lease.publicIp === self.publicIp && fits(l.lease));
+      // Ours, but made for another config (IPv6 turned on or off): flannel deletes it, keeping the IPv4 subnet if it can.
+      const stale = mine ? undefined : leases.find((l) => l.lease && l.lease.publicIp === self.publicIp && allowsSubnet(config, l.lease.subnet));
+      if (stale) {
+        await this.client.delete(stale.kv.key);
+        previous = { subnet: stale.lease!.subnet, subnet6: previous?.subnet6 ?? null };
+        log.info('deleted our lease made for another network config', { key: stale.kv.key });
+        continue;
+      }
+      let won: LeaseSubnets | null = null;
       let leaseId: string | null = null;
       if (mine) {
         // A restart (or a takeover) finds its lease still alive: it is renewed, not granted anew.
         // (With the TTL asked for: a changed --etcd-lease-ttl gets a lease of its own.)
         const alive = mine.kv.lease !== '0' && (await this.client.keepAlive(mine.kv.lease).catch(() => 0)) === this.ttlSeconds;
         leaseId = alive ? mine.kv.lease : await grant();
-        if ((alive && mine.kv.value === value) || (await this.client.replace(mine.kv.key, value, mine.kv.modRevision, leaseId))) won = mine.lease!.subnet;
+        if ((alive && mine.kv.value === value) || (await this.client.replace(mine.kv.key, value, mine.kv.modRevision, leaseId))) won = mine.lease!;
       } else {
-        const taken = new Set(leases.map((l) => subnetOfKey(this.prefix, l.kv.key)?.addr));
-        const wanted = previous && allowsSubnet(config, previous) && !taken.has(previous.addr) ? previous : randomFree(config, taken);
-        if (!wanted) {
+        const keys = leases.map((l) => subnetOfKey(this.prefix, l.kv.key));
+        const taken = new Set(keys.map((k) => k?.subnet.addr));
+        const taken6 = new Set(keys.map((k) => (k?.subnet6 ? ipv6Value(k.subnet6.words) : undefined)));
+        const wanted = previous && allowsSubnet(config, previous.subnet) && !taken.has(previous.subnet.addr) ? previous.subnet : randomFree(config, taken);
+        const p6 = previous?.subnet6;
+        const wanted6 = v6 && (p6 && allowsSubnet6(v6, p6) && !taken6.has(ipv6Value(p6.words)) ? p6 : randomFree6(v6, taken6));
+        if (!wanted || wanted6 === null) {
           if (granted) await this.client.revokeLease(granted).catch(() => {});
-          throw new NetworkExhausted(`no free subnet left in ${formatCidr(config.network)}: all ${subnetCount(config)} /${config.subnetLen} subnets are leased`);
+          throw new NetworkExhausted(!wanted
+            ? `no free subnet left in ${formatCidr(config.network)}: all ${subnetCount(config)} /${config.subnetLen} subnets are leased`
+            : `no free IPv6 subnet left in ${formatCidr6(v6!.network)}`);
         }
         leaseId = await grant();
-        if (await this.client.create(leaseKey(this.prefix, wanted), value, leaseId)) won = wanted;
+        const key = leaseKey(this.prefix, wanted, wanted6);
+        if (await this.client.create(key, value, leaseId)) {
+          if (v6 && (await this.sharedWithEarlier(key, wanted, wanted6!))) await this.client.delete(key);
+          else won = { subnet: wanted, subnet6: wanted6 };
+        }
       }
       if (won) {
         // A lease granted but not used (the old one was alive after all) goes.
         if (granted && granted !== leaseId) await this.client.revokeLease(granted).catch(() => {});
-        this.subnet = won;
+        this.subnet = won.subnet;
+        this.subnet6 = won.subnet6;
         this.leaseId = leaseId;
-        return won;
+        return { subnet: won.subnet, subnet6: won.subnet6 };
       }
       await new Promise((r) => setTimeout(r, Math.random() * 50 * (attempt + 1))); // lost a race: look again
     }
     if (granted) await this.client.revokeLease(granted).catch(() => {});
     throw new Error(`could not take a subnet after ${ACQUIRE_ATTEMPTS} attempts (too many hosts competing?)`);
+  }
+
+  /**
+   * Whether a key written a moment ago shares a subnet with a key created
+   * before it: two hosts may create different dual-stack keys for one IPv4
+   * (or one IPv6) subnet at once, and the later one yields.
+   */
+  private async sharedWithEarlier(key: string, subnet: Cidr, subnet6: Cidr6): Promise<boolean> {
+    const { kvs } = await this.client.getPrefix(subnetsPrefix(this.prefix));
+    const ours = kvs.find((kv) => kv.key === key);
+    const v6 = ipv6Value(subnet6.words);
+    return kvs.some((kv) => {
+      const other = kv.key === key ? null : subnetOfKey(this.prefix, kv.key);
+      const shares = other !== null && (other.subnet.addr === subnet.addr || (other.subnet6 !== null && ipv6Value(other.subnet6.words) === v6));
+      return shares && (ours === undefined || kv.createRevision < ours.createRevision);
+    });
   }
 
   /** Reports every peer lease now, then follows puts, deletes and expiries live. */
@@ -163,10 +207,11 @@ export class EtcdSubnets {
       }
       // The lease expired while etcd was out of reach: take the same subnet again if it is free.
       const had = this.subnet!;
+      const had6 = this.subnet6;
       log.warn('lease expired; taking the subnet again', { subnet: formatCidr(had) });
-      const got = await this.acquire(this.self!, had);
-      if (got.addr !== had.addr) {
-        const reason = `the subnet ${formatCidr(had)} went to another host while the lease was expired (offered ${formatCidr(got)}); exiting so that a restart takes the new one`;
+      const got = await this.acquire(this.self!, { subnet: had, subnet6: had6 });
+      if (got.subnet.addr !== had.addr || (had6 && formatCidr6(had6) !== formatCidr6(got.subnet6!))) {
+        const reason = `the subnet ${formatCidr(had)} went to another host while the lease was expired (offered ${formatCidr(got.subnet)}); exiting so that a restart takes the new one`;
         for (const handler of this.lostHandlers) handler(reason);
         return;
       }
@@ -206,7 +251,7 @@ export class EtcdSubnets {
     for (const [addr, lease] of this.known) {
       if (!seen.has(addr)) {
         this.known.delete(addr);
-        this.listener!.remove(lease.subnet);
+        this.listener!.remove(lease);
       }
     }
     this.connected();
@@ -222,15 +267,25 @@ export class EtcdSubnets {
         this.known.set(lease.subnet.addr, lease);
         this.listener!.set(lease);
       } else {
-        const subnet = subnetOfKey(this.prefix, e.key);
-        if (subnet && this.known.delete(subnet.addr)) this.listener!.remove(subnet);
-        else if (subnet && this.subnet && subnet.addr === this.subnet.addr) log.warn('our own lease was deleted from etcd; it is renewed at the next keepalive', { subnet: formatCidr(subnet) });
+        const subnet = subnetOfKey(this.prefix, e.key)?.subnet;
+        const known = subnet && this.known.get(subnet.addr);
+        // A dual-stack key deleted after another key for the same IPv4 subnet was put (a race lost) is not the known one.
+        if (known && leaseKey(this.prefix, known.subnet, known.subnet6) === e.key) {
+          this.known.delete(subnet.addr);
+          this.listener!.remove(known);
+        } else if (subnet && this.subnet && subnet.addr === this.subnet.addr && e.key === leaseKey(this.prefix, this.subnet, this.subnet6)) {
+          log.warn('our own lease was deleted from etcd; it is renewed at the next keepalive', { subnet: formatCidr(subnet) });
+        }
       }
     }
   }
 
   private isPeer(lease: LeaseRecord): boolean {
     if (this.subnet && lease.subnet.addr === this.subnet.addr) return false;
+    if (this.subnet6 && lease.subnet6 && formatCidr6(lease.subnet6) === formatCidr6(this.subnet6)) {
+      this.reportOnce(`ours6:${formatCidr(lease.subnet)}`, 'ignoring a lease for our IPv6 subnet', { subnet: formatCidr(lease.subnet), subnet6: formatCidr6(lease.subnet6) });
+      return false;
+    }
     if (lease.backendType !== this.self!.backendType) {
       this.reportOnce(`backend:${formatCidr(lease.subnet)}`, 'ignoring a lease for another backend', { subnet: formatCidr(lease.subnet), backend: lease.backendType });
       return false;
@@ -257,6 +312,14 @@ export class EtcdSubnets {
     this.reported.add(id);
     log.warn(message, fields);
   }
+}
+
+/** A free IPv6 subnet, at random, as flannel picks one: among the first 100 free from the bottom of the range. */
+function randomFree6(config: NetworkConfig6, taken: Set<bigint | undefined>): Cidr6 | null {
+  const size = 1n << BigInt(128 - config.subnetLen);
+  const free: bigint[] = [];
+  for (let v = config.min; v <= config.max && free.length < 100; v += size) if (!taken.has(v)) free.push(v);
+  return free.length === 0 ? null : cidr6OfValue(free[Math.floor(Math.random() * free.length)], config.subnetLen);
 }
 
 function randomFree(config: NetworkConfig, taken: Set<number | undefined>): Cidr | null {

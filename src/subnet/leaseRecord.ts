@@ -1,11 +1,25 @@
-// A flannel subnet lease in etcd: key <prefix>/subnets/<a.b.c.d>-<len>, value
+// A flannel subnet lease in etcd: key <prefix>/subnets/<a.b.c.d>-<len>, or
+// dual stack <a.b.c.d>-<len>&<ipv6>-<len6> (flannel's MakeSubnetKey), value
 //   {"PublicIP":"…","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"…"}}
+// and, dual stack, "PublicIPv6" (when the host has one) and "BackendV6Data".
 import { type Cidr, formatIPv4, parseCidr, parseIPv4 } from '../net/ipv4.js';
+import { canonicalIPv6, isIPv6 } from '../net/ipv6.js';
+import { type Cidr6, formatCidr6, parseCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac, parseMac } from '../net/mac.js';
+
+/** The subnets a lease key names. */
+export interface LeaseSubnets {
+  subnet: Cidr;
+  subnet6: Cidr6 | null;
+}
 
 export interface LeaseRecord {
   subnet: Cidr;
+  /** Its IPv6 subnet, in a dual-stack network; null otherwise. */
+  subnet6: Cidr6 | null;
   publicIp: number;
+  /** Its IPv6 underlay address ("PublicIPv6"), if it gave one. */
+  publicIpv6: string | null;
   backendType: string;
   vtepMac: Buffer | null;
   vni: number | null;
@@ -17,30 +31,39 @@ export function subnetsPrefix(prefix: string): string {
   return `${prefix.replace(/\/+$/, '')}/subnets/`;
 }
 
-export function leaseKey(prefix: string, subnet: Cidr): string {
-  return `${subnetsPrefix(prefix)}${formatIPv4(subnet.addr)}-${subnet.len}`;
+export function leaseKey(prefix: string, subnet: Cidr, subnet6: Cidr6 | null = null): string {
+  const v6 = subnet6 ? `&${formatCidr6(subnet6).replace('/', '-')}` : '';
+  return `${subnetsPrefix(prefix)}${formatIPv4(subnet.addr)}-${subnet.len}${v6}`;
 }
 
-/** The subnet named by a key under <prefix>/subnets/, or null for any other key. */
-export function subnetOfKey(prefix: string, key: string): Cidr | null {
+/** The subnets named by a key under <prefix>/subnets/, or null for any other key. */
+export function subnetOfKey(prefix: string, key: string): LeaseSubnets | null {
   const base = subnetsPrefix(prefix);
   if (!key.startsWith(base)) return null;
-  const match = /^(\d+\.\d+\.\d+\.\d+)-(\d+)$/.exec(key.slice(base.length));
+  // flannel's ParseSubnetKey: the IPv6 part as Go prints it, lower case.
+  const match = /^(\d+\.\d+\.\d+\.\d+)-(\d+)(?:&([a-f\d:]+)-(\d+))?$/.exec(key.slice(base.length));
   if (!match) return null;
   try {
-    return parseCidr(`${match[1]}/${match[2]}`);
+    return { subnet: parseCidr(`${match[1]}/${match[2]}`), subnet6: match[3] === undefined ? null : parseCidr6(`${match[3]}/${match[4]}`) };
   } catch {
     return null;
   }
 }
 
-export function encodeLease(r: Omit<LeaseRecord, 'subnet'>): string {
-  const value: Record<string, unknown> = { PublicIP: formatIPv4(r.publicIp), BackendType: r.backendType };
-  if (r.vtepMac) value.BackendData = { VNI: r.vni ?? 1, VtepMAC: formatMac(r.vtepMac) };
+export function encodeLease(r: Omit<LeaseRecord, 'subnet' | 'subnet6'> & { dualStack: boolean }): string {
+  const value: Record<string, unknown> = { PublicIP: formatIPv4(r.publicIp) };
+  if (r.publicIpv6) value.PublicIPv6 = r.publicIpv6;
+  value.BackendType = r.backendType;
+  if (r.vtepMac) {
+    value.BackendData = { VNI: r.vni ?? 1, VtepMAC: formatMac(r.vtepMac) };
+    // One device carries both families here: the same VTEP for IPv6.
+    if (r.dualStack) value.BackendV6Data = { VNI: r.vni ?? 1, VtepMAC: formatMac(r.vtepMac) };
+  }
   return JSON.stringify(value);
 }
 
-export function decodeLease(subnet: Cidr, json: string): LeaseRecord {
+export function decodeLease(subnets: LeaseSubnets, json: string): LeaseRecord {
+  const { subnet, subnet6 } = subnets;
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(json);
@@ -76,5 +99,10 @@ export function decodeLease(subnet: Cidr, json: string): LeaseRecord {
     }
   }
   if (backendType === 'vxlan' && !vtepMac) throw new LeaseRecordError('a vxlan lease without "BackendData.VtepMAC"');
-  return { subnet, publicIp, backendType, vtepMac, vni };
+  let publicIpv6: string | null = null;
+  if (raw.PublicIPv6 !== undefined && raw.PublicIPv6 !== null) {
+    if (!isIPv6(raw.PublicIPv6)) throw new LeaseRecordError(`bad "PublicIPv6" ${JSON.stringify(raw.PublicIPv6)}`);
+    publicIpv6 = canonicalIPv6(raw.PublicIPv6);
+  }
+  return { subnet, subnet6, publicIp, publicIpv6, backendType, vtepMac, vni };
 }

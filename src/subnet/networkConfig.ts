@@ -1,6 +1,8 @@
 // flannel's network configuration (the JSON at <prefix>/config), with flannel's defaults.
 import { UserError } from '../errors.js';
 import { type Cidr, cidrContains, formatCidr, formatIPv4, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
+import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
+import { bytesOf, type Cidr6, formatCidr6, parseCidr6, wordsOf } from '../net/ipv6Cidr.js';
 
 export class NetworkConfigError extends UserError {}
 
@@ -11,6 +13,28 @@ export interface NetworkConfig {
   subnetMin: number;
   subnetMax: number;
   backend: { type: string; port: number | null; vni: number | null };
+  /** "EnableIPv6": the IPv6 network, cut into IPv6SubnetLen subnets from min to max (network addresses, inclusive); null: IPv4 only. */
+  ipv6: NetworkConfig6 | null;
+}
+
+export interface NetworkConfig6 {
+  network: Cidr6;
+  subnetLen: number;
+  min: bigint;
+  max: bigint;
+}
+
+/** An IPv6 address as a number, for subnet arithmetic off the packet path. */
+export function ipv6Value(words: Uint32Array): bigint {
+  let v = 0n;
+  for (const w of words) v = (v << 32n) | BigInt(w);
+  return v;
+}
+
+export function cidr6OfValue(value: bigint, len: number): Cidr6 {
+  const words = new Uint32Array(4);
+  for (let i = 3, v = value; i >= 0; i--, v >>= 32n) words[i] = Number(v & 0xffffffffn);
+  return { family: 6, words, len };
 }
 
 export function parseNetworkConfig(json: string): NetworkConfig {
@@ -42,6 +66,7 @@ export function parseNetworkConfig(json: string): NetworkConfig {
   const b = backend as Record<string, unknown>;
   const type = b.Type === undefined ? 'udp' : b.Type;
   if (typeof type !== 'string') throw new NetworkConfigError('"Backend.Type" is not a string');
+  if (raw.EnableIPv4 === false) throw new NetworkConfigError('"EnableIPv4": false (an IPv6-only network) is not one tsoverlay runs: it needs the IPv4 network');
   return {
     network,
     subnetLen,
@@ -52,7 +77,43 @@ export function parseNetworkConfig(json: string): NetworkConfig {
       port: b.Port === undefined ? null : integer('Backend.Port', b.Port, 1, 65535),
       vni: b.VNI === undefined ? null : integer('Backend.VNI', b.VNI, 0, 0xffffff),
     },
+    ipv6: raw.EnableIPv6 === true ? parseIPv6Part(raw) : null,
   };
+}
+
+/** flannel's IPv6 half of the config (CheckNetworkConfig): its defaults, bounds and alignment. */
+function parseIPv6Part(raw: Record<string, unknown>): NetworkConfig6 {
+  if (typeof raw.IPv6Network !== 'string') throw new NetworkConfigError('"EnableIPv6" is set but there is no "IPv6Network"');
+  const network = wrap('IPv6Network', () => parseCidr6(raw.IPv6Network as string));
+  let subnetLen: number;
+  if (raw.IPv6SubnetLen !== undefined && raw.IPv6SubnetLen !== 0) {
+    subnetLen = integer('IPv6SubnetLen', raw.IPv6SubnetLen, 1, 126);
+    if (subnetLen < network.len + 2) throw new NetworkConfigError(`IPv6SubnetLen ${subnetLen} leaves the IPv6Network /${network.len} fewer than four subnets`);
+  } else {
+    if (network.len > 124) throw new NetworkConfigError(`IPv6Network /${network.len} is too small (at most /124)`);
+    subnetLen = network.len <= 62 ? 64 : network.len + 2;
+  }
+  const base = ipv6Value(network.words);
+  const size = 1n << BigInt(128 - subnetLen);
+  const end = base + (1n << BigInt(128 - network.len)); // the next network's address
+  const bound = (name: string, fallback: bigint): bigint => {
+    const value = raw[name];
+    if (value === undefined || value === null || value === '') return fallback;
+    if (typeof value !== 'string') throw new NetworkConfigError(`"${name}" is not a string`);
+    const v = ipv6Value(wordsOf(wrap(name, () => parseIPv6(value))));
+    if (v < base || v >= end) throw new NetworkConfigError(`${name} ${value} is not in the range of the IPv6Network ${formatCidr6(network)}`);
+    if (v % size !== 0n) throw new NetworkConfigError(`${name} ${value} is not the start of a /${subnetLen}`);
+    return v;
+  };
+  const min = bound('IPv6SubnetMin', base + size);
+  const max = bound('IPv6SubnetMax', end - size);
+  if (min > max) throw new NetworkConfigError(`IPv6SubnetMin ${formatIPv6(bytesOf(cidr6OfValue(min, 128).words))} is above IPv6SubnetMax`);
+  return { network, subnetLen, min, max };
+}
+
+export function allowsSubnet6(c: NetworkConfig6, s: Cidr6): boolean {
+  const v = ipv6Value(s.words);
+  return s.len === c.subnetLen && v >= c.min && v <= c.max;
 }
 
 /** Every subnet the config allows, as network addresses. */
@@ -70,7 +131,8 @@ export function allowsSubnet(c: NetworkConfig, s: Cidr): boolean {
 }
 
 export function describeNetworkConfig(c: NetworkConfig): string {
-  return `${formatCidr(c.network)} in /${c.subnetLen} subnets ${formatIPv4(c.subnetMin)}-${formatIPv4(c.subnetMax)}, backend ${c.backend.type}`;
+  const v6 = c.ipv6 ? `, ${formatCidr6(c.ipv6.network)} in /${c.ipv6.subnetLen} subnets` : '';
+  return `${formatCidr(c.network)} in /${c.subnetLen} subnets ${formatIPv4(c.subnetMin)}-${formatIPv4(c.subnetMax)}${v6}, backend ${c.backend.type}`;
 }
 
 function address(name: string, value: unknown, network: Cidr, subnetLen: number): number {

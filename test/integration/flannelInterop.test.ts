@@ -41,7 +41,7 @@ describe.skipIf(!existsSync(FLANNELD)).each(['vxlan', 'udp'])('tsoverlay and a r
     await etcd.ctl2('set', `${PREFIX}/config`, JSON.stringify({ Network: NETWORK, SubnetLen: 24, Backend: { Type: backend } }));
     // Our lease first, so flanneld leases around it and follows it from the start.
     const ourMac = formatMac(randomMac());
-    const ours = encodeLease({ publicIp: parseIPv4(t.ip), backendType: backend, vtepMac: backend === 'vxlan' ? parseMac(ourMac) : null, vni: backend === 'vxlan' ? 1 : null });
+    const ours = encodeLease({ publicIp: parseIPv4(t.ip), publicIpv6: null, dualStack: false, backendType: backend, vtepMac: backend === 'vxlan' ? parseMac(ourMac) : null, vni: backend === 'vxlan' ? 1 : null });
     await etcd.ctl2('set', `${PREFIX}/subnets/${OURS.replace('/', '-')}`, ours, '--ttl', '3600');
 
     await lab.exec(f.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
@@ -49,7 +49,7 @@ describe.skipIf(!existsSync(FLANNELD)).each(['vxlan', 'udp'])('tsoverlay and a r
     flannelEnv = await flannel.start();
     const flannelSubnet = parseCidr(flannelEnv.FLANNEL_SUBNET.replace(/\.1\//, '.0/'));
     flannelLease = await etcd.ctl2('get', `${PREFIX}/subnets/${formatIPv4(flannelSubnet.addr)}-${flannelSubnet.len}`);
-    const lease = decodeLease(flannelSubnet, flannelLease);
+    const lease = decodeLease({ subnet: flannelSubnet, subnet6: null }, flannelLease);
     const mtu = Number(flannelEnv.FLANNEL_MTU);
     await lab.addBridge(f, 'tsobr', flannelEnv.FLANNEL_SUBNET, mtu);
     const fBox = await lab.addContainer(f, 'c1', `${formatIPv4(cidrHost(flannelSubnet, 2))}/24`, formatIPv4(cidrHost(flannelSubnet, 1)), 'tsobr', mtu);
@@ -69,7 +69,7 @@ describe.skipIf(!existsSync(FLANNELD)).each(['vxlan', 'udp'])('tsoverlay and a r
 
   it('reads flanneld\'s lease as flanneld wrote it', () => {
     const subnet = parseCidr(flannelEnv.FLANNEL_SUBNET.replace(/\.1\//, '.0/'));
-    const lease = decodeLease(subnet, flannelLease);
+    const lease = decodeLease({ subnet, subnet6: null }, flannelLease);
     expect(formatIPv4(lease.publicIp)).toBe(hosts.f.ip);
     expect(lease.backendType).toBe(backend);
     expect(lease.vtepMac !== null).toBe(backend === 'vxlan');

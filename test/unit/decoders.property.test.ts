@@ -84,9 +84,19 @@ describe('decoders under arbitrary input', () => {
 
   it('etcd lease values and network configs: parsed, or their own error', () => {
     const subnet = parseCidr('10.50.1.0/24');
-    fc.assert(fc.property(jsonish, (text) => decodesOrRefuses(() => decodeLease(subnet, text), LeaseRecordError)), RUNS);
+    fc.assert(fc.property(jsonish, (text) => decodesOrRefuses(() => decodeLease({ subnet, subnet6: null }, text), LeaseRecordError)), RUNS);
     fc.assert(fc.property(jsonish, (text) => decodesOrRefuses(() => parseNetworkConfig(text), NetworkConfigError)), RUNS);
     const shaped = fc.record({ Network: fc.oneof(fc.constant('10.0.0.0/8'), fc.string()), SubnetLen: fc.anything(), SubnetMin: fc.anything(), SubnetMax: fc.anything(), Backend: fc.anything() }, { requiredKeys: [] });
+    // The dual-stack half: EnableIPv6 with IPv6Network and its bounds, well formed or not.
+    const shaped6 = fc.record({
+      Network: fc.constant('10.0.0.0/8'),
+      EnableIPv6: fc.oneof(fc.constant(true), fc.anything()),
+      IPv6Network: fc.oneof(fc.constant('fd00:10::/48'), fc.constant('fd00::/120'), fc.string(), fc.anything()),
+      IPv6SubnetLen: fc.oneof(fc.integer({ min: -1, max: 130 }), fc.anything()),
+      IPv6SubnetMin: fc.oneof(fc.constant('fd00:10:0:5::'), fc.constant('fd00:10::1'), fc.string(), fc.anything()),
+      IPv6SubnetMax: fc.oneof(fc.constant('fd00:10:0:ff::'), fc.string(), fc.anything()),
+    }, { requiredKeys: ['Network'] });
+    fc.assert(fc.property(shaped6, (cfg) => decodesOrRefuses(() => parseNetworkConfig(JSON.stringify(cfg)), NetworkConfigError)), RUNS);
     fc.assert(fc.property(shaped, (cfg) => decodesOrRefuses(() => parseNetworkConfig(JSON.stringify(cfg)), NetworkConfigError)), RUNS);
   });
 
