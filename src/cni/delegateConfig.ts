@@ -3,7 +3,8 @@
 // from this host's subnet, a route to the whole overlay network, the
 // overlay's MTU. Kept per attachment, so DEL undoes exactly what ADD did.
 import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
-import { hostShares } from '../ipam/hostShares.js';
+import { hostShares, hostShares6 } from '../ipam/hostShares.js';
+import { formatCidr6 } from '../net/ipv6Cidr.js';
 import { delegateVersion } from './cniVersions.js';
 import type { HostNetwork } from './hostNetwork.js';
 import type { PluginConfig } from './pluginConfig.js';
@@ -14,10 +15,12 @@ export const DEFAULT_BRIDGE = 'tsocni0';
 export type DelegateConfig = Record<string, unknown> & { cniVersion: string; name: string; type: string };
 
 export function renderDelegate(config: PluginConfig, host: HostNetwork): DelegateConfig {
-  const { subnet, network, mtu } = host.env;
+  const { subnet, network, subnet6, network6, mtu } = host.env;
   const { ipam: ipamOverrides, ...overrides } = config.delegate;
   const dns = host.daemon.dns;
   const shares = hostShares(subnet);
+  // Dual stack (FLANNEL_IPV6_* in subnet.env): a second range and route, as flannel's plugin adds them.
+  const v6 = subnet6 && network6 ? { subnet6, network6, shares6: hostShares6(subnet6) } : null;
   return {
     cniVersion: delegateVersion(config.cniVersion),
     name: config.name,
@@ -33,9 +36,12 @@ export function renderDelegate(config: PluginConfig, host: HostNetwork): Delegat
     ipam: {
       type: 'host-local',
       // The subnet's lower half: the Docker plugin hands out the upper (ipam/hostShares.ts).
-      ranges: [[{ subnet: formatCidr(subnet), rangeStart: formatIPv4(shares.cni.first), rangeEnd: formatIPv4(shares.cni.last), gateway: gateway(subnet) }]],
+      ranges: [
+        [{ subnet: formatCidr(subnet), rangeStart: formatIPv4(shares.cni.first), rangeEnd: formatIPv4(shares.cni.last), gateway: gateway(subnet) }],
+        ...(v6 ? [[{ subnet: formatCidr6(v6.subnet6), rangeStart: v6.shares6.cni.first, rangeEnd: v6.shares6.cni.last, gateway: v6.shares6.gateway }]] : []),
+      ],
       // With the gateway spelt out: the bridge plugin's CHECK compares it to the kernel's route.
-      routes: [{ dst: formatCidr(network), gw: gateway(subnet) }],
+      routes: [{ dst: formatCidr(network), gw: gateway(subnet) }, ...(v6 ? [{ dst: formatCidr6(v6.network6), gw: v6.shares6.gateway }] : [])],
       ...(typeof ipamOverrides === 'object' && ipamOverrides !== null ? ipamOverrides : {}),
     },
   };

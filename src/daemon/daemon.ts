@@ -144,7 +144,7 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
       dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes, config.runDir);
       dns.routes(api);
     }
-    docker = await DockerIntegration.start(config, plan.subnet, mtu, dns);
+    docker = await DockerIntegration.start(config, plan.subnet, plan.subnet6, mtu, dns);
     await api.listen();
   } catch (error) {
     await docker?.close();

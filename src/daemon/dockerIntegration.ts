@@ -12,6 +12,7 @@ import { PluginState } from '../docker/pluginState.js';
 import { vethLinks } from '../host/veth.js';
 import { log } from '../log.js';
 import type { Cidr } from '../net/ipv4.js';
+import type { Cidr6 } from '../net/ipv6Cidr.js';
 import type { LocalDns } from './localDns.js';
 
 export class DockerIntegration {
@@ -22,14 +23,14 @@ export class DockerIntegration {
   ) {}
 
   /** null when neither is asked for. The plugin listens once this returns; names follow in the background. */
-  static async start(config: LaunchConfig, subnet: Cidr, mtu: number, dns: LocalDns | null): Promise<DockerIntegration | null> {
+  static async start(config: LaunchConfig, subnet: Cidr, subnet6: Cidr6 | null, mtu: number, dns: LocalDns | null): Promise<DockerIntegration | null> {
     if (config.dockerPlugin === null && config.dockerApi === null) return null;
     let plugin = null;
     if (config.dockerPlugin !== null) {
       const bridge = config.bridge!; // the plugin implies one (launchConfig.ts)
       const state = PluginState.load(config.runDir);
-      const ipam = new DockerIpam(subnet, state);
-      const driver = new NetworkDriver({ subnet, bridge, mtu }, state, vethLinks);
+      const ipam = new DockerIpam(subnet, state, subnet6);
+      const driver = new NetworkDriver({ subnet, subnet6, bridge, mtu }, state, vethLinks);
       const server = new PluginServer(config.dockerPlugin, driver, ipam, (method, error) => log.warn('docker plugin: request refused', { method, error }));
       await server.listen();
       plugin = { server, driver, ipam, bridge };
@@ -39,7 +40,7 @@ export class DockerIntegration {
       if (dns === null) {
         log.warn('--docker-api without DNS (--no-dns): container names are not followed');
       } else {
-        names = new ContainerNames(subnet, dns.store.domain, dns, config.runDir, (message, fields) => log.info(message, fields), config.dockerApi);
+        names = new ContainerNames(subnet, subnet6, dns.store.domain, dns, config.runDir, (message, fields) => log.info(message, fields), config.dockerApi);
         names.start();
       }
     }

@@ -10,6 +10,8 @@ import { createInterface } from 'node:readline';
 import type Docker from 'dockerode';
 import type { DockerApiAddress } from '../config/dockerApiAddress.js';
 import { type Cidr, cidrContains, isIPv4, parseIPv4 } from '../net/ipv4.js';
+import { canonicalIPv6, isIPv6, parseIPv6 } from '../net/ipv6.js';
+import { type Cidr6, cidr6ContainsWords, wordsOf } from '../net/ipv6Cidr.js';
 import { writeFileAtomic } from '../state/atomicFile.js';
 
 export interface NameSink {
@@ -48,6 +50,8 @@ export class ContainerNames {
 
   constructor(
     private readonly subnet: Cidr,
+    /** Dual stack: IPv6 addresses in it get names (AAAA) too. */
+    private readonly subnet6: Cidr6 | null,
     private readonly domain: string,
     private readonly sink: NameSink,
     private readonly runDir: string,
@@ -151,8 +155,12 @@ export class ContainerNames {
     }
     if (!info.State.Running) return [];
     // docker0's address is among the networks too (as "bridge").
-    const ips = new Set(Object.values(info.NetworkSettings.Networks ?? {}).map((n) => n.IPAddress)
-      .filter((ip) => isIPv4(ip) && cidrContains(this.subnet, parseIPv4(ip))));
+    const networks = Object.values(info.NetworkSettings.Networks ?? {});
+    const subnet6 = this.subnet6;
+    const ips = new Set([
+      ...networks.map((n) => n.IPAddress).filter((ip) => isIPv4(ip) && cidrContains(this.subnet, parseIPv4(ip))),
+      ...(subnet6 ? networks.map((n) => n.GlobalIPv6Address).filter((ip) => isIPv6(ip) && cidr6ContainsWords(subnet6, wordsOf(parseIPv6(ip)))).map(canonicalIPv6) : []),
+    ]);
     if (ips.size === 0) return [];
     const names = [info.Name.replace(/^\//, '')];
     const host = info.Config.Domainname ? `${info.Config.Hostname}.${info.Config.Domainname}` : info.Config.Hostname;
@@ -164,7 +172,7 @@ export class ContainerNames {
 function loadNamed(file: string): Map<string, NamedRecord[]> {
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    return new Map(Object.entries(v).filter((e): e is [string, NamedRecord[]] => Array.isArray(e[1]) && e[1].every((r) => isIPv4(r?.ip) && typeof r?.name === 'string')));
+    return new Map(Object.entries(v).filter((e): e is [string, NamedRecord[]] => Array.isArray(e[1]) && e[1].every((r) => (isIPv4(r?.ip) || isIPv6(r?.ip)) && typeof r?.name === 'string')));
   } catch {
     return new Map();
   }

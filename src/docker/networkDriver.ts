@@ -4,12 +4,16 @@
 // Addresses come from the IPAM driver; Docker sets them (and the MAC) on the
 // container's end itself.
 import { type Cidr, cidrHost, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { formatIPv6 } from '../net/ipv6.js';
+import { type Cidr6, cidr6Host, formatCidr6 } from '../net/ipv6Cidr.js';
 import type { EndpointLinks } from '../host/veth.js';
-import { addressInSubnet, type CreateEndpoint, type CreateNetwork, type EndpointRef, PluginError } from './pluginProtocol.js';
+import { addressInSubnet, addressInSubnet6, type CreateEndpoint, type CreateNetwork, type EndpointRef, PluginError } from './pluginProtocol.js';
 import type { PluginState } from './pluginState.js';
 
 export interface DriverHost {
   subnet: Cidr;
+  /** Dual stack: this host's IPv6 subnet; null: IPv4 only. */
+  subnet6: Cidr6 | null;
   bridge: string;
   mtu: number;
 }
@@ -32,16 +36,30 @@ export class NetworkDriver {
   async createNetwork(req: CreateNetwork): Promise<object> {
     const subnet = formatCidr(this.host.subnet);
     const gateway = formatIPv4(cidrHost(this.host.subnet, 1));
-    if (req.ipv6 > 0) throw new PluginError('tsoverlay networks are IPv4 only: create the network without --ipv6');
     if (req.ipv4.length !== 1 || req.ipv4[0].pool !== subnet) {
       const pools = req.ipv4.map((d) => d.pool).join(', ') || 'none';
       throw new PluginError(`a tsoverlay network takes this host's subnet ${subnet} (pools given: ${pools}): create it with --ipam-driver tsoverlay --subnet ${subnet}`);
     }
     const given = req.ipv4[0].gateway.split('/')[0];
     if (given !== '' && given !== gateway) throw new PluginError(`the gateway is the bridge's ${gateway}, not ${given}`);
-    this.state.data.networks[req.networkId] = { pool: subnet, gateway };
+    this.state.data.networks[req.networkId] = { pool: subnet, gateway, ...this.ipv6Part(req) };
     await this.state.save();
     return {};
+  }
+
+  /** --ipv6: this host's IPv6 subnet as the one IPv6 pool, its ::1 the gateway. */
+  private ipv6Part(req: CreateNetwork): { pool6: string; gateway6: string } | object {
+    if (req.ipv6.length === 0) return {};
+    const subnet6 = this.host.subnet6;
+    if (!subnet6) throw new PluginError('this host has no IPv6 subnet: create the network without --ipv6, or launch tsoverlay dual stack');
+    const pool6 = formatCidr6(subnet6);
+    const gateway6 = formatIPv6(cidr6Host(subnet6, 1));
+    if (req.ipv6.length !== 1 || req.ipv6[0].pool !== pool6) {
+      throw new PluginError(`a dual-stack tsoverlay network takes this host's IPv6 subnet ${pool6} (pools given: ${req.ipv6.map((d) => d.pool).join(', ')}): create it with --subnet ${pool6}`);
+    }
+    const given = req.ipv6[0].gateway.split('/')[0];
+    if (given !== '' && addressInSubnet6(subnet6, given) !== gateway6) throw new PluginError(`the IPv6 gateway is the bridge's ${gateway6}, not ${given}`);
+    return { pool6, gateway6 };
   }
 
   async deleteNetwork(networkId: string): Promise<object> {
@@ -53,11 +71,15 @@ export class NetworkDriver {
   }
 
   async createEndpoint(req: CreateEndpoint): Promise<object> {
-    this.network(req.networkId);
     names(req.endpointId);
+    const network = this.network(req.networkId);
     if (req.address === '') throw new PluginError('the endpoint has no address: the network needs --ipam-driver tsoverlay');
     addressInSubnet(this.host.subnet, req.address);
-    this.state.data.endpoints[req.endpointId] = { network: req.networkId, address: req.address, mac: req.mac };
+    if (req.address6 !== '') {
+      if (!network.pool6 || !this.host.subnet6) throw new PluginError('an IPv6 address on a network made without --ipv6');
+      addressInSubnet6(this.host.subnet6, req.address6);
+    }
+    this.state.data.endpoints[req.endpointId] = { network: req.networkId, address: req.address, ...(req.address6 ? { address6: req.address6 } : {}), mac: req.mac };
     await this.state.save();
     // Docker gave the address and MAC: the answer must not give them again.
     return {};
@@ -80,7 +102,7 @@ export class NetworkDriver {
     const network = this.network(this.endpoint(ref).network);
     const { hostEnd, containerEnd } = names(ref.endpointId);
     await this.links.create(hostEnd, containerEnd, this.host.bridge, this.host.mtu);
-    return { InterfaceName: { SrcName: containerEnd, DstPrefix: 'eth' }, Gateway: network.gateway };
+    return { InterfaceName: { SrcName: containerEnd, DstPrefix: 'eth' }, Gateway: network.gateway, ...(network.gateway6 ? { GatewayIPv6: network.gateway6 } : {}) };
   }
 
   async leave(ref: EndpointRef): Promise<object> {

@@ -5,6 +5,8 @@
 // kept server for it (weave's and others' are Go: go-plugins-helpers).
 import { UserError } from '../errors.js';
 import { type Cidr, cidrContains, formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
+import { canonicalIPv6, isIPv6, parseIPv6 } from '../net/ipv6.js';
+import { type Cidr6, cidr6ContainsWords, formatCidr6, wordsOf } from '../net/ipv6Cidr.js';
 
 /** A request the plugin refuses: answered `{"Err": message}`. */
 export class PluginError extends UserError {}
@@ -38,7 +40,7 @@ export interface CreateNetwork {
   networkId: string;
   /** The pools Docker got for the network (RequestPool's answers), with the gateways. */
   ipv4: { pool: string; gateway: string }[];
-  ipv6: number;
+  ipv6: { pool: string; gateway: string }[];
 }
 
 export interface CreateEndpoint {
@@ -46,6 +48,8 @@ export interface CreateEndpoint {
   endpointId: string;
   /** ip/len from the IPAM driver; '' when Docker has none. */
   address: string;
+  /** The IPv6 ip/len, on a dual-stack network; '' otherwise. */
+  address6: string;
   mac: string;
 }
 
@@ -78,13 +82,13 @@ export function readCreateNetwork(b: Body): CreateNetwork {
   return {
     networkId: required(b, 'NetworkID'),
     ipv4: list('IPv4Data').map((d) => ({ pool: str(d, 'Pool'), gateway: str(d, 'Gateway') })),
-    ipv6: list('IPv6Data').length,
+    ipv6: list('IPv6Data').map((d) => ({ pool: str(d, 'Pool'), gateway: str(d, 'Gateway') })),
   };
 }
 
 export function readCreateEndpoint(b: Body): CreateEndpoint {
   const iface = obj(b, 'Interface');
-  return { ...readEndpointRef(b), address: str(iface, 'Address'), mac: str(iface, 'MacAddress').toLowerCase() };
+  return { ...readEndpointRef(b), address: str(iface, 'Address'), address6: str(iface, 'AddressIPv6'), mac: str(iface, 'MacAddress').toLowerCase() };
 }
 
 export function readEndpointRef(b: Body): EndpointRef {
@@ -123,4 +127,13 @@ export function addressInSubnet(subnet: Cidr, text: string): string {
   if (lenText !== undefined && lenText !== String(subnet.len)) throw new PluginError(`${text}: the prefix length of this host's subnet is /${subnet.len}`);
   if (!cidrContains(subnet, value)) throw new PluginError(`${ipText} is outside this host's subnet ${formatCidr(subnet)}`);
   return formatIPv4(value);
+}
+
+/** ip or ip/len (the subnet's own len), inside the IPv6 `subnet`: the bare ip in canonical form; else a PluginError naming the problem. */
+export function addressInSubnet6(subnet: Cidr6, text: string): string {
+  const [ipText, lenText] = text.split('/');
+  if (!isIPv6(ipText)) throw new PluginError(`${JSON.stringify(text)}: not an IPv6 address`);
+  if (lenText !== undefined && lenText !== String(subnet.len)) throw new PluginError(`${text}: the prefix length of this host's IPv6 subnet is /${subnet.len}`);
+  if (!cidr6ContainsWords(subnet, wordsOf(parseIPv6(ipText)))) throw new PluginError(`${ipText} is outside this host's IPv6 subnet ${formatCidr6(subnet)}`);
+  return canonicalIPv6(ipText);
 }

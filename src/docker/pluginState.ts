@@ -5,18 +5,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { isCidr, isIPv4 } from '../net/ipv4.js';
+import { canonicalIPv6, isIPv6 } from '../net/ipv6.js';
+import { isCidr6 } from '../net/ipv6Cidr.js';
 import { writeFileAtomic } from '../state/atomicFile.js';
 
 export interface PluginNetwork {
   /** The pool's CIDR: this host's subnet when the network was created. */
   pool: string;
   gateway: string;
+  /** Dual stack (docker network create --ipv6): the IPv6 pool and gateway. */
+  pool6?: string;
+  gateway6?: string;
 }
 
 export interface PluginEndpoint {
   network: string;
   /** ip/len, as Docker gave it. */
   address: string;
+  /** Its IPv6 ip/len, on a dual-stack network. */
+  address6?: string;
   mac: string;
 }
 
@@ -26,6 +33,8 @@ export interface PluginStateData {
   addresses: Record<string, string>;
   /** Where the next free-address search starts: addresses are not reused at once. */
   cursor: number;
+  /** The same for IPv6: the offset into the IPv6 share, in hex (it outgrows a number). */
+  cursor6?: string;
   networks: Record<string, PluginNetwork>;
   endpoints: Record<string, PluginEndpoint>;
 }
@@ -73,10 +82,13 @@ function parseState(text: string, file: string): PluginStateData {
   if (!d || typeof d !== 'object') return refuse('not an object');
   if (d.version !== 1) return refuse(`version ${JSON.stringify(d.version)}, this tsoverlay reads version 1`);
   const record = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-  if (!record(d.addresses) || !Object.entries(d.addresses).every(([ip, mac]) => isIPv4(ip) && typeof mac === 'string')) return refuse('bad addresses');
+  if (!record(d.addresses) || !Object.entries(d.addresses).every(([ip, mac]) => (isIPv4(ip) || (isIPv6(ip) && canonicalIPv6(ip) === ip)) && typeof mac === 'string')) return refuse('bad addresses');
   if (!Number.isInteger(d.cursor)) return refuse('bad cursor');
-  if (!record(d.networks) || !Object.values(d.networks).every((n) => record(n) && isCidr(n.pool) && isIPv4(n.gateway))) return refuse('bad networks');
-  if (!record(d.endpoints) || !Object.values(d.endpoints).every((e) => record(e) && typeof e.network === 'string' && typeof e.address === 'string' && typeof e.mac === 'string')) {
+  if (d.cursor6 !== undefined && !(typeof d.cursor6 === 'string' && /^[0-9a-f]{1,32}$/.test(d.cursor6))) return refuse('bad cursor6');
+  const ipv6Part = (n: Record<string, unknown>) => (n.pool6 === undefined && n.gateway6 === undefined) || (isCidr6(n.pool6) && isIPv6(n.gateway6));
+  if (!record(d.networks) || !Object.values(d.networks).every((n) => record(n) && isCidr(n.pool) && isIPv4(n.gateway) && ipv6Part(n))) return refuse('bad networks');
+  const endpoint = (e: Record<string, unknown>) => typeof e.network === 'string' && typeof e.address === 'string' && typeof e.mac === 'string' && (e.address6 === undefined || typeof e.address6 === 'string');
+  if (!record(d.endpoints) || !Object.values(d.endpoints).every((e) => record(e) && endpoint(e))) {
     return refuse('bad endpoints');
   }
   return d as PluginStateData;

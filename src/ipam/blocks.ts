@@ -1,6 +1,6 @@
 // Host blocks on top of the ring: which block a peer uses, and what it can give away.
 import { type Cidr, maskOf } from '../net/ipv4.js';
-import type { Cidr6 } from '../net/ipv6Cidr.js';
+import { type Cidr6, cidr6OfValue, ipv6Value } from '../net/ipv6Cidr.js';
 import type { Range, Ring } from './ring.js';
 
 export interface BlockSpace {
@@ -18,12 +18,7 @@ export interface BlockSpace6 {
 }
 
 export function blockCidr6(space: BlockSpace6, block: number): Cidr6 {
-  let value = 0n;
-  for (const w of space.range.words) value = (value << 32n) | BigInt(w);
-  value += BigInt(block) << BigInt(128 - space.blockLen);
-  const words = new Uint32Array(4);
-  for (let i = 3; i >= 0; i--, value >>= 32n) words[i] = Number(value & 0xffffffffn);
-  return { family: 6, words, len: space.blockLen };
+  return cidr6OfValue(ipv6Value(space.range.words) + (BigInt(block) << BigInt(128 - space.blockLen)), space.blockLen);
 }
 
 export function blockCount(space: BlockSpace): number {

@@ -3,6 +3,8 @@
 // (upper half). Both attach to the same bridge, so neither may hand out an
 // address the other could; the split needs no lock between two processes.
 import { type Cidr, cidrHost } from '../net/ipv4.js';
+import { formatIPv6 } from '../net/ipv6.js';
+import { bytesOf, type Cidr6, cidr6OfValue, ipv6Value } from '../net/ipv6Cidr.js';
 
 /** First and last address (inclusive) one of them may hand out. */
 export interface AddressRange {
@@ -26,4 +28,19 @@ export function hostShares(subnet: Cidr): HostShares {
     // The last address is the broadcast.
     docker: { first: cidrHost(subnet, half), last: cidrHost(subnet, Math.max(half, size - 2)) },
   };
+}
+
+/** The same split of an IPv6 subnet, as address texts: no broadcast address to keep out. */
+export interface HostShares6 {
+  gateway: string;
+  cni: { first: string; last: string };
+  docker: { first: string; last: string };
+}
+
+export function hostShares6(subnet: Cidr6): HostShares6 {
+  const base = ipv6Value(subnet.words);
+  const size = 1n << BigInt(128 - subnet.len);
+  const half = size / 2n;
+  const at = (n: bigint) => formatIPv6(bytesOf(cidr6OfValue(base + n, 128).words));
+  return { gateway: at(1n), cni: { first: at(2n), last: at(half - 1n) }, docker: { first: at(half), last: at(size - 1n) } };
 }

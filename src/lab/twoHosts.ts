@@ -36,6 +36,8 @@ export interface TwoHosts {
 export interface TwoHostsOptions {
   /** More `launch` flags for both daemons. */
   extraArgs?: string[];
+  /** More `launch` flags for side a's daemon only. */
+  extraArgsA?: string[];
   /** Dual stack: IPv6 subnets and routes beside the IPv4 ones, and IPv6 on the containers. */
   ipv6?: boolean;
 }
@@ -69,7 +71,7 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
       const peer = overlays[i] === 'vxlan' ? `${hosts[j].ip}@${macs[j]}` : hosts[j].ip;
       daemon = await lab.startDaemon(host, [
         '--backend', overlays[i], '--network', NETWORK, '--subnet', subnets[i], '--public-ip', host.ip,
-        '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...(options.extraArgs ?? []),
+        '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...(options.extraArgs ?? []), ...(i === 0 ? options.extraArgsA ?? [] : []),
         ...(options.ipv6 ? ['--network6', NETWORK6, '--subnet6', subnets6[i], '--route', `${subnets6[j]}=${peer}`] : []),
       ]);
       mtu = (await daemon.status()).mtu;

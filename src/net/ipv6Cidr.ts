@@ -33,6 +33,20 @@ export function bytesOf(words: Uint32Array): Buffer {
   return b;
 }
 
+/** An IPv6 address as a number, for subnet arithmetic off the packet path. */
+export function ipv6Value(words: Uint32Array): bigint {
+  let v = 0n;
+  for (const w of words) v = (v << 32n) | BigInt(w);
+  return v;
+}
+
+/** The prefix of length `len` whose address is the number `value`. */
+export function cidr6OfValue(value: bigint, len: number): Cidr6 {
+  const words = new Uint32Array(4);
+  for (let i = 3, v = value; i >= 0; i--, v >>= 32n) words[i] = Number(v & 0xffffffffn);
+  return { family: 6, words, len };
+}
+
 /** Parses "fd00:1::/64"; host bits must be zero, as for IPv4 CIDRs. */
 export function parseCidr6(text: string): Cidr6 {
   const slash = text.indexOf('/');

@@ -5,9 +5,9 @@ import { log } from '../log.js';
 import { type Cidr, formatCidr } from '../net/ipv4.js';
 import type { EtcdClient, KeyValue } from './etcd/etcdClient.js';
 import { PrefixWatch, type WatchEvent } from './etcd/etcdWatch.js';
-import { type Cidr6, formatCidr6 } from '../net/ipv6Cidr.js';
+import { type Cidr6, cidr6OfValue, formatCidr6, ipv6Value } from '../net/ipv6Cidr.js';
 import { decodeLease, encodeLease, leaseKey, type LeaseRecord, type LeaseSubnets, subnetOfKey, subnetsPrefix } from './leaseRecord.js';
-import { allowsSubnet, allowsSubnet6, cidr6OfValue, ipv6Value, type NetworkConfig, type NetworkConfig6, NetworkConfigError, nthSubnet, parseNetworkConfig, subnetCount } from './networkConfig.js';
+import { allowsSubnet, allowsSubnet6, type NetworkConfig, type NetworkConfig6, NetworkConfigError, nthSubnet, parseNetworkConfig, subnetCount } from './networkConfig.js';
 
 export class NetworkExhausted extends UserError {}
 

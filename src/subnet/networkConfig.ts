@@ -2,7 +2,7 @@
 import { UserError } from '../errors.js';
 import { type Cidr, cidrContains, formatCidr, formatIPv4, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
 import { formatIPv6, parseIPv6 } from '../net/ipv6.js';
-import { bytesOf, type Cidr6, formatCidr6, parseCidr6, wordsOf } from '../net/ipv6Cidr.js';
+import { bytesOf, type Cidr6, cidr6OfValue, formatCidr6, ipv6Value, parseCidr6, wordsOf } from '../net/ipv6Cidr.js';
 
 export class NetworkConfigError extends UserError {}
 
@@ -24,18 +24,6 @@ export interface NetworkConfig6 {
   max: bigint;
 }
 
-/** An IPv6 address as a number, for subnet arithmetic off the packet path. */
-export function ipv6Value(words: Uint32Array): bigint {
-  let v = 0n;
-  for (const w of words) v = (v << 32n) | BigInt(w);
-  return v;
-}
-
-export function cidr6OfValue(value: bigint, len: number): Cidr6 {
-  const words = new Uint32Array(4);
-  for (let i = 3, v = value; i >= 0; i--, v >>= 32n) words[i] = Number(v & 0xffffffffn);
-  return { family: 6, words, len };
-}
 
 export function parseNetworkConfig(json: string): NetworkConfig {
   let raw: Record<string, unknown>;

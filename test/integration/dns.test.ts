@@ -62,6 +62,17 @@ describe('weave.local across a line A-B-C (only neighbours reach each other)', (
     expect(await dig(b, 'web.weave.local')).toMatch(/flags: qr aa rd ra/);
   });
 
+  it('resolves an IPv6 record added on A from C (AAAA, ip6.arpa PTR), gossiped beside the IPv4 ones', async () => {
+    const [a, , c] = sides;
+    await cli(a, 'dns-add', 'FD00:10:32:0:0:0:0:5', 'web6');
+    await cli(a, 'dns-add', '10.99.0.5', 'web6');
+    await eventually(async () => expect((await dig(c, '+short', 'web6.weave.local', 'AAAA')).trim()).toBe('fd00:10:32::5'), 10_000);
+    expect((await dig(c, '+short', 'web6.weave.local', 'A')).trim()).toBe('10.99.0.5');
+    expect((await dig(c, '+short', '-x', 'fd00:10:32::5')).trim()).toBe('web6.weave.local.');
+    expect((await dig(c, '+short', 'web6.weave.local', 'ANY')).trim().split('\n').sort()).toEqual(['10.99.0.5', 'fd00:10:32::5']);
+    expect((await cli(c, 'dns-lookup', 'web6')).trim().split('\n').sort()).toEqual(['10.99.0.5', 'fd00:10:32::5']);
+  });
+
   it('answers several addresses for one name in random order, with the TTL set', async () => {
     const [a, b, c] = sides;
     await cli(a, 'dns-add', '10.99.0.1', 'multi');

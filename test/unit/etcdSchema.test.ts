@@ -4,9 +4,9 @@
 // (pkg/subnet/subnet.go), and the lease value's IPv6 fields.
 import { describe, expect, it } from 'vitest';
 import { formatCidr, parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
-import { formatCidr6, parseCidr6 } from '../../src/net/ipv6Cidr.js';
+import { cidr6OfValue, formatCidr6, parseCidr6 } from '../../src/net/ipv6Cidr.js';
 import { decodeLease, encodeLease, leaseKey, subnetOfKey } from '../../src/subnet/leaseRecord.js';
-import { allowsSubnet6, cidr6OfValue, NetworkConfigError, parseNetworkConfig } from '../../src/subnet/networkConfig.js';
+import { allowsSubnet6, NetworkConfigError, parseNetworkConfig } from '../../src/subnet/networkConfig.js';
 
 const PREFIX = '/coreos.com/network';
 
