@@ -16,7 +16,10 @@ import { SealedChannel } from '../../src/crypto/sealedChannel.js';
 import { isHello, judgeHello, type Hello } from '../../src/mesh/handshake.js';
 import { parseArgs, UsageError } from '../../src/config/args.js';
 import { ConfigError, launchCommand, parseLaunchConfig } from '../../src/config/launchConfig.js';
-import { decodeLease, LeaseRecordError } from '../../src/subnet/leaseRecord.js';
+import { decodeLease, LeaseRecordError, subnetOfKey } from '../../src/subnet/leaseRecord.js';
+import { AddressError } from '../../src/net/ipv4.js';
+import { formatCidr6, parseCidr6 } from '../../src/net/ipv6Cidr.js';
+import { isPeerInfo } from '../../src/mesh/peerInfo.js';
 import { NetworkConfigError, parseNetworkConfig } from '../../src/subnet/networkConfig.js';
 
 const RUNS = { numRuns: 2000 };
@@ -80,6 +83,30 @@ describe('decoders under arbitrary input', () => {
       ),
       RUNS,
     );
+  });
+
+  it('IPv6 prefixes, lease keys and gossiped IPv6 blocks: parsed (and formatted back to a fixed point), or refused', () => {
+    const hexish = fc.stringOf(fc.constantFrom(...'0123456789abcdefABCDEF:./-&%'), { maxLength: 50 });
+    fc.assert(fc.property(fc.oneof(hexish, fc.string()), (text) => {
+      if (!decodesOrRefuses(() => parseCidr6(text), AddressError)) return false;
+      try {
+        const c = parseCidr6(text);
+        expect(formatCidr6(parseCidr6(formatCidr6(c)))).toBe(formatCidr6(c));
+      } catch {
+        // refused
+      }
+      return true;
+    }), RUNS);
+    fc.assert(fc.property(fc.oneof(hexish, fc.string()), (tail) => {
+      subnetOfKey('/p', `/p/subnets/10.1.2.0-24&${tail}`); // null or subnets, never a throw
+      return true;
+    }), RUNS);
+    const info = { name: 'x', version: 1, nickname: 'n', publicIp: null, controlPort: 1, dataPort: 2, vtepMac: null, subnet: null, connections: [], departed: false };
+    fc.assert(fc.property(fc.oneof(hexish, fc.string(), fc.anything()), (subnet6) => {
+      const ok = isPeerInfo({ ...info, subnet6 });
+      if (ok && subnet6 !== undefined) expect(() => parseCidr6(subnet6 as string)).not.toThrow(); // accepted only what the route code can parse
+      return true;
+    }), RUNS);
   });
 
   it('etcd lease values and network configs: parsed, or their own error', () => {

@@ -10,7 +10,8 @@ import { encodeVxlan } from '../../src/dataplane/codecs/vxlanCodec.js';
 import { Dataplane } from '../../src/dataplane/dataplane.js';
 import { MemoryNetwork } from '../../src/dataplane/fakes/memoryNetwork.js';
 import { parseCidr, parseIPv4 } from '../../src/net/ipv4.js';
-import { checksumValid, ipPacket } from '../helpers/packets.js';
+import { parseCidr6 } from '../../src/net/ipv6Cidr.js';
+import { checksumValid, checksumValid6, ip6Packet, ipPacket } from '../helpers/packets.js';
 
 const A = parseIPv4('10.201.0.1');
 const B = parseIPv4('10.201.0.2');
@@ -22,13 +23,13 @@ function receiver(backend: 'udp' | 'vxlan') {
   const tun = net.tun('tso0');
   const udp = net.endpoint(B, port);
   const encap = backends[backend].encapsulation({ vni: 1, vtepMac: MAC_B, underlayMtu: 1500, sealed: false });
-  const dp = new Dataplane({ encap, localSubnet: parseCidr('10.40.2.0/24'), mtu: 1500 - backends[backend].overhead(false), relay: false }, tun, udp);
+  const dp = new Dataplane({ encap, localSubnet: parseCidr('10.40.2.0/24'), localSubnet6: parseCidr6('fd00:40:0:2::/64'), mtu: 1500 - backends[backend].overhead(false), relay: false }, tun, udp);
   dp.replaceRoutes([{ cidr: parseCidr('10.40.1.0/24'), hop: { addr: A, port, vtepMac: Buffer.from([2, 0, 0, 0, 0, 1]) } }], [A]);
   dp.start();
   return { net, tun, udp, dp, port };
 }
 
-const vxlan = (inner: Buffer) => encodeVxlan({ vni: 1, dstMac: MAC_B, srcMac: Buffer.alloc(6), etherType: 0x0800 }, inner);
+const vxlan = (inner: Buffer) => encodeVxlan({ vni: 1, dstMac: MAC_B, srcMac: Buffer.alloc(6), etherType: inner[0] >> 4 === 6 ? 0x86dd : 0x0800 }, inner);
 
 /** An inner packet as a peer might send it: well formed, then damaged in one of several ways. */
 const innerPacket = fc
@@ -37,11 +38,16 @@ const innerPacket = fc
     checksum: fc.constantFrom('complete' as const, 'unfinished' as const, 'wrong' as const),
     size: fc.oneof(fc.integer({ min: 0, max: 1400 }), fc.integer({ min: 1400, max: 30_000 })),
     options: fc.constantFrom(0, 4, 8),
+    v6: fc.boolean(),
     cut: fc.option(fc.integer({ min: 0, max: 80 }), { nil: undefined }),
     flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 3 }),
   })
   .map((o) => {
-    let p = ipPacket('10.40.1.5', '10.40.2.5', Buffer.alloc(o.size, 0x5a), { proto: o.proto, checksum: o.checksum, options: Buffer.alloc(o.options, 1) });
+    // IPv6 too (options: 8 stands for a packet with a hop-by-hop header's next-header byte, 4 for one for no one's subnet).
+    let p = o.v6
+      ? ip6Packet('fd00:40:0:1::5', o.options === 4 ? 'fd00:99::5' : 'fd00:40:0:2::5', Buffer.alloc(o.size, 0x5a), { proto: o.proto, checksum: o.checksum })
+      : ipPacket('10.40.1.5', '10.40.2.5', Buffer.alloc(o.size, 0x5a), { proto: o.proto, checksum: o.checksum, options: Buffer.alloc(o.options, 1) });
+    if (o.v6 && o.options === 8) p[6] = 0;
     for (const [at, x] of o.flips) p[at % p.length] ^= x;
     if (o.cut !== undefined) p = p.subarray(0, Math.min(p.length, o.cut));
     return p;
@@ -64,7 +70,7 @@ describe.each(['udp', 'vxlan'] as const)('receive path under arbitrary inner pac
         // Whatever was marked unfinished verifies once finished: its field held exactly the
         // pseudo-header sum. A wrong checksum is never "repaired" (the kernel drops it).
         for (const [k, p] of r.tun.written.slice(before).entries()) {
-          if (r.tun.marked[before + k]) expect(checksumValid(p)).toBe(true);
+          if (r.tun.marked[before + k]) expect(p[0] >> 4 === 6 ? checksumValid6(p) : checksumValid(p)).toBe(true);
         }
       }),
       { numRuns: 300 },
