@@ -94,7 +94,8 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
   let docker: DockerIntegration | null = null;
-  const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields)) : null;
+  const masq6 = plan.network6 && plan.subnet6 ? { network: plan.network6, subnet: plan.subnet6 } : null;
+  const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields), masq6) : null;
   const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null, docker?.status() ?? null);
   const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
   const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM'), reload: () => reload() });

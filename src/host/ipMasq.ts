@@ -9,32 +9,45 @@
 //   ! network → this subnet      return      (in from outside, to ours)
 //   ! network → network          masquerade  (the host to other hosts' containers)
 //
+// Dual stack, the same four rules for IPv6 in an `ip6` table of the same
+// name (multicast is ff00::/8), installed in the same transaction.
+//
 // A table someone flushed or deleted (`nft flush ruleset`, a firewall
 // reload) is put back by keep(), checked every KEEP_MS.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type Cidr, formatCidr } from '../net/ipv4.js';
+import { type Cidr6, formatCidr6 } from '../net/ipv6Cidr.js';
 import { HostSetupError } from './ipCommand.js';
 
 const run = promisify(execFile);
 const TABLE = 'tsoverlay';
 const KEEP_MS = 5000;
 
-/** The nft script that (re)creates the table: an existing one goes in the same transaction. */
-export function masqRuleset(network: Cidr, subnet: Cidr): string {
-  const net = formatCidr(network);
-  return [
-    `table ip ${TABLE}`,
-    `delete table ip ${TABLE}`,
-    `table ip ${TABLE} {`,
+/** The IPv6 network and subnet of a dual-stack host. */
+export interface Masq6 {
+  network: Cidr6;
+  subnet: Cidr6;
+}
+
+/** The nft script that (re)creates the table (dual stack: both tables): an existing one goes in the same transaction. */
+export function masqRuleset(network: Cidr, subnet: Cidr, v6: Masq6 | null = null): string {
+  const table = (family: 'ip' | 'ip6', net: string, own: string, multicast: string) => [
+    `table ${family} ${TABLE}`,
+    `delete table ${family} ${TABLE}`,
+    `table ${family} ${TABLE} {`,
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
-    `    ip saddr ${net} ip daddr ${net} return`,
-    `    ip saddr ${net} ip daddr != 224.0.0.0/4 masquerade fully-random`,
-    `    ip saddr != ${net} ip daddr ${formatCidr(subnet)} return`,
-    `    ip saddr != ${net} ip daddr ${net} masquerade fully-random`,
+    `    ${family} saddr ${net} ${family} daddr ${net} return`,
+    `    ${family} saddr ${net} ${family} daddr != ${multicast} masquerade fully-random`,
+    `    ${family} saddr != ${net} ${family} daddr ${own} return`,
+    `    ${family} saddr != ${net} ${family} daddr ${net} masquerade fully-random`,
     '  }',
     '}',
+  ];
+  return [
+    ...table('ip', formatCidr(network), formatCidr(subnet), '224.0.0.0/4'),
+    ...(v6 ? table('ip6', formatCidr6(v6.network), formatCidr6(v6.subnet), 'ff00::/8') : []),
     '',
   ].join('\n');
 }
@@ -48,11 +61,12 @@ export class IpMasq {
     private readonly network: Cidr,
     private readonly subnet: Cidr,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
+    private readonly v6: Masq6 | null = null,
   ) {}
 
   async install(): Promise<void> {
     try {
-      await nft(['-f', '-'], masqRuleset(this.network, this.subnet));
+      await nft(['-f', '-'], masqRuleset(this.network, this.subnet, this.v6));
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'nft is not installed' : ((error as { stderr?: string }).stderr || (error as Error).message).trim();
       throw new HostSetupError(`cannot install the --ip-masq rules (${reason}); install nftables, or launch with --no-ip-masq`);
@@ -68,19 +82,20 @@ export class IpMasq {
   }
 
   status(): { table: string; restored: number } {
-    return { table: `ip ${TABLE}`, restored: this.restored };
+    return { table: this.v6 ? `ip ${TABLE}, ip6 ${TABLE}` : `ip ${TABLE}`, restored: this.restored };
   }
 
   async remove(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await nft(['delete', 'table', 'ip', TABLE]).catch(() => {});
+    if (this.v6) await nft(['delete', 'table', 'ip6', TABLE]).catch(() => {});
   }
 
   private async check(): Promise<void> {
-    const listed = await nft(['list', 'table', 'ip', TABLE]).catch(() => '');
-    // Four rules, each naming the network: anything less is a table someone changed.
-    if ((listed.match(/\b(return|masquerade)\b/g) ?? []).length === 4) return;
+    const listed = (await nft(['list', 'table', 'ip', TABLE]).catch(() => '')) + (this.v6 ? await nft(['list', 'table', 'ip6', TABLE]).catch(() => '') : '');
+    // Four rules per table, each naming the network: anything less is a table someone changed.
+    if ((listed.match(/\b(return|masquerade)\b/g) ?? []).length === (this.v6 ? 8 : 4)) return;
     await this.install();
     this.restored++;
     this.log('masquerade rules were gone: put back', { table: TABLE });

@@ -63,3 +63,44 @@ describe('a mesh of two hosts with its default --ip-masq, and a host outside the
     await expect(lab.exec(a.host.ns, 'nft', ['list', 'table', 'ip', 'tsoverlay'])).rejects.toThrow();
   });
 });
+
+describe('--ip-masq in a dual-stack mesh, with a host outside the overlay on an IPv6 underlay', () => {
+  let lab: Lab;
+  let outside: LabHost;
+  let a: MeshSide;
+  let b: MeshSide;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    const hosts = [await lab.addHost('a'), await lab.addHost('b')];
+    outside = await lab.addHost('x');
+    // The underlay carries IPv6 too: the outside host is reached over it, not through the overlay.
+    for (const [i, h] of [...hosts, outside].entries()) await lab.exec(h.ns, 'ip', ['addr', 'add', `fd99::${i + 1}/64`, 'dev', 'eth0', 'nodad']);
+    [a, b] = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[0]] : []), ['--ipv6']);
+  }, 90_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  /** The sources of the ICMPv6 echo requests `ns` sees while `from` pings `to` three times. */
+  async function echoSources6(ns: string, from: MeshSide, to: string): Promise<string[]> {
+    const seen = lab.exec(ns, 'tcpdump', ['-i', 'any', '-n', '-l', '-c', '3', 'icmp6 and ip6[40] == 128'], 20_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await lab.exec(from.container.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', to], 30_000)).toMatch(/3 received/);
+    return [...new Set([...(await seen).matchAll(/ IP6 ([0-9a-f:]+) > /g)].map((m) => m[1]))];
+  }
+
+  it('masquerades IPv6 to the outside with the host\'s address, and leaves it alone between containers', async () => {
+    expect((await a.daemon.status()).ipMasq!.table).toBe('ip tsoverlay, ip6 tsoverlay');
+    expect(await echoSources6(outside.ns, a, 'fd99::3')).toEqual(['fd99::1']);
+    expect(await echoSources6(b.container.ns, a, b.container6!)).toEqual([a.container6]);
+  });
+
+  it('puts both tables back when someone flushes the ruleset, and removes both at stop', async () => {
+    await lab.exec(a.host.ns, 'nft', ['flush', 'ruleset']);
+    await eventually(async () => expect((await a.daemon.status()).ipMasq!.restored).toBe(1), 15_000);
+    expect(await lab.exec(a.host.ns, 'nft', ['list', 'table', 'ip6', 'tsoverlay'])).toContain('masquerade');
+    await a.daemon.stop();
+    await expect(lab.exec(a.host.ns, 'nft', ['list', 'table', 'ip6', 'tsoverlay'])).rejects.toThrow();
+  });
+});
