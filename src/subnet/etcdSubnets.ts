@@ -115,8 +115,8 @@ export class EtcdSubnets {
         const taken6 = new Set(keys.map((k) => (k?.subnet6 ? ipv6Value(k.subnet6.words) : undefined)));
         const wanted = previous && allowsSubnet(config, previous.subnet) && !taken.has(previous.subnet.addr) ? previous.subnet : randomFree(config, taken);
         const p6 = previous?.subnet6;
-        const wanted6 = v6 && (p6 && allowsSubnet6(v6, p6) && !taken6.has(ipv6Value(p6.words)) ? p6 : randomFree6(v6, taken6));
-        if (!wanted || wanted6 === null) {
+        const wanted6 = v6 ? (p6 && allowsSubnet6(v6, p6) && !taken6.has(ipv6Value(p6.words)) ? p6 : randomFree6(v6, taken6)) : null;
+        if (!wanted || (v6 && !wanted6)) {
           if (granted) await this.client.revokeLease(granted).catch(() => {});
           throw new NetworkExhausted(!wanted
             ? `no free subnet left in ${formatCidr(config.network)}: all ${subnetCount(config)} /${config.subnetLen} subnets are leased`
@@ -125,7 +125,7 @@ export class EtcdSubnets {
         leaseId = await grant();
         const key = leaseKey(this.prefix, wanted, wanted6);
         if (await this.client.create(key, value, leaseId)) {
-          if (v6 && (await this.sharedWithEarlier(key, wanted, wanted6!))) await this.client.delete(key);
+          if (wanted6 && (await this.sharedWithEarlier(key, wanted, wanted6))) await this.client.delete(key);
           else won = { subnet: wanted, subnet6: wanted6 };
         }
       }
