@@ -1,5 +1,11 @@
-/* UDP endpoint: one non-blocking IPv4 socket, batches through recvmmsg/sendmmsg.
- * Peer addresses cross into JS as host-order uint32 + port, never as objects. */
+/* UDP endpoint: one non-blocking socket, batches through recvmmsg/sendmmsg.
+ * Peer addresses cross into JS as host-order uint32 + port, never as objects.
+ * An IPv4 socket's peers are their IPv4 addresses. An IPv6 socket (bound to
+ * an IPv6 address, dual stack) also reaches IPv4 peers, as v4-mapped
+ * addresses, still named by their IPv4 number; an IPv6 peer is named by a
+ * handle, PEER6_BASE + i, for the address at peers6[16 i] — a table JS keeps
+ * and passes with each call. 240.0.0.0/4 is no peer's address, so handles
+ * and IPv4 numbers never meet. */
 #define _GNU_SOURCE
 #include "addon.h"
 
@@ -28,6 +34,72 @@ static void set_buffer(int fd, int force_opt, int opt, int bytes) {
 #define GSO_MAX_SEGMENTS 64
 #define GSO_MAX_BYTES 65000
 
+#define PEER6_BASE 0xF0000000u
+/* The handle of an IPv6 source that is in no table entry: counted as an unknown peer. */
+#define PEER6_UNKNOWN 0xFFFFFFFFu
+
+typedef struct {
+  int v6; /* 0: an IPv4 socket */
+  const uint8_t* addrs;
+  uint32_t count;
+} peer_table;
+
+/* An absent (undefined) table is an IPv4 socket's. */
+static int read_table(napi_env env, napi_value v, peer_table* t) {
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) == napi_ok && type == napi_undefined) return 1;
+  uint8_t* data;
+  size_t len;
+  if (!tso_arg_buffer(env, v, &data, &len) || len % 16 != 0) return 0;
+  t->v6 = 1;
+  t->addrs = data;
+  t->count = (uint32_t)(len / 16);
+  return 1;
+}
+
+/* The JS name of a datagram's source. */
+static uint32_t source_handle(const struct sockaddr_storage* from, const peer_table* t) {
+  if (from->ss_family == AF_INET) return ntohl(((const struct sockaddr_in*)from)->sin_addr.s_addr);
+  const struct in6_addr* a = &((const struct sockaddr_in6*)from)->sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(a)) {
+    uint32_t v4;
+    memcpy(&v4, a->s6_addr + 12, 4);
+    return ntohl(v4);
+  }
+  for (uint32_t i = 0; i < t->count; i++)
+    if (memcmp(t->addrs + 16 * (size_t)i, a->s6_addr, 16) == 0) return PEER6_BASE + i;
+  return PEER6_UNKNOWN;
+}
+
+static uint16_t source_port(const struct sockaddr_storage* from) {
+  return ntohs(from->ss_family == AF_INET ? ((const struct sockaddr_in*)from)->sin_port : ((const struct sockaddr_in6*)from)->sin6_port);
+}
+
+/* Fills `to` for a peer; its length, or 0 for a handle with no table entry. */
+static socklen_t destination(struct sockaddr_storage* to, uint32_t peer, uint16_t port, const peer_table* t) {
+  memset(to, 0, sizeof *to);
+  if (!t->v6) {
+    struct sockaddr_in* sin = (struct sockaddr_in*)to;
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(peer);
+    sin->sin_port = htons(port);
+    return sizeof *sin;
+  }
+  struct sockaddr_in6* sin6 = (struct sockaddr_in6*)to;
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  if (peer >= PEER6_BASE) {
+    if (peer - PEER6_BASE >= t->count) return 0;
+    memcpy(sin6->sin6_addr.s6_addr, t->addrs + 16 * (size_t)(peer - PEER6_BASE), 16);
+  } else {
+    sin6->sin6_addr.s6_addr[10] = 0xff;
+    sin6->sin6_addr.s6_addr[11] = 0xff;
+    uint32_t v4 = htonl(peer);
+    memcpy(sin6->sin6_addr.s6_addr + 12, &v4, 4);
+  }
+  return sizeof *sin6;
+}
+
 /* udpOpen(address, port, rcvbuf, sndbuf[, gro]) -> fd */
 napi_value tso_udp_open(napi_env env, napi_callback_info info) {
   size_t argc = 5;
@@ -43,14 +115,32 @@ napi_value tso_udp_open(napi_env env, napi_callback_info info) {
     return tso_throw_range(env, "udpOpen(address, port, rcvbuf, sndbuf)");
   if (argc >= 5 && !tso_arg_u32(env, argv[4], &gro)) return tso_throw_range(env, "udpOpen: gro");
 
-  struct sockaddr_in sin;
-  memset(&sin, 0, sizeof sin);
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons((uint16_t)port);
-  if (inet_pton(AF_INET, address, &sin.sin_addr) != 1) return tso_throw_range(env, "udpOpen: not an IPv4 address");
+  struct sockaddr_storage ss;
+  socklen_t ss_len;
+  memset(&ss, 0, sizeof ss);
+  struct sockaddr_in* sin = (struct sockaddr_in*)&ss;
+  struct sockaddr_in6* sin6 = (struct sockaddr_in6*)&ss;
+  if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    ss_len = sizeof *sin;
+  } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)port);
+    ss_len = sizeof *sin6;
+  } else {
+    return tso_throw_range(env, "udpOpen: not an IPv4 or IPv6 address");
+  }
 
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return tso_throw_errno(env, "socket", errno);
+  int off = 0;
+  /* Dual stack: IPv4 peers through the same socket, as v4-mapped addresses. */
+  if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) {
+    int err = errno;
+    close(fd);
+    return tso_throw_errno(env, "setsockopt IPV6_V6ONLY", err);
+  }
   set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf);
   set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf);
   int on = 1;
@@ -59,7 +149,7 @@ napi_value tso_udp_open(napi_env env, napi_callback_info info) {
     close(fd);
     return tso_throw_errno(env, "setsockopt UDP_GRO", err);
   }
-  if (bind(fd, (struct sockaddr*)&sin, sizeof sin) < 0) {
+  if (bind(fd, (struct sockaddr*)&ss, ss_len) < 0) {
     int err = errno;
     close(fd);
     return tso_throw_errno(env, "bind", err);
@@ -74,10 +164,10 @@ napi_value tso_udp_local_port(napi_env env, napi_callback_info info) {
   int32_t fd;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || !tso_arg_i32(env, argv[0], &fd)) return tso_throw_range(env, "udpLocalPort(fd)");
-  struct sockaddr_in sin;
-  socklen_t len = sizeof sin;
-  if (getsockname(fd, (struct sockaddr*)&sin, &len) < 0) return tso_throw_errno(env, "getsockname", errno);
-  return tso_int(env, ntohs(sin.sin_port));
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, (struct sockaddr*)&ss, &len) < 0) return tso_throw_errno(env, "getsockname", errno);
+  return tso_int(env, source_port(&ss));
 }
 
 /* udpSetTtl(fd, ttl): the TTL of datagrams sent from now on (IP_TTL); -1: the system's default again */
@@ -90,15 +180,22 @@ napi_value tso_udp_set_ttl(napi_env env, napi_callback_info info) {
     return tso_throw_range(env, "udpSetTtl(fd, ttl 1-255 or -1)");
   int value = ttl;
   if (setsockopt(fd, IPPROTO_IP, IP_TTL, &value, sizeof value) < 0) return tso_throw_errno(env, "setsockopt", errno);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  /* An IPv6 socket: its IPv6 peers' hop limit too (IP_TTL covers the v4-mapped ones). */
+  if (getsockname(fd, (struct sockaddr*)&ss, &len) == 0 && ss.ss_family == AF_INET6 &&
+      setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &value, sizeof value) < 0)
+    return tso_throw_errno(env, "setsockopt", errno);
   return NULL;
 }
 
-/* udpRecv(fd, slab, slotSize, headroom, max, lengths, addrs, ports) -> count | -errno
+/* udpRecv(fd, slab, slotSize, headroom, max, lengths, addrs, ports[, peers6]) -> count | -errno
  * lengths[i] is the datagram's real length (MSG_TRUNC): a value above
- * slotSize - headroom means the datagram did not fit and was cut. */
+ * slotSize - headroom means the datagram did not fit and was cut. peers6:
+ * an IPv6 socket's table (above). */
 napi_value tso_udp_recv(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   int32_t fd;
   uint8_t* slab;
   size_t slab_len, lengths_len, addrs_len, ports_len;
@@ -113,6 +210,8 @@ napi_value tso_udp_recv(napi_env env, napi_callback_info info) {
       !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&addrs, &addrs_len) ||
       !tso_arg_typed(env, argv[7], napi_uint16_array, (void**)&ports, &ports_len))
     return tso_throw_range(env, "udpRecv(fd, slab, slotSize, headroom, max, lengths, addrs, ports)");
+  peer_table table = {0, NULL, 0};
+  if (argc >= 9 && !read_table(env, argv[8], &table)) return tso_throw_range(env, "udpRecv: peers6 is a buffer of 16-byte addresses");
   if (max > TSO_MAX_BATCH) max = TSO_MAX_BATCH;
   if (headroom >= slot || max > lengths_len || max > addrs_len || max > ports_len ||
       (size_t)max * slot > slab_len)
@@ -120,7 +219,7 @@ napi_value tso_udp_recv(napi_env env, napi_callback_info info) {
 
   struct mmsghdr msgs[TSO_MAX_BATCH];
   struct iovec iov[TSO_MAX_BATCH];
-  struct sockaddr_in from[TSO_MAX_BATCH];
+  struct sockaddr_storage from[TSO_MAX_BATCH];
   for (uint32_t i = 0; i < max; i++) {
     iov[i].iov_base = slab + (size_t)i * slot + headroom;
     iov[i].iov_len = slot - headroom;
@@ -136,20 +235,20 @@ napi_value tso_udp_recv(napi_env env, napi_callback_info info) {
   if (n < 0) return tso_int(env, errno == EAGAIN ? 0 : -errno);
   for (int i = 0; i < n; i++) {
     lengths[i] = msgs[i].msg_len;
-    addrs[i] = ntohl(from[i].sin_addr.s_addr);
-    ports[i] = ntohs(from[i].sin_port);
+    addrs[i] = source_handle(&from[i], &table);
+    ports[i] = source_port(&from[i]);
   }
   return tso_int(env, n);
 }
 
-/* udpRecvGro(fd, slab, msgSize, msgs, offsets, lengths, addrs, ports) -> datagrams | -errno
+/* udpRecvGro(fd, slab, msgSize, msgs, offsets, lengths, addrs, ports[, peers6]) -> datagrams | -errno
  * recvmmsg into msgs regions of msgSize bytes; a region the kernel filled
  * with several coalesced datagrams (UDP_GRO) is reported as those datagrams:
  * offsets[i] and lengths[i] into the slab. A cut region is one entry whose
  * length exceeds msgSize. */
 napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   int32_t fd;
   uint8_t* slab;
   size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len;
@@ -164,6 +263,8 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
       !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&addrs, &addrs_len) ||
       !tso_arg_typed(env, argv[7], napi_uint16_array, (void**)&ports, &ports_len))
     return tso_throw_range(env, "udpRecvGro(fd, slab, msgSize, msgs, offsets, lengths, addrs, ports)");
+  peer_table table = {0, NULL, 0};
+  if (argc >= 9 && !read_table(env, argv[8], &table)) return tso_throw_range(env, "udpRecvGro: peers6 is a buffer of 16-byte addresses");
   if (max > TSO_MAX_BATCH) max = TSO_MAX_BATCH;
   size_t out_max = offsets_len < lengths_len ? offsets_len : lengths_len;
   if (addrs_len < out_max) out_max = addrs_len;
@@ -173,7 +274,7 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
 
   struct mmsghdr msgs[TSO_MAX_BATCH];
   struct iovec iov[TSO_MAX_BATCH];
-  struct sockaddr_in from[TSO_MAX_BATCH];
+  struct sockaddr_storage from[TSO_MAX_BATCH];
   union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control[TSO_MAX_BATCH];
   for (uint32_t i = 0; i < max; i++) {
     iov[i].iov_base = slab + (size_t)i * msg_size;
@@ -201,8 +302,8 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
         if (v > 0) seg = (uint32_t)v;
       }
     }
-    uint32_t addr = ntohl(from[i].sin_addr.s_addr);
-    uint16_t port = ntohs(from[i].sin_port);
+    uint32_t addr = source_handle(&from[i], &table);
+    uint16_t port = source_port(&from[i]);
     size_t base = (size_t)i * msg_size;
     if (len > msg_size || seg == 0 || len / seg >= GSO_MAX_SEGMENTS * 2) seg = len; /* cut, or not ours to split */
     for (uint32_t at = 0; at < len || at == 0; at += seg) {
@@ -217,7 +318,7 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
   return tso_int(env, out);
 }
 
-/* udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso) -> datagrams sent
+/* udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso[, peers6]) -> datagrams sent
  * With gso, each run of consecutive datagrams to one peer with one length
  * (the last may be shorter) leaves as a single UDP_SEGMENT send: the kernel
  * cuts it, or hands it whole to a peer that takes UDP_GRO. status[i] is 0
@@ -226,8 +327,8 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
  * tried; after EAGAIN (send buffer full) nothing more is, and the rest have
  * EAGAIN. What to count is TypeScript's business. */
 napi_value tso_udp_send(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   int32_t fd;
   uint8_t* slab;
   size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len, status_len;
@@ -243,6 +344,8 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
       !tso_arg_typed(env, argv[6], napi_int32_array, (void**)&status, &status_len) ||
       !tso_arg_u32(env, argv[7], &count) || !tso_arg_u32(env, argv[8], &gso))
     return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso)");
+  peer_table table = {0, NULL, 0};
+  if (argc >= 10 && !read_table(env, argv[9], &table)) return tso_throw_range(env, "udpSend: peers6 is a buffer of 16-byte addresses");
   if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len ||
       count > status_len)
     return tso_throw_range(env, "udpSend: count exceeds arrays");
@@ -254,9 +357,10 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
     iov[i].iov_len = lengths[i];
   }
   struct mmsghdr msgs[TSO_MAX_BATCH];
-  struct sockaddr_in to[TSO_MAX_BATCH];
+  struct sockaddr_storage to[TSO_MAX_BATCH];
   union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[TSO_MAX_BATCH];
-  uint32_t first[TSO_MAX_BATCH + 1];
+  /* The datagrams of run m are [first[m], stop[m]). */
+  uint32_t first[TSO_MAX_BATCH], stop[TSO_MAX_BATCH];
   uint32_t sent = 0, i = 0;
   while (i < count) {
     /* Up to TSO_MAX_BATCH runs per sendmmsg. */
@@ -268,15 +372,17 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
         total += lengths[j];
         j++;
       }
-      memset(&to[m], 0, sizeof to[m]);
-      to[m].sin_family = AF_INET;
-      to[m].sin_addr.s_addr = htonl(addrs[i]);
-      to[m].sin_port = htons(ports[i]);
+      socklen_t to_len = destination(&to[m], addrs[i], ports[i], &table);
+      if (to_len == 0) { /* a handle with no address: refused like an unroutable peer */
+        for (uint32_t d = i; d < j; d++) status[d] = EDESTADDRREQ;
+        i = j;
+        continue;
+      }
       memset(&msgs[m].msg_hdr, 0, sizeof msgs[m].msg_hdr);
       msgs[m].msg_hdr.msg_iov = &iov[i];
       msgs[m].msg_hdr.msg_iovlen = j - i;
       msgs[m].msg_hdr.msg_name = &to[m];
-      msgs[m].msg_hdr.msg_namelen = sizeof to[m];
+      msgs[m].msg_hdr.msg_namelen = to_len;
       if (j - i > 1) {
         msgs[m].msg_hdr.msg_control = control[m].buf;
         msgs[m].msg_hdr.msg_controllen = sizeof control[m].buf;
@@ -287,16 +393,18 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
         uint16_t s16 = (uint16_t)seg;
         memcpy(CMSG_DATA(c), &s16, sizeof s16);
       }
-      first[m++] = i;
+      first[m] = i;
+      stop[m++] = j;
       i = j;
     }
-    first[m] = i;
     uint32_t k = 0;
     while (k < m) {
       int r = sendmmsg(fd, msgs + k, m - k, MSG_DONTWAIT);
       if (r > 0) {
-        for (uint32_t d = first[k]; d < first[k + (uint32_t)r]; d++) status[d] = 0;
-        sent += first[k + (uint32_t)r] - first[k];
+        for (uint32_t q = k; q < k + (uint32_t)r; q++) {
+          for (uint32_t d = first[q]; d < stop[q]; d++) status[d] = 0;
+          sent += stop[q] - first[q];
+        }
         k += (uint32_t)r;
       } else if (r < 0 && errno == EINTR) {
         continue;
@@ -306,7 +414,7 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
       } else {
         /* sendmmsg reports the first run's error: that run failed on its own (no route, say) */
         int err = r < 0 ? errno : EIO;
-        for (uint32_t d = first[k]; d < first[k + 1]; d++) status[d] = err;
+        for (uint32_t d = first[k]; d < stop[k]; d++) status[d] = err;
         k++;
       }
     }

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import { CONTROL_PORT } from '../mesh/meshOptions.js';
-import { type Cidr, cidrCovers, formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import { type Cidr, cidrCovers, formatCidr, parseCidr, parseHostPort } from '../net/ipv4.js';
+import { isUnderlay6, underlayHandle } from '../net/underlayAddress.js';
+import { canonicalIPv6, isIPv6 } from '../net/ipv6.js';
 import { type AnyCidr, anyCidrCovers, anyCidrOverlaps, formatAnyCidr, isCidr6Value, parseAnyCidr } from '../net/cidr.js';
 import { type Cidr6, cidr6Covers, formatCidr6, parseCidr6 } from '../net/ipv6Cidr.js';
 import { parseMac } from '../net/mac.js';
@@ -15,12 +17,29 @@ import { type CommandSpec, flag, flagBool, flagList, parseArgs, type ParsedArgs 
 
 export class ConfigError extends UserError {}
 
+/**
+ * The UDP socket's address: as given, or `::` (dual stack) when an IPv6
+ * underlay address is in play — this host's, or a peer's — else 0.0.0.0.
+ */
+function listenAddress(args: ParsedArgs, source: LaunchConfig['source'], publicIp: string | null): string {
+  const v6 =
+    (publicIp !== null && isIPv6(publicIp)) ||
+    (source.kind === 'static' && source.routes.some((r) => isUnderlay6(r.publicIp))) ||
+    (source.kind === 'etcd' && source.publicIpv6 !== null);
+  if (!args.flags.has('listen')) return v6 ? '::' : flag(args, 'listen')!;
+  const given = flag(args, 'listen')!;
+  guard('--listen', () => underlayHandle(given));
+  if (v6 && !isIPv6(given)) throw new ConfigError(`--listen ${given} cannot reach IPv6 underlay addresses: give an IPv6 address (:: for all), which reaches IPv4 peers too`);
+  return given;
+}
+
 /** A unique local range (RFC 4193), 10.32.0.0/12 spelled in IPv6: 65,536 /64 blocks. */
 const DEFAULT_RANGE6 = 'fd00:10:32::/48';
 
 export interface StaticRoute {
-  /** An IPv4 or (with --network6) an IPv6 subnet; either way reached over the peer's IPv4 address. */
+  /** An IPv4 or (with --network6) an IPv6 subnet. */
   cidr: AnyCidr;
+  /** The peer's underlay address, IPv4 or IPv6, as the packet path names it (net/underlayAddress.ts). */
   publicIp: number;
   vtepMac: Buffer | null;
 }
@@ -47,6 +66,8 @@ export interface EtcdSource {
   auth: { username: string; password: string } | null;
   leaseTtl: number;
   waitForConfig: boolean;
+  /** --public-ipv6: this host's IPv6 underlay address, published as PublicIPv6; peers that publish one too get their IPv6 subnets over it. */
+  publicIpv6: string | null;
 }
 
 /** Peers named on the command line; subnets agreed over the mesh, no store. */
@@ -176,6 +197,7 @@ export const launchCommand: CommandSpec = {
     'etcd-password-file': { type: 'string', value: 'FILE', help: `etcd: that user's password, from a file (or ${ETCD_PASSWORD_ENV})` },
     'etcd-lease-ttl': { type: 'string', value: 'SECONDS', default: String(DAY), help: 'etcd: TTL of this host\'s lease' },
     'etcd-no-wait': { type: 'boolean', help: 'etcd: fail at once when there is no network config yet' },
+    'public-ipv6': { type: 'string', value: 'IP', help: 'etcd: this host\'s IPv6 underlay address (PublicIPv6): peers that give one too get IPv6 subnets over it' },
     'no-dns': { type: 'boolean', help: 'no DNS server' },
     'dns-listen': { type: 'string', value: 'IP[:PORT]', defaultText: 'the bridge\'s (or TUN\'s) address, port 53', help: 'where DNS answers' },
     'dns-domain': { type: 'string', value: 'DOMAIN', default: 'weave.local', help: 'the domain served' },
@@ -209,7 +231,7 @@ export function loadLaunchConfig(argv: string[], env: NodeJS.ProcessEnv = proces
 
 export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): LaunchConfig {
   const publicIp = flag(args, 'public-ip') ?? null;
-  if (publicIp !== null) guard('--public-ip', () => parseIPv4(publicIp));
+  if (publicIp !== null) guard('--public-ip', () => underlayHandle(publicIp));
   const tun = flag(args, 'tun')!;
   const dockerPlugin = flagBool(args, 'docker-plugin') || args.flags.has('docker-plugin-dir') ? flag(args, 'docker-plugin-dir')! : null;
   // The plugin's endpoints need a bridge that holds the gateway.
@@ -224,6 +246,8 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     flag(args, 'etcd-endpoints') !== undefined ? parseEtcdSource(args, env)
     : flag(args, 'subnet') !== undefined ? parseStaticSource(args, publicIp)
     : parseMeshSource(args);
+  if (source.kind === 'mesh' && publicIp !== null && isIPv6(publicIp)) throw new ConfigError(`--public-ip ${publicIp}: an IPv6 underlay is for static and etcd mode; mesh peers are reached over IPv4`);
+  if (source.kind !== 'etcd' && args.flags.has('public-ipv6')) throw new ConfigError('--public-ipv6 is for etcd mode (PublicIPv6 in the lease); static routes name IPv6 addresses in --public-ip and --route');
   if (source.kind !== 'mesh' && args.positionals.length > 0) {
     throw new ConfigError(`peer addresses (${args.positionals.join(' ')}) are for mesh mode, not with --${source.kind === 'etcd' ? 'etcd-endpoints' : 'subnet'}`);
   }
@@ -238,7 +262,7 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     vni: flag(args, 'vni') === undefined ? null : intOption(args, 'vni', 0, 0xffffff),
     publicIp,
     iface,
-    listen: flag(args, 'listen')!,
+    listen: listenAddress(args, source, publicIp),
     tun,
     bridge,
     mtu: mtuText === undefined ? null : intOption(args, 'mtu', 576, 65000),
@@ -322,7 +346,18 @@ function parseEtcdSource(args: ParsedArgs, env: NodeJS.ProcessEnv): EtcdSource {
     auth: parseEtcdAuth(args, env),
     leaseTtl: intOption(args, 'etcd-lease-ttl', 5, 10 * 365 * DAY),
     waitForConfig: !flagBool(args, 'etcd-no-wait'),
+    publicIpv6: etcdPublicIpv6(args),
   };
+}
+
+/** --public-ipv6 (flannel's), and a --public-ip that is IPv4: a lease's PublicIP is. */
+function etcdPublicIpv6(args: ParsedArgs): string | null {
+  const publicIp = flag(args, 'public-ip');
+  if (publicIp !== undefined && isIPv6(publicIp)) throw new ConfigError(`--public-ip ${publicIp}: etcd mode's PublicIP is IPv4 (flannel's leases); give the IPv6 address as --public-ipv6`);
+  const text = flag(args, 'public-ipv6');
+  if (text === undefined) return null;
+  if (!isIPv6(text)) throw new ConfigError(`--public-ipv6 ${JSON.stringify(text)}: not an IPv6 address`);
+  return canonicalIPv6(text);
 }
 
 /** flannel's -etcd-username/-etcd-password, as a flag and a file, or its variables. */
@@ -435,7 +470,7 @@ function parseRoute(text: string, own: AnyCidr[], backend: Backend): StaticRoute
   const [network, subnet] = [own[pair], own[pair + 1]];
   if (!anyCidrCovers(network, cidr)) throw new ConfigError(`--route ${text}: ${match[1]} is outside the network ${formatAnyCidr(network)}`);
   if (anyCidrOverlaps(cidr, subnet)) throw new ConfigError(`--route ${text}: ${match[1]} overlaps this host's subnet ${formatAnyCidr(subnet)}`);
-  const publicIp = guard(`--route ${text}`, () => parseIPv4(match[2]));
+  const publicIp = guard(`--route ${text}`, () => underlayHandle(match[2]));
   const vtepMac = match[3] === undefined ? null : guard(`--route ${text}`, () => parseMac(match[3]));
   if (backend.usesVtepMac && !vtepMac) throw new ConfigError(`--route ${text}: the ${backend.name} backend needs the peer's VTEP MAC (SUBNET=IP@MAC)`);
   return { cidr, publicIp, vtepMac };

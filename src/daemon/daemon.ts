@@ -25,6 +25,9 @@ import { planReload, type ReloadPlan } from './reloadPlan.js';
 import { planFromFlags } from './staticMode.js';
 import { buildStatus } from './statusDocument.js';
 
+/** An IPv6 header's 40 bytes against IPv4's 20. */
+const IPV6_EXTRA = 20;
+
 /** A start-up failure the user can fix; printed as one line. */
 export class StartError extends UserError {}
 
@@ -82,7 +85,9 @@ export interface ReloadResult {
 async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig): Promise<{ stop: Stop; reload: () => Promise<ReloadResult>; handOver: () => void }> {
   /** The options in effect: the launch's, with what reloads changed. */
   let current = config;
-  const underlayMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
+  const linkMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
+  // Over an IPv6 underlay the outer header is 20 bytes longer: the backends count IPv4's, so the link is taken as that much smaller.
+  const underlayMtu = config.listen.includes(':') ? linkMtu - IPV6_EXTRA : linkMtu;
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
   await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.network6, subnet6: plan.subnet6, mtu, ipMasq: config.ipMasq });

@@ -8,6 +8,7 @@ import { log } from '../log.js';
 import { formatCidr, formatIPv4, parseIPv4 } from '../net/ipv4.js';
 import { cidr6Covers, formatCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac } from '../net/mac.js';
+import { formatUnderlay, underlayHandle } from '../net/underlayAddress.js';
 import type { LeaseRecord } from '../subnet/leaseRecord.js';
 import { EtcdClient } from '../subnet/etcd/etcdClient.js';
 import { EtcdSubnets } from '../subnet/etcdSubnets.js';
@@ -27,13 +28,15 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
   const env = await readSubnetEnv(config.runDir);
   const previous = env ? { subnet: env.subnet, subnet6: env.subnet6 ?? null } : null;
   const { subnet, subnet6 } = await etcd.acquire(
-    { publicIp: parseIPv4(publicIp), publicIpv6: null, backendType: backend.name, vtepMac: backend.usesVtepMac ? vtepMac : null, vni },
+    { publicIp: parseIPv4(publicIp), publicIpv6: source.publicIpv6, backendType: backend.name, vtepMac: backend.usesVtepMac ? vtepMac : null, vni },
     previous,
   );
   log.info('leased subnet from etcd', { subnet: formatCidr(subnet), subnet6: subnet6 ? formatCidr6(subnet6) : undefined, network: describeNetworkConfig(netConfig), lease: etcd.leaseId });
   const v6 = netConfig.ipv6;
-  /** A peer's IPv6 subnet, routed over its IPv4 address like its IPv4 subnet, when it lies in our IPv6 network. */
+  /** A peer's IPv6 subnet, when it lies in our IPv6 network. */
   const route6 = (lease: LeaseRecord) => (v6 && lease.subnet6 && cidr6Covers(v6.network, lease.subnet6) ? lease.subnet6 : null);
+  /** Where its IPv6 subnet goes: to its PublicIPv6 when both hosts have one (flannel's way), else with the IPv4 traffic. */
+  const via6 = (lease: LeaseRecord) => (source.publicIpv6 && lease.publicIpv6 ? underlayHandle(lease.publicIpv6) : lease.publicIp);
   let records: EtcdRecords | null = null;
   return {
     mode: 'etcd',
@@ -54,8 +57,8 @@ export async function planFromEtcd(config: LaunchConfig, source: EtcdSource, pub
             const hop = { addr: lease.publicIp, port, vtepMac: lease.vtepMac };
             dataplane.setRoute(lease.subnet, hop);
             const cidr6 = route6(lease);
-            if (cidr6) dataplane.setRoute(cidr6, hop);
-            log.info('route', { subnet: formatCidr(lease.subnet), subnet6: cidr6 ? formatCidr6(cidr6) : undefined, via: formatIPv4(lease.publicIp), vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined });
+            if (cidr6) dataplane.setRoute(cidr6, { addr: via6(lease), port, vtepMac: lease.vtepMac6 ?? lease.vtepMac });
+            log.info('route', { subnet: formatCidr(lease.subnet), subnet6: cidr6 ? formatCidr6(cidr6) : undefined, via: formatIPv4(lease.publicIp), via6: cidr6 ? formatUnderlay(via6(lease)) : undefined, vtepMac: lease.vtepMac ? formatMac(lease.vtepMac) : undefined });
           },
           remove: (lease) => {
             dataplane.deleteRoute(lease.subnet);

@@ -3,7 +3,7 @@ import type { LaunchConfig, StaticRoute, StaticSource } from '../config/launchCo
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import { formatAnyCidr } from '../net/cidr.js';
-import { formatIPv4 } from '../net/ipv4.js';
+import { formatUnderlay } from '../net/underlayAddress.js';
 import type { HostPlan } from './hostPlan.js';
 
 export function planFromFlags(config: LaunchConfig, source: StaticSource, publicIp: string, vtepMac: Buffer): HostPlan {
@@ -38,7 +38,7 @@ export function planFromFlags(config: LaunchConfig, source: StaticSource, public
         // setRoute replaces a route to the same subnet: a changed hop takes effect at once.
         for (const r of wanted) dataplane.setRoute(r.cidr, { addr: r.publicIp, port, vtepMac: r.vtepMac });
         routes = wanted;
-        return [`routes: ${wanted.map((r) => `${key(r)}=${formatIPv4(r.publicIp)}`).join(' ') || 'none'}`];
+        return [`routes: ${wanted.map((r) => `${key(r)}=${formatUnderlay(r.publicIp)}`).join(' ') || 'none'}`];
       },
     },
     api: {},

@@ -3,7 +3,8 @@ import { type DnsStatus, type DockerStatus, type Status, VERSION } from '../api/
 import { processStatus } from '../api/processStatus.js';
 import type { DataplaneSnapshot } from '../dataplane/dataplane.js';
 import { formatAnyCidr } from '../net/cidr.js';
-import { formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
+import { formatCidr, gatewayCidr } from '../net/ipv4.js';
+import { formatUnderlay } from '../net/underlayAddress.js';
 import { formatCidr6, gatewayCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac } from '../net/mac.js';
 import type { HostPlan } from './hostPlan.js';
@@ -27,13 +28,13 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     mtu,
     offload: data.offload,
     ipMasq,
-    routes: data.routes.map((r) => ({ subnet: formatAnyCidr(r.cidr), publicIp: formatIPv4(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
+    routes: data.routes.map((r) => ({ subnet: formatAnyCidr(r.cidr), publicIp: formatUnderlay(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
     counters: data.counters,
-    peerTraffic: data.peers.map(({ addr, counters }) => ({ publicIp: formatIPv4(addr), ...counters })),
+    peerTraffic: data.peers.map(({ addr, counters }) => ({ publicIp: formatUnderlay(addr), ...counters })),
     process: processStatus(),
     encryption: data.neighbours === null ? null : {
       cipher: CIPHER,
-      neighbours: data.neighbours.map((n) => ({ publicIp: formatIPv4(n.addr), port: n.port, txEpoch: n.txEpoch, txCounter: n.txCounter, rxEpoch: n.rxEpoch })),
+      neighbours: data.neighbours.map((n) => ({ publicIp: formatUnderlay(n.addr), port: n.port, txEpoch: n.txEpoch, txCounter: n.txCounter, rxEpoch: n.rxEpoch })),
     },
     dns,
     docker,

@@ -36,9 +36,10 @@ export interface NativeAddon {
   udpLocalPort(fd: number): number;
   udpSetTtl(fd: number, ttl: number): void;
   /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
+  /** peers6: an IPv6 socket's table of IPv6 peers (net/underlayAddress.ts); absent for an IPv4 socket. */
   udpRecv(
     fd: number, slab: Buffer, slot: number, headroom: number, max: number,
-    lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
+    lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, peers6?: Buffer,
   ): number;
   /**
    * gso = 1: runs of equal datagrams to one peer leave as one UDP_SEGMENT send.
@@ -46,14 +47,14 @@ export interface NativeAddon {
    */
   udpSend(
     fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
-    addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number,
+    addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number, peers6?: Buffer,
   ): number;
   /** IFF_VNET_HDR reads: super-packets cut into segments, partial checksums finished; staging holds one read. */
   tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array, unusable: Uint32Array): number;
   /** UDP_GRO receive into `msgs` regions of `msgSize`; one entry per datagram (offsets, lengths). */
   udpRecvGro(
     fd: number, slab: Buffer, msgSize: number, msgs: number,
-    offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array,
+    offsets: Uint32Array, lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, peers6?: Buffer,
   ): number;
   /** crypto_secretbox in place for each datagram (layout: the SEAL_* constants); SEAL_KEY_BYTES of key each. */
   sealBatch(slab: Buffer, starts: Uint32Array, textLengths: Uint32Array, keys: Buffer, count: number): number;

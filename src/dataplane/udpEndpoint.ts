@@ -1,5 +1,6 @@
 // The underlay UDP socket: recvmmsg/sendmmsg batches through the addon.
 import { UserError } from '../errors.js';
+import { peers6 } from '../net/underlayAddress.js';
 import { isSystemError, native } from './native.js';
 import { PacketBatch } from './packetBatch.js';
 import type { UnderlayPort } from './ports.js';
@@ -20,6 +21,8 @@ const GRO_SEGMENTS = 128;
 export class UdpEndpoint implements UnderlayPort {
   readonly fd: number;
   readonly port: number;
+  /** Bound to an IPv6 address: dual stack, IPv6 peers by handle (net/underlayAddress.ts), IPv4 ones v4-mapped. */
+  readonly ipv6: boolean;
   private poller: object | null = null;
 
   constructor(
@@ -35,6 +38,7 @@ export class UdpEndpoint implements UnderlayPort {
       throw error;
     }
     this.port = native.udpLocalPort(this.fd);
+    this.ipv6 = address.includes(':');
   }
 
   receiveBatch(batchSize: number, slotSize: number): PacketBatch {
@@ -42,12 +46,14 @@ export class UdpEndpoint implements UnderlayPort {
   }
 
   receive(batch: PacketBatch): number {
-    if (this.offload) return native.udpRecvGro(this.fd, batch.slab, batch.slotSize, batch.size, batch.inOffsets, batch.lengths, batch.addrs, batch.ports);
-    return native.udpRecv(this.fd, batch.slab, batch.slotSize, batch.headroom, batch.size, batch.lengths, batch.addrs, batch.ports);
+    const table = this.ipv6 ? peers6.table : undefined;
+    if (this.offload) return native.udpRecvGro(this.fd, batch.slab, batch.slotSize, batch.size, batch.inOffsets, batch.lengths, batch.addrs, batch.ports, table);
+    return native.udpRecv(this.fd, batch.slab, batch.slotSize, batch.headroom, batch.size, batch.lengths, batch.addrs, batch.ports, table);
   }
 
   send(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0);
+    if (count === 0) return 0;
+    return native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0, this.ipv6 ? peers6.table : undefined);
   }
 
   setTtl(ttl: number | null): void {

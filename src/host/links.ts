@@ -2,7 +2,7 @@
 // IP forwarding, and the underlay interface whose MTU bounds ours.
 import { writeFile } from 'node:fs/promises';
 import { type Cidr, formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
-import { formatIPv6 } from '../net/ipv6.js';
+import { canonicalIPv6, formatIPv6 } from '../net/ipv6.js';
 import { type Cidr6, cidr6Host, formatCidr6, gatewayCidr6 } from '../net/ipv6Cidr.js';
 import { HostSetupError, ip, ipBatch, ipJson } from './ipCommand.js';
 
@@ -12,10 +12,11 @@ interface IpAddrEntry {
   addr_info: { family: string; local: string; prefixlen?: number }[];
 }
 
-/** The interface holding `address`, and its MTU. */
+/** The interface holding `address` (IPv4 or IPv6), and its MTU. */
 export async function findUnderlay(address: string): Promise<{ iface: string; mtu: number }> {
   const links = await ipJson<IpAddrEntry[]>('addr', 'show');
-  const link = links.find((l) => l.addr_info.some((a) => a.family === 'inet' && a.local === address));
+  const wanted = address.includes(':') ? canonicalIPv6(address) : address;
+  const link = links.find((l) => l.addr_info.some((a) => (a.family === 'inet' ? a.local === wanted : a.family === 'inet6' && canonicalIPv6(a.local) === wanted)));
   if (!link) throw new HostSetupError(`no interface on this host has the public IP ${address}`);
   return { iface: link.ifname, mtu: link.mtu };
 }

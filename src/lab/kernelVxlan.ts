@@ -19,6 +19,8 @@ export interface VxlanPeer {
 
 export interface KernelVxlanOptions {
   device?: string;
+  /** The device's underlay address (IPv6: an IPv6 underlay, as flannel's flannel-v6.1); the host's IPv4 address unless given. */
+  local?: string;
   vni?: number;
   port?: number;
   subnet: string;
@@ -33,7 +35,7 @@ export async function setUpKernelVxlan(lab: Lab, host: LabHost, o: KernelVxlanOp
   const dev = o.device ?? 'flannel.1';
   const sh = (...args: string[]) => lab.exec(host.ns, args[0], args.slice(1));
   const subnet = parseCidr(o.subnet);
-  await sh('ip', 'link', 'add', dev, 'type', 'vxlan', 'id', String(o.vni ?? 1), 'local', host.ip, 'dev', 'eth0', 'dstport', String(o.port ?? 8472), 'nolearning');
+  await sh('ip', 'link', 'add', dev, 'type', 'vxlan', 'id', String(o.vni ?? 1), 'local', o.local ?? host.ip, 'dev', 'eth0', 'dstport', String(o.port ?? 8472), 'nolearning');
   await sh('ip', 'link', 'set', dev, 'address', o.vtepMac, 'mtu', String(o.mtu ?? 1450), 'up');
   await sh('ip', 'addr', 'add', `${formatIPv4(subnet.addr)}/32`, 'dev', dev);
   for (const peer of o.peers) {

@@ -55,6 +55,16 @@ export class Lab {
     return { name, ns, ip };
   }
 
+  /**
+   * Gives a host an IPv6 address on the underlay too (fd99::N/64, no
+   * duplicate address detection): an IPv6 underlay beside the IPv4 one.
+   */
+  async addUnderlayIPv6(host: LabHost): Promise<string> {
+    const ip = `fd99::${host.ip.split('.')[3]}`;
+    await run('ip', ['-n', host.ns, 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad']);
+    return ip;
+  }
+
   /** A host on a LAN of its own (lanNet.0/24 behind `lan.bridge` in `lan.ns`), its default route via `lan.gateway`. */
   async addLanHost(name: string, lan: { ns: string; bridge: string; gateway: string }, ip: string): Promise<LabHost> {
     const ns = `${this.id}-${name}`;

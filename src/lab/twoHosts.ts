@@ -40,6 +40,8 @@ export interface TwoHostsOptions {
   extraArgsA?: string[];
   /** Dual stack: IPv6 subnets and routes beside the IPv4 ones, and IPv6 on the containers. */
   ipv6?: boolean;
+  /** The hosts reach each other over IPv6 on the underlay (fd99::N): their public IPs and routes are IPv6. */
+  underlay6?: boolean;
 }
 
 export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = overlayA, options: TwoHostsOptions = {}): Promise<TwoHosts> {
@@ -48,6 +50,7 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
   const subnets6 = ['fd00:40:0:1::/64', 'fd00:40:0:2::/64'];
   const macs = [formatMac(randomMac()), formatMac(randomMac())];
   const overlays = [overlayA, overlayB];
+  const publicIps = options.underlay6 ? [await lab.addUnderlayIPv6(hosts[0]), await lab.addUnderlayIPv6(hosts[1])] : [hosts[0].ip, hosts[1].ip];
   const sides: Side[] = [];
   for (let i = 0; i < 2; i++) {
     const j = 1 - i;
@@ -56,21 +59,21 @@ export async function twoHosts(lab: Lab, overlayA: Overlay, overlayB: Overlay = 
     let daemon: LabDaemon | null = null;
     let mtu: number;
     if (overlays[i] === 'kernel-vxlan') {
-      mtu = 1450;
+      mtu = options.underlay6 ? 1430 : 1450; // flannel.1 over IPv4; over IPv6 the outer header is 20 bytes longer
       await lab.addBridge(host, BRIDGE, `${gateway}/24`, mtu);
       if (options.ipv6) await lab.exec(host.ns, 'ip', ['addr', 'add', `${subnets6[i].replace(/\/64$/, '')}1/64`, 'dev', BRIDGE, 'nodad']);
       const v6 = options.ipv6 ? { subnet6: subnets6[i] } : {};
       await setUpKernelVxlan(lab, host, {
-        subnet: subnets[i], vtepMac: macs[i], mtu, ...v6,
-        peers: [{ subnet: subnets[j], publicIp: hosts[j].ip, vtepMac: macs[j], ...(options.ipv6 ? { subnet6: subnets6[j] } : {}) }],
+        subnet: subnets[i], vtepMac: macs[i], mtu, ...v6, local: publicIps[i],
+        peers: [{ subnet: subnets[j], publicIp: publicIps[j], vtepMac: macs[j], ...(options.ipv6 ? { subnet6: subnets6[j] } : {}) }],
       });
     } else {
       const runDir = join(lab.dir, host.name);
       mkdirSync(runDir, { recursive: true });
       seedVtepMac(runDir, macs[i]);
-      const peer = overlays[i] === 'vxlan' ? `${hosts[j].ip}@${macs[j]}` : hosts[j].ip;
+      const peer = overlays[i] === 'vxlan' ? `${publicIps[j]}@${macs[j]}` : publicIps[j];
       daemon = await lab.startDaemon(host, [
-        '--backend', overlays[i], '--network', NETWORK, '--subnet', subnets[i], '--public-ip', host.ip,
+        '--backend', overlays[i], '--network', NETWORK, '--subnet', subnets[i], '--public-ip', publicIps[i],
         '--bridge', BRIDGE, '--route', `${subnets[j]}=${peer}`, ...(options.extraArgs ?? []), ...(i === 0 ? options.extraArgsA ?? [] : []),
         ...(options.ipv6 ? ['--network6', NETWORK6, '--subnet6', subnets6[i], '--route', `${subnets6[j]}=${peer}`] : []),
       ]);

@@ -23,6 +23,8 @@ export interface LeaseRecord {
   backendType: string;
   vtepMac: Buffer | null;
   vni: number | null;
+  /** "BackendV6Data.VtepMAC": where its IPv6 traffic goes (flannel has a device per family); null: none given. */
+  vtepMac6: Buffer | null;
 }
 
 export class LeaseRecordError extends Error {}
@@ -50,7 +52,7 @@ export function subnetOfKey(prefix: string, key: string): LeaseSubnets | null {
   }
 }
 
-export function encodeLease(r: Omit<LeaseRecord, 'subnet' | 'subnet6'> & { dualStack: boolean }): string {
+export function encodeLease(r: Omit<LeaseRecord, 'subnet' | 'subnet6' | 'vtepMac6'> & { dualStack: boolean }): string {
   const value: Record<string, unknown> = { PublicIP: formatIPv4(r.publicIp) };
   if (r.publicIpv6) value.PublicIPv6 = r.publicIpv6;
   value.BackendType = r.backendType;
@@ -99,10 +101,22 @@ export function decodeLease(subnets: LeaseSubnets, json: string): LeaseRecord {
     }
   }
   if (backendType === 'vxlan' && !vtepMac) throw new LeaseRecordError('a vxlan lease without "BackendData.VtepMAC"');
+  let vtepMac6: Buffer | null = null;
+  const data6 = raw.BackendV6Data as Record<string, unknown> | undefined | null;
+  if (data6 !== undefined && data6 !== null) {
+    if (typeof data6 !== 'object') throw new LeaseRecordError('"BackendV6Data" is not an object');
+    if (data6.VtepMAC !== undefined) {
+      try {
+        vtepMac6 = parseMac(String(data6.VtepMAC));
+      } catch {
+        throw new LeaseRecordError(`bad "BackendV6Data.VtepMAC" ${JSON.stringify(data6.VtepMAC)}`);
+      }
+    }
+  }
   let publicIpv6: string | null = null;
   if (raw.PublicIPv6 !== undefined && raw.PublicIPv6 !== null) {
     if (!isIPv6(raw.PublicIPv6)) throw new LeaseRecordError(`bad "PublicIPv6" ${JSON.stringify(raw.PublicIPv6)}`);
     publicIpv6 = canonicalIPv6(raw.PublicIPv6);
   }
-  return { subnet, subnet6, publicIp, publicIpv6, backendType, vtepMac, vni };
+  return { subnet, subnet6, publicIp, publicIpv6, backendType, vtepMac, vni, vtepMac6 };
 }

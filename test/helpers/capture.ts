@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab, LabHost } from '../../src/lab/lab.js';
+import { formatIPv6 } from '../../src/net/ipv6.js';
 
 export interface Capture {
   file: string;
@@ -38,7 +39,7 @@ export interface CapturedDatagram {
   payload: Buffer;
 }
 
-/** UDP datagrams in a pcap written by `tcpdump -i any` (Linux cooked captures, v1 or v2). */
+/** UDP datagrams (over IPv4 or IPv6) in a pcap written by `tcpdump -i any` (Linux cooked captures, v1 or v2). */
 export function udpDatagrams(file: string): CapturedDatagram[] {
   const data = readFileSync(file);
   const linkType = data.readUInt32LE(20);
@@ -50,6 +51,16 @@ export function udpDatagrams(file: string): CapturedDatagram[] {
     const packet = data.subarray(at + 16, at + 16 + captured);
     at += 16 + captured;
     const ip = packet.subarray(linkHeader);
+    // Over an IPv6 underlay: the UDP header right after the IPv6 one (no extension headers).
+    if (ip.length >= 48 && ip[0] >> 4 === 6 && ip[6] === 17) {
+      out.push({
+        src: formatIPv6(ip.subarray(8, 24)),
+        dst: formatIPv6(ip.subarray(24, 40)),
+        dstPort: ip.readUInt16BE(42),
+        payload: Buffer.from(ip.subarray(48, 40 + ip.readUInt16BE(4))),
+      });
+      continue;
+    }
     if (ip.length < 28 || ip[0] >> 4 !== 4 || ip[9] !== 17) continue;
     const ihl = (ip[0] & 15) * 4;
     const total = ip.readUInt16BE(2);

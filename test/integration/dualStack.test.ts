@@ -11,23 +11,28 @@ import { ping, transfer } from '../helpers/traffic.js';
 
 const MB = 1 << 20;
 
-const cases: { name: string; overlay: Overlay; overlayB?: Overlay; port: number; extra?: string[] }[] = [
+const cases: { name: string; overlay: Overlay; overlayB?: Overlay; port: number; extra?: string[]; underlay6?: boolean }[] = [
   { name: 'udp', overlay: 'udp', port: 8285 },
   { name: 'udp --no-offload', overlay: 'udp', port: 8285, extra: ['--no-offload'] },
   { name: 'vxlan', overlay: 'vxlan', port: 8472 },
   { name: 'sleeve', overlay: 'sleeve', port: 6784 },
   // The kernel's device carries inner IPv6 over the IPv4 underlay, its checksums left unfinished between veths.
   { name: 'vxlan, with a kernel VXLAN peer', overlay: 'vxlan', overlayB: 'kernel-vxlan', port: 8472 },
+  // The hosts reach each other over IPv6: --public-ip and the routes name IPv6 addresses.
+  { name: 'udp over an IPv6 underlay', overlay: 'udp', port: 8285, underlay6: true },
+  { name: 'sleeve over an IPv6 underlay', overlay: 'sleeve', port: 6784, underlay6: true },
+  // A kernel device over IPv6 as flannel sets up flannel-v6.1 (local <IPv6>, fdb dst <IPv6>).
+  { name: 'vxlan over an IPv6 underlay, with a kernel VXLAN peer', overlay: 'vxlan', overlayB: 'kernel-vxlan', port: 8472, underlay6: true },
 ];
 // The encrypted sleeve agrees its keys over the mesh: its dual-stack case comes with mesh mode's IPv6.
 
-describe.each(cases)('dual stack over $name', ({ overlay, overlayB, port, extra }) => {
+describe.each(cases)('dual stack over $name', ({ overlay, overlayB, port, extra, underlay6 }) => {
   let lab: Lab;
   let net: TwoHosts;
 
   beforeAll(async () => {
     lab = await Lab.create();
-    net = await twoHosts(lab, overlay, overlayB ?? overlay, { ipv6: true, extraArgs: extra });
+    net = await twoHosts(lab, overlay, overlayB ?? overlay, { ipv6: true, extraArgs: extra, underlay6 });
   }, 60_000);
   afterAll(async () => {
     await lab?.cleanup();
@@ -57,7 +62,8 @@ describe.each(cases)('dual stack over $name', ({ overlay, overlayB, port, extra 
     // The inner packets tsoverlay sent, found in the datagrams after the backend's header: every IPv6 TCP one verifies.
     let v6 = 0;
     let bad = 0;
-    for (const d of udpDatagrams(cap.file).filter((x) => x.src === net.a.host.ip)) {
+    const fromA = (await net.a.daemon!.status()).publicIp;
+    for (const d of udpDatagrams(cap.file).filter((x) => x.src === fromA)) {
       for (let at = 0; at + 40 <= d.payload.length; at++) {
         const p = d.payload;
         if (p[at] >> 4 !== 6 || p[at + 6] !== 6 || p.readUInt16BE(at + 8) !== 0xfd00 || at + 40 + p.readUInt16BE(at + 4) > p.length) continue;
@@ -100,5 +106,37 @@ describe('dual stack: IPv6 packets too big for the sleeve', () => {
     expect((await net.a.daemon!.status()).counters.drops.too_big).toBeGreaterThanOrEqual(1);
     const r = await transfer(lab, net.a.container, net.b.container, 2 * MB, 5402, 0, net.b.container6!);
     expect(r.received).toEqual(r.sent);
+  });
+});
+
+describe('one host reaching one peer over IPv4 and another over IPv6 (a mixed underlay)', () => {
+  let lab: Lab;
+  const containers: { ip: string; ns: string }[] = [];
+  let daemonA: Awaited<ReturnType<Lab['startDaemon']>>;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    const [a, b, c] = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')];
+    const [a6, c6] = [await lab.addUnderlayIPv6(a), await lab.addUnderlayIPv6(c)];
+    const net = ['--backend', 'udp', '--network', '10.40.0.0/16', '--bridge', 'tsobr'];
+    // a names b by IPv4 and c by IPv6 (its socket goes dual stack); b knows only IPv4, c only IPv6.
+    daemonA = await lab.startDaemon(a, [...net, '--subnet', '10.40.1.0/24', '--public-ip', a.ip, '--route', `10.40.2.0/24=${b.ip}`, '--route', `10.40.3.0/24=${c6}`]);
+    await lab.startDaemon(b, [...net, '--subnet', '10.40.2.0/24', '--public-ip', b.ip, '--route', `10.40.1.0/24=${a.ip}`]);
+    await lab.startDaemon(c, [...net, '--subnet', '10.40.3.0/24', '--public-ip', c6, '--route', `10.40.1.0/24=${a6}`]);
+    for (const [i, h] of [a, b, c].entries()) containers.push(await lab.addContainer(h, 'c1', `10.40.${i + 1}.2/24`, `10.40.${i + 1}.1`, 'tsobr', 1400));
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('carries traffic to both, each over its own family, and names each peer by its address in status', async () => {
+    const [ca, cb, cc] = containers;
+    expect(await lab.exec(cc.ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', ca.ip])).toMatch(/3 received/);
+    expect(await lab.exec(ca.ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', cb.ip])).toMatch(/3 received/);
+    expect(await lab.exec(ca.ns, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', cc.ip])).toMatch(/3 received/);
+    const s = await daemonA.status();
+    expect(s.routes.map((r) => r.publicIp)).toEqual([expect.stringMatching(/^10\./), expect.stringMatching(/^fd99::/)]);
+    const drops = Object.entries(s.counters.drops).filter(([, n]) => n > 0);
+    expect(drops).toEqual([]);
   });
 });

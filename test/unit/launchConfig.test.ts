@@ -8,6 +8,7 @@ import { masqRuleset } from '../../src/host/ipMasq.js';
 import { formatAnyCidr } from '../../src/net/cidr.js';
 import { parseCidr } from '../../src/net/ipv4.js';
 import { formatCidr6, parseCidr6 } from '../../src/net/ipv6Cidr.js';
+import { formatUnderlay, underlayHandle } from '../../src/net/underlayAddress.js';
 import { dockerOpts } from '../../src/subnet/subnetEnv.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { DAEMON_NODE_FLAGS } from '../../src/daemon/nodeFlags.js';
@@ -82,6 +83,32 @@ describe('launch configuration', () => {
     const space = { range: parseCidr6('fd00:10:32::/48'), blockLen: 64 };
     expect([0, 1, 255, 4095].map((n) => formatCidr6(blockCidr6(space, n)))).toEqual(['fd00:10:32::/64', 'fd00:10:32:1::/64', 'fd00:10:32:ff::/64', 'fd00:10:32:fff::/64']);
     expect(formatCidr6(blockCidr6({ range: parseCidr6('fd00::/8'), blockLen: 120 }, 3))).toBe('fd00::300/120');
+  });
+
+  it('takes an IPv6 underlay: a dual-stack socket when an IPv6 address is this host\'s or a peer\'s, handles for IPv6 peers', () => {
+    expect(parse(...base).listen).toBe('0.0.0.0');
+    const v6 = parse('--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', 'fd99::1', '--route', '10.40.2.0/24=FD99::2');
+    expect(v6.listen).toBe('::');
+    const route = (v6.source as StaticSource).routes[0];
+    expect(formatUnderlay(route.publicIp)).toBe('fd99::2');
+    expect(route.publicIp).toBe(underlayHandle('fd99:0::2')); // one handle per address, whatever its spelling
+    expect(parse(...base, '--route', '10.40.2.0/24=fd99::2').listen).toBe('::'); // a mixed host
+    expect(parse(...base, '--route', '10.40.2.0/24=fd99::2', '--listen', 'fd99::1').listen).toBe('fd99::1');
+    expect((parse('--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ipv6', 'FD99::7').source as EtcdSource).publicIpv6).toBe('fd99::7');
+    expect(parse('--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ipv6', 'fd99::7').listen).toBe('::');
+    expect(formatUnderlay(underlayHandle('10.0.0.1'))).toBe('10.0.0.1');
+  });
+
+  it.each([
+    [[...base, '--route', '10.40.2.0/24=fd99::2', '--listen', '0.0.0.0'], /--listen 0.0.0.0 cannot reach IPv6 underlay addresses/],
+    [['--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '240.0.0.1'], /reserved: not an underlay address/],
+    [[...base, '--route', '10.40.2.0/24=fd99::2%eth0'], /--route 10.40.2.0\/24=fd99::2%eth0: not an IPv4 or IPv6 address/],
+    [['--public-ip', 'fd99::1'], /an IPv6 underlay is for static and etcd mode/],
+    [['--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ip', 'fd99::1'], /give the IPv6 address as --public-ipv6/],
+    [['--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ipv6', '10.0.0.1'], /--public-ipv6 "10.0.0.1": not an IPv6 address/],
+    [[...base, '--public-ipv6', 'fd99::1'], /--public-ipv6 is for etcd mode/],
+  ])('refuses underlay flags %j', (argv, message) => {
+    expect(() => parse(...(argv as string[]))).toThrow(message as RegExp);
   });
 
   it.each([
