@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { type Backend, backendNames, backends } from '../dataplane/backends.js';
 import { VXLAN_DEFAULT_VNI } from '../dataplane/codecs/vxlanCodec.js';
 import { CONTROL_PORT } from '../mesh/meshOptions.js';
-import { type Cidr, cidrCovers, formatCidr, parseCidr, parseHostPort } from '../net/ipv4.js';
+import { parseHostPort } from '../net/hostPort.js';
+import { type Cidr, cidrCovers, formatCidr, isIPv4, parseCidr } from '../net/ipv4.js';
 import { isUnderlay6, underlayHandle } from '../net/underlayAddress.js';
 import { canonicalIPv6, isIPv6 } from '../net/ipv6.js';
 import { type AnyCidr, anyCidrCovers, anyCidrOverlaps, formatAnyCidr, isCidr6Value, parseAnyCidr } from '../net/cidr.js';
@@ -25,10 +26,11 @@ function listenAddress(args: ParsedArgs, source: LaunchConfig['source'], publicI
   const v6 =
     (publicIp !== null && isIPv6(publicIp)) ||
     (source.kind === 'static' && source.routes.some((r) => isUnderlay6(r.publicIp))) ||
+    (source.kind === 'mesh' && source.peers.some((p) => isIPv6(p.address))) ||
     (source.kind === 'etcd' && source.publicIpv6 !== null);
   if (!args.flags.has('listen')) return v6 ? '::' : flag(args, 'listen')!;
   const given = flag(args, 'listen')!;
-  guard('--listen', () => underlayHandle(given));
+  if (!isIPv4(given) && !isIPv6(given)) throw new ConfigError(`--listen ${JSON.stringify(given)}: not an IPv4 or IPv6 address`);
   if (v6 && !isIPv6(given)) throw new ConfigError(`--listen ${given} cannot reach IPv6 underlay addresses: give an IPv6 address (:: for all), which reaches IPv4 peers too`);
   return given;
 }
@@ -246,7 +248,6 @@ export function parseLaunchConfig(args: ParsedArgs, env: NodeJS.ProcessEnv = pro
     flag(args, 'etcd-endpoints') !== undefined ? parseEtcdSource(args, env)
     : flag(args, 'subnet') !== undefined ? parseStaticSource(args, publicIp)
     : parseMeshSource(args);
-  if (source.kind === 'mesh' && publicIp !== null && isIPv6(publicIp)) throw new ConfigError(`--public-ip ${publicIp}: an IPv6 underlay is for static and etcd mode; mesh peers are reached over IPv4`);
   if (source.kind !== 'etcd' && args.flags.has('public-ipv6')) throw new ConfigError('--public-ipv6 is for etcd mode (PublicIPv6 in the lease); static routes name IPv6 addresses in --public-ip and --route');
   if (source.kind !== 'mesh' && args.positionals.length > 0) {
     throw new ConfigError(`peer addresses (${args.positionals.join(' ')}) are for mesh mode, not with --${source.kind === 'etcd' ? 'etcd-endpoints' : 'subnet'}`);

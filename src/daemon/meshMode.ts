@@ -18,7 +18,10 @@ import { CONTROL_PORT } from '../mesh/meshOptions.js';
 import { TcpMesh } from '../mesh/tcpMesh.js';
 import { UdpPaths } from '../mesh/udpPaths.js';
 import type { AnyCidr } from '../net/cidr.js';
-import { formatCidr, parseCidr, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import { parseHostPort } from '../net/hostPort.js';
+import { formatCidr, parseCidr } from '../net/ipv4.js';
+import { underlayHandle } from '../net/underlayAddress.js';
+import { canonicalIPv6 } from '../net/ipv6.js';
 import { type Cidr6, cidr6Covers, cidr6Overlaps, parseCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac, parseMac } from '../net/mac.js';
 import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
@@ -41,7 +44,8 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   const neighbourKeys = new Map<string, DirectionKeys>();
   const tcp = new TcpMesh({
     hello: { protocol: PROTOCOL, minVersion: MIN_VERSION, maxVersion: MAX_VERSION, name, nickname, backend: source.backend.name },
-    listenAddress: '0.0.0.0',
+    // Dual stack when the data socket is: peers at IPv6 addresses (IPv4 ones arrive v4-mapped).
+    listenAddress: config.listen.includes(':') ? '::' : '0.0.0.0',
     port: source.controlPort,
     tickMs: TICK_MS,
     connLimit: source.connLimit,
@@ -238,7 +242,7 @@ function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neig
   const own = node.info.subnet;
   const book = node.addressBook();
   for (const peer of node.reachablePeers()) {
-    for (const address of book.get(peer.name) ?? []) accepted.add(parseIPv4(address));
+    for (const address of book.get(peer.name) ?? []) accepted.add(underlayHandle(address));
     if (!peer.subnet || peer.subnet === own || peer.departed) continue;
     // A punched path goes straight to the peer; else the next hop towards it.
     const punched = paths.punched(peer.name);
@@ -256,7 +260,7 @@ function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neig
     const endpoint = paths.endpoint(name);
     const connectionIp = paths.connectionIp(name);
     if (endpoint) accepted.add(endpoint.addr);
-    if (connectionIp) accepted.add(parseIPv4(connectionIp));
+    if (connectionIp) accepted.add(underlayHandle(connectionIp));
   }
   dataplane.replaceRoutes(routes, accepted);
   for (const [peer, k] of neighbourKeys) {
@@ -275,9 +279,9 @@ function punchCandidates(node: MeshNode): string[] {
     .map((p) => p.name);
 }
 
-/** This host's IPv4 addresses: an endpoint a neighbour sees us at is untranslated if it is one of them. */
+/** This host's addresses: an endpoint a neighbour sees us at is untranslated if it is one of them. */
 function localAddrs(): Set<string> {
-  return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => a.family === 'IPv4').map((a) => a.address)));
+  return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => !a.address.includes('%')).map((a) => (a.family === 'IPv6' ? canonicalIPv6(a.address) : a.address))));
 }
 
 /** A saved ring is used only if it was made for the same number of blocks. */

@@ -25,12 +25,15 @@ export async function findUnderlay(address: string): Promise<{ iface: string; mt
  * The underlay's MTU when no public IP names its interface (mesh mode finds
  * its peers' addresses from the connections): the smallest MTU of the
  * interfaces the routes to `peers` leave by, or with no peer (the first host)
- * of every interface with an IPv4 address but `skip` (our bridge from a run before).
+ * of every interface with an IPv4 or a routable IPv6 address but `skip` (our
+ * bridge from a run before).
  */
 export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise<number> {
   const mtus = new Map<string, number>();
-  for (const link of await ipJson<IpAddrEntry[]>('-4', 'addr', 'show', 'up')) {
-    if (link.ifname !== 'lo' && !skip.includes(link.ifname) && link.addr_info.length > 0) mtus.set(link.ifname, link.mtu);
+  for (const link of await ipJson<IpAddrEntry[]>('addr', 'show', 'up')) {
+    // An address peers could use: IPv4, or IPv6 beyond link-local (every IPv6 interface has one of those).
+    const routable = link.addr_info.some((a) => a.family === 'inet' || (a.family === 'inet6' && !a.local.startsWith('fe80:')));
+    if (link.ifname !== 'lo' && !skip.includes(link.ifname) && routable) mtus.set(link.ifname, link.mtu);
   }
   const used: number[] = [];
   for (const peer of peers) {
@@ -39,7 +42,7 @@ export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise
     if (mtu) used.push(mtu);
   }
   const candidates = used.length > 0 ? used : [...mtus.values()];
-  if (candidates.length === 0) throw new HostSetupError('no interface with an IPv4 address to reach peers through');
+  if (candidates.length === 0) throw new HostSetupError('no interface with an address to reach peers through');
   return Math.min(...candidates);
 }
 

@@ -1,6 +1,8 @@
 // The mesh part of `tsoverlay status`, read from the node and its connections.
 import { blockCidr } from '../ipam/blocks.js';
+import { formatHostPort } from '../net/hostPort.js';
 import { type Cidr, formatCidr, formatIPv4 } from '../net/ipv4.js';
+import { formatUnderlay } from '../net/underlayAddress.js';
 import type { MeshNode } from './meshNode.js';
 import type { NatKind } from './peerInfo.js';
 import type { TcpMesh, Target } from './tcpMesh.js';
@@ -62,7 +64,7 @@ export function meshStatus(node: MeshNode, tcp: TcpMesh, paths: UdpPaths, range:
           name: p.name,
           nickname: p.nickname,
           publicIp: p.publicIp,
-          endpoint: endpoint ? `${formatIPv4(endpoint.addr)}:${endpoint.port}` : null,
+          endpoint: endpoint ? formatHostPort(formatUnderlay(endpoint.addr), endpoint.port) : null,
           reach: nextHop === null ? 'unreachable' : nextHop === p.name ? 'direct' : punched ? 'punched' : 'relayed',
           subnet: p.subnet,
           subnet6: p.subnet6 ?? null,

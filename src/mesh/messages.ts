@@ -1,6 +1,6 @@
 // Messages between mesh neighbours once the handshake is done (docs/protocol.md).
 import type { RingState } from '../ipam/ring.js';
-import { isIPv4Endpoint } from '../net/ipv4.js';
+import { isEndpoint } from '../net/hostPort.js';
 import { fnv1a } from './fnv1a.js';
 import { isPeerInfo, type PeerInfo } from './peerInfo.js';
 import { PROBE_KEY_BYTES } from './udpProbe.js';
@@ -68,7 +68,7 @@ export function parseMessage(value: unknown): MeshMessage {
       }
       if (m.body.t === 'punch') {
         const b = m.body;
-        if (!isProbeKey(b.id, b.key) || typeof b.reply !== 'boolean' || !isIPv4Endpoint(b.endpoint) || (b.publicKey !== null && (typeof b.publicKey !== 'string' || Buffer.from(b.publicKey, 'base64').length !== 32))) {
+        if (!isProbeKey(b.id, b.key) || typeof b.reply !== 'boolean' || !isEndpoint(b.endpoint) || (b.publicKey !== null && (typeof b.publicKey !== 'string' || Buffer.from(b.publicKey, 'base64').length !== 32))) {
           throw new MessageError('malformed punch');
         }
       } else if (m.body.t !== 'block-request' && m.body.t !== 'block-refused') {
@@ -79,7 +79,7 @@ export function parseMessage(value: unknown): MeshMessage {
       if (!isProbeKey(m.id, m.key)) throw new MessageError('malformed probe-key');
       return m;
     case 'seen-at':
-      if (!isIPv4Endpoint(m.endpoint)) throw new MessageError('malformed seen-at');
+      if (!isEndpoint(m.endpoint)) throw new MessageError('malformed seen-at');
       return m;
     default:
       throw new MessageError(`unknown message type ${JSON.stringify((m as { t?: unknown }).t)}`);

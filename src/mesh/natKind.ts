@@ -3,14 +3,15 @@
 // one of our own addresses with our own port; one mapping for several
 // neighbours: endpoint-independent, the kind hole punching gets through; a
 // mapping per neighbour: symmetric (address-dependent), which needs a relay.
+import { endpointAddress } from '../net/hostPort.js';
 import type { NatKind } from './peerInfo.js';
 
-/** `seenAt`: one "ip:port" per neighbour that reported one. */
+/** `seenAt`: one "ip:port" ("[ipv6]:port") per neighbour that reported one. */
 export function natKind(seenAt: readonly string[], localAddrs: ReadonlySet<string>, dataPort: number): NatKind | undefined {
   if (seenAt.length === 0) return undefined;
   const translated = seenAt.filter((endpoint) => {
-    const [address, port] = endpoint.split(':');
-    return !localAddrs.has(address) || Number(port) !== dataPort;
+    const port = Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+    return !localAddrs.has(endpointAddress(endpoint)) || port !== dataPort;
   });
   if (translated.length === 0) return 'none';
   if (new Set(translated).size > 1) return 'symmetric';

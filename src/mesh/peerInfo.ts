@@ -1,6 +1,7 @@
 // What every peer tells the others about itself, by gossip.
-import { isCidr, isIPv4, isIPv4Endpoint } from '../net/ipv4.js';
-import { isIPv6 } from '../net/ipv6.js';
+import { isEndpoint } from '../net/hostPort.js';
+import { isCidr, isIPv4 } from '../net/ipv4.js';
+import { canonicalIPv6, isIPv6 } from '../net/ipv6.js';
 import { isCidr6 } from '../net/ipv6Cidr.js';
 import { isMac } from '../net/mac.js';
 
@@ -56,7 +57,7 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     typeof p.name === 'string' && p.name.length > 0 && p.name.length <= 64 &&
     Number.isInteger(p.version) && p.version >= 0 &&
     typeof p.nickname === 'string' && p.nickname.length <= 64 &&
-    (p.publicIp === null || isIPv4(p.publicIp)) &&
+    (p.publicIp === null || isUnderlayText(p.publicIp)) &&
     Number.isInteger(p.controlPort) && Number.isInteger(p.dataPort) &&
     // Checked as the route code parses them: a forged one must not throw there, on every later change.
     (p.vtepMac === null || isMac(p.vtepMac)) &&
@@ -64,8 +65,8 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
     (p.subnet6 === undefined || isCidr6(p.subnet6)) &&
     Array.isArray(p.connections) && p.connections.length <= 10_000 && p.connections.every((c) => typeof c === 'string') &&
     (p.connectionAddrs === undefined ||
-      (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every(isIPv4))) &&
-    (p.udpSeenAt === undefined || isIPv4Endpoint(p.udpSeenAt)) &&
+      (Array.isArray(p.connectionAddrs) && p.connectionAddrs.length === p.connections.length && p.connectionAddrs.every(isUnderlayText))) &&
+    (p.udpSeenAt === undefined || isEndpoint(p.udpSeenAt)) &&
     (p.nat === undefined || NAT_KINDS.includes(p.nat)) &&
     typeof p.departed === 'boolean' &&
     isRecordList(p.dns, isIPv4) &&
@@ -76,4 +77,9 @@ export function isPeerInfo(v: unknown): v is PeerInfo {
 function isRecordList(list: unknown, isAddress: (ip: unknown) => boolean): boolean {
   return list === undefined || (Array.isArray(list) && list.length <= 10_000 &&
     list.every((r: { name?: unknown; ip?: unknown }) => typeof r === 'object' && r !== null && typeof r.name === 'string' && r.name.length <= 253 && isAddress(r.ip)));
+}
+
+/** An underlay address as gossip carries it: IPv4, or IPv6 in canonical form (what the route code turns into a handle). */
+function isUnderlayText(v: unknown): v is string {
+  return isIPv4(v) || (isIPv6(v) && canonicalIPv6(v) === v);
 }

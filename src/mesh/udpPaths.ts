@@ -18,7 +18,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { type KeyPair, newKeyPair } from '../crypto/nacl.js';
 import { type DirectionKeys, sessionKeys } from '../crypto/sessionKeys.js';
-import { formatIPv4, parseHostPort, parseIPv4 } from '../net/ipv4.js';
+import { endpointAddress, formatHostPort, parseHostPort } from '../net/hostPort.js';
+import { formatUnderlay, underlayHandle } from '../net/underlayAddress.js';
 import type { LinkMessage, PunchBody } from './messages.js';
 import { natKind } from './natKind.js';
 import type { NatKind } from './peerInfo.js';
@@ -253,10 +254,10 @@ export class UdpPaths {
     const before = link.learned ?? this.guess(peer, link);
     link.learned = { addr, port };
     if (moved) {
-      const endpoint = `${formatIPv4(addr)}:${port}`;
+      const endpoint = formatHostPort(formatUnderlay(addr), port);
       if (link.kind === 'neighbour') this.io.sendMessage(peer, { t: 'seen-at', endpoint });
       if (link.kind === 'punch' || before?.addr !== addr || before.port !== port) {
-        this.io.log('info', link.kind === 'punch' ? 'punched a direct path' : 'peer endpoint', { peer, endpoint, before: before ? `${formatIPv4(before.addr)}:${before.port}` : null });
+        this.io.log('info', link.kind === 'punch' ? 'punched a direct path' : 'peer endpoint', { peer, endpoint, before: before ? formatHostPort(formatUnderlay(before.addr), before.port) : null });
       }
       // Answer at once: behind a NAT, its side learns ours from this.
       this.probe(peer, link);
@@ -296,7 +297,7 @@ export class UdpPaths {
       return {
         peer,
         kind: link.kind,
-        endpoint: e ? `${formatIPv4(e.addr)}:${e.port}` : null,
+        endpoint: e ? formatHostPort(formatUnderlay(e.addr), e.port) : null,
         probed: link.learned !== null,
         alive: this.alive(link),
         seenAt: link.seenAt,
@@ -345,7 +346,7 @@ export class UdpPaths {
     if (link.offered) return link.offered;
     const info = this.io.peerInfo(peer);
     if (!info) return null;
-    if (link.kind === 'neighbour') return { addr: parseIPv4(info.publicIp ?? link.connectionIp!), port: info.dataPort };
+    if (link.kind === 'neighbour') return { addr: underlayHandle(info.publicIp ?? link.connectionIp!), port: info.dataPort };
     if (!info.udpSeenAt) return null;
     return endpointOf(info.udpSeenAt);
   }
@@ -378,7 +379,7 @@ export class UdpPaths {
     const seen = [...this.links.values()].flatMap((l) => (l.kind === 'neighbour' && l.seenAt !== null ? [l.seenAt] : [])).sort();
     const local = this.io.localAddrs();
     const nat = natKind(seen, local, this.io.dataPort);
-    const udpSeenAt = seen.find((e) => !local.has(e.split(':')[0])) ?? seen[0];
+    const udpSeenAt = seen.find((e) => !local.has(endpointAddress(e))) ?? seen[0];
     if (udpSeenAt === this.reported.udpSeenAt && nat === this.reported.nat) return;
     this.reported = { udpSeenAt, nat };
     this.io.natChanged(udpSeenAt, nat);
@@ -388,5 +389,5 @@ export class UdpPaths {
 /** An `ip:port` a peer sent (checked when its message was parsed) as an Endpoint. */
 function endpointOf(text: string): Endpoint {
   const { address, port } = parseHostPort(text, 0);
-  return { addr: parseIPv4(address), port };
+  return { addr: underlayHandle(address), port };
 }

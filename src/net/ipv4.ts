@@ -27,14 +27,6 @@ export function isIPv4(text: unknown): text is string {
   return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
 }
 
-/** Whether `text` is `IPv4:port`, a port 1-65535. */
-export function isIPv4Endpoint(text: unknown): text is string {
-  if (typeof text !== 'string') return false;
-  const at = text.lastIndexOf(':');
-  const port = text.slice(at + 1);
-  return at > 0 && isIPv4(text.slice(0, at)) && /^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535;
-}
-
 export function formatIPv4(value: number): string {
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
@@ -84,20 +76,6 @@ export function cidrOverlaps(a: Cidr, b: Cidr): boolean {
 /** The n-th address of the block (0 = network address). */
 export function cidrHost(cidr: Cidr, n: number): number {
   return (cidr.addr + n) >>> 0;
-}
-
-/** `IP[:PORT]`, the way peers and listen addresses are written; the port defaults to `defaultPort`. */
-export function parseHostPort(text: string, defaultPort: number): { address: string; port: number } {
-  const match = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(text);
-  if (!match) throw new AddressError(`${JSON.stringify(text)}: want IP[:PORT]`);
-  try {
-    parseIPv4(match[1]);
-  } catch (error) {
-    throw new AddressError(`${text}: ${(error as Error).message}`);
-  }
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (port < 1 || port > 65535) throw new AddressError(`${text}: port out of range`);
-  return { address: match[1], port };
 }
 
 /** The subnet's first host with the subnet's length (10.1.2.1/24): the bridge's, docker's --bip. */

@@ -97,13 +97,21 @@ describe('launch configuration', () => {
     expect((parse('--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ipv6', 'FD99::7').source as EtcdSource).publicIpv6).toBe('fd99::7');
     expect(parse('--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ipv6', 'fd99::7').listen).toBe('::');
     expect(formatUnderlay(underlayHandle('10.0.0.1'))).toBe('10.0.0.1');
+    // Mesh peers by IPv6 address, bare or bracketed with a port.
+    const mesh = parse('FD99::2', '[fd99::3]:7000', '10.0.0.4');
+    expect((mesh.source as MeshSource).peers).toEqual([{ address: 'fd99::2', port: 6783 }, { address: 'fd99::3', port: 7000 }, { address: '10.0.0.4', port: 6783 }]);
+    expect(mesh.listen).toBe('::');
+    expect(parse('--public-ip', 'fd99::1').listen).toBe('::');
+    expect(parse('10.0.0.4').listen).toBe('0.0.0.0');
   });
 
   it.each([
     [[...base, '--route', '10.40.2.0/24=fd99::2', '--listen', '0.0.0.0'], /--listen 0.0.0.0 cannot reach IPv6 underlay addresses/],
     [['--network', '10.40.0.0/16', '--subnet', '10.40.1.0/24', '--public-ip', '240.0.0.1'], /reserved: not an underlay address/],
     [[...base, '--route', '10.40.2.0/24=fd99::2%eth0'], /--route 10.40.2.0\/24=fd99::2%eth0: not an IPv4 or IPv6 address/],
-    [['--public-ip', 'fd99::1'], /an IPv6 underlay is for static and etcd mode/],
+    [['[fd99::1'], /peer "\[fd99::1": want IP\[:PORT\]/],
+    [['[fd99::1]:70000'], /port out of range/],
+    [['[10.0.0.1]:6783'], /not an IPv6 address/],
     [['--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ip', 'fd99::1'], /give the IPv6 address as --public-ipv6/],
     [['--etcd-endpoints', 'http://127.0.0.1:2379', '--public-ipv6', '10.0.0.1'], /--public-ipv6 "10.0.0.1": not an IPv6 address/],
     [[...base, '--public-ipv6', 'fd99::1'], /--public-ipv6 is for etcd mode/],
