@@ -83,40 +83,30 @@ export function decodeLease(subnets: LeaseSubnets, json: string): LeaseRecord {
   // flannel omits BackendType in very old leases; those were udp.
   const backendType = raw.BackendType === undefined ? 'udp' : raw.BackendType;
   if (typeof backendType !== 'string') throw new LeaseRecordError('"BackendType" is not a string');
-  let vtepMac: Buffer | null = null;
-  let vni: number | null = null;
-  const data = raw.BackendData as Record<string, unknown> | undefined | null;
-  if (data !== undefined && data !== null) {
-    if (typeof data !== 'object') throw new LeaseRecordError('"BackendData" is not an object');
-    if (data.VtepMAC !== undefined) {
-      try {
-        vtepMac = parseMac(String(data.VtepMAC));
-      } catch {
-        throw new LeaseRecordError(`bad "VtepMAC" ${JSON.stringify(data.VtepMAC)}`);
-      }
-    }
-    if (data.VNI !== undefined) {
-      if (typeof data.VNI !== 'number' || !Number.isInteger(data.VNI)) throw new LeaseRecordError('"VNI" is not an integer');
-      vni = data.VNI;
-    }
-  }
+  const { vtepMac, vni } = backendData(raw, 'BackendData');
   if (backendType === 'vxlan' && !vtepMac) throw new LeaseRecordError('a vxlan lease without "BackendData.VtepMAC"');
-  let vtepMac6: Buffer | null = null;
-  const data6 = raw.BackendV6Data as Record<string, unknown> | undefined | null;
-  if (data6 !== undefined && data6 !== null) {
-    if (typeof data6 !== 'object') throw new LeaseRecordError('"BackendV6Data" is not an object');
-    if (data6.VtepMAC !== undefined) {
-      try {
-        vtepMac6 = parseMac(String(data6.VtepMAC));
-      } catch {
-        throw new LeaseRecordError(`bad "BackendV6Data.VtepMAC" ${JSON.stringify(data6.VtepMAC)}`);
-      }
-    }
-  }
+  const vtepMac6 = backendData(raw, 'BackendV6Data').vtepMac;
   let publicIpv6: string | null = null;
   if (raw.PublicIPv6 !== undefined && raw.PublicIPv6 !== null) {
     if (!isIPv6(raw.PublicIPv6)) throw new LeaseRecordError(`bad "PublicIPv6" ${JSON.stringify(raw.PublicIPv6)}`);
     publicIpv6 = canonicalIPv6(raw.PublicIPv6);
   }
   return { subnet, subnet6, publicIp, publicIpv6, backendType, vtepMac, vni, vtepMac6 };
+}
+
+/** A lease's BackendData (or, dual stack, BackendV6Data): its VTEP MAC and VNI, each if given. */
+function backendData(raw: Record<string, unknown>, field: 'BackendData' | 'BackendV6Data'): { vtepMac: Buffer | null; vni: number | null } {
+  const data = raw[field] as Record<string, unknown> | undefined | null;
+  if (data === undefined || data === null) return { vtepMac: null, vni: null };
+  if (typeof data !== 'object') throw new LeaseRecordError(`"${field}" is not an object`);
+  let vtepMac: Buffer | null = null;
+  if (data.VtepMAC !== undefined) {
+    try {
+      vtepMac = parseMac(String(data.VtepMAC));
+    } catch {
+      throw new LeaseRecordError(`bad "${field}.VtepMAC" ${JSON.stringify(data.VtepMAC)}`);
+    }
+  }
+  if (data.VNI !== undefined && (typeof data.VNI !== 'number' || !Number.isInteger(data.VNI))) throw new LeaseRecordError(`"${field}.VNI" is not an integer`);
+  return { vtepMac, vni: (data.VNI as number | undefined) ?? null };
 }
