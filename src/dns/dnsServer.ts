@@ -10,6 +10,7 @@ import { ListenError } from '../errors.js';
 import { isIPv4 } from '../net/ipv4.js';
 import { addressOfReverseIPv6, formatIPv6 } from '../net/ipv6.js';
 import { AnswerCache } from './answerCache.js';
+import { UdpQueries } from './udpQueries.js';
 import { type Answer, buildError, buildResponse, DnsFormatError, parseQuery, type Query, RCODE, truncate, UDP_EDNS, UDP_PLAIN, HEADER, optAt, questionEnd } from './dnsMessage.js';
 import { canonicalAddress, type RecordStore } from './recordStore.js';
 import type { Upstream } from './upstream.js';
@@ -41,6 +42,7 @@ function udpLimit(msg: Buffer): number {
 
 export class DnsServer {
   readonly counters: DnsCounters = { queries: 0, local: 0, cached: 0, nxdomain: 0, forwarded: 0, servfail: 0, formerr: 0, dropped: 0 };
+  private batched: UdpQueries | null = null;
   private udp: UdpSocket | null = null;
   private tcp: Server | null = null;
   private readonly cache = new AnswerCache();
@@ -52,7 +54,21 @@ export class DnsServer {
   ) {}
 
   async listen(host: string, port: number): Promise<void> {
-    const udp = createSocket('udp4');
+    if (isIPv4(host)) {
+      try {
+        this.batched = new UdpQueries(host, port, { answer: (msg) => this.answer(msg), udpLimit, dropped: () => void this.counters.dropped++ });
+      } catch (error) {
+        throw new ListenError(`DNS cannot listen on UDP ${host}:${port}`, error as Error);
+      }
+    } else {
+      await this.listenDgram(host, port);
+    }
+    await this.listenTcp(host, port);
+  }
+
+  /** An IPv6 listen address: Node's socket (the addon names IPv6 sources only from a table of peers). */
+  private async listenDgram(host: string, port: number): Promise<void> {
+    const udp = createSocket('udp6');
     udp.on('message', (msg, from) => {
       const send = (reply: Buffer | null): void => {
         if (reply) udp.send(reply.length > udpLimit(msg) ? truncate(reply) : reply, from.port, from.address);
@@ -67,6 +83,9 @@ export class DnsServer {
     });
     udp.on('error', () => {}); // after binding: a send to a vanished client, say
     this.udp = udp;
+  }
+
+  private async listenTcp(host: string, port: number): Promise<void> {
     const tcp = createServer((socket) => {
       let buffered = Buffer.alloc(0);
       socket.setTimeout(10_000, () => socket.destroy());
@@ -94,6 +113,7 @@ export class DnsServer {
   }
 
   async close(): Promise<void> {
+    this.batched?.close();
     this.udp?.close();
     await new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
   }
@@ -162,7 +182,8 @@ export class DnsServer {
   }
 
   private async forward(query: Query, msg: Buffer): Promise<Buffer> {
-    const forwarded = await this.upstream.forward(msg);
+    // A copy: the query may sit in a receive slot the next batch overwrites.
+    const forwarded = await this.upstream.forward(Buffer.from(msg));
     if (forwarded) {
       this.counters.forwarded++;
       return forwarded;
