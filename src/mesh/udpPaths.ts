@@ -19,7 +19,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { type KeyPair, newKeyPair } from '../crypto/nacl.js';
 import { type DirectionKeys, sessionKeys } from '../crypto/sessionKeys.js';
 import { endpointAddress, formatHostPort, parseHostPort } from '../net/hostPort.js';
-import { formatUnderlay, underlayHandle } from '../net/underlayAddress.js';
+import { formatUnderlay, PEER6_UNKNOWN, underlayHandle } from '../net/underlayAddress.js';
 import type { LinkMessage, PunchBody } from './messages.js';
 import { natKind } from './natKind.js';
 import type { NatKind } from './peerInfo.js';
@@ -230,7 +230,9 @@ export class UdpPaths {
   readonly receive = (buf: Buffer, start: number, addr: number, port: number): void => {
     const id = probeId(buf, start);
     const entry = id < 0 ? undefined : this.byId.get(id);
-    if (!entry) {
+    // From an IPv6 address the packet path has no name for: nothing to learn or answer
+    // (peers' IPv6 addresses are named when their connections come up).
+    if (!entry || addr === PEER6_UNKNOWN) {
       this.counters.unknownId++;
       return;
     }
