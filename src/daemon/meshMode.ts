@@ -138,8 +138,12 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   for (const peer of named) tcp.addTarget(peer.address, peer.port);
   // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
   for (const known of persisted?.peers ?? []) {
-    const [address, port] = known.split(':');
-    tcp.addTarget(address, Number(port));
+    try {
+      const { address, port } = parseHostPort(known, CONTROL_PORT);
+      tcp.addTarget(address, port);
+    } catch {
+      log.warn('ignoring a saved peer address that does not parse', { peer: known });
+    }
   }
   log.info('mesh started', { name, nickname, controlPort: source.controlPort, peers: source.peers.map((p) => `${p.address}:${p.port}`) });
 

@@ -5,6 +5,7 @@
 import type { PersistedIpam } from '../ipam/persistedIpam.js';
 import type { Ring, RingState, Token } from '../ipam/ring.js';
 import { blockCidr6 } from '../ipam/blocks.js';
+import { formatHostPort } from '../net/hostPort.js';
 import { formatCidr6 } from '../net/ipv6Cidr.js';
 import { BlockKeeper } from './blockKeeper.js';
 import { fnv1a } from './fnv1a.js';
@@ -207,7 +208,7 @@ export class MeshNode {
     const book = this.addressBook();
     const peers = [...this.topology.peers.values()]
       .filter((p) => p.name !== this.me.name && !p.departed)
-      .flatMap((p) => (book.get(p.name) ?? []).map((a) => `${a}:${p.controlPort}`));
+      .flatMap((p) => (book.get(p.name) ?? []).map((a) => formatHostPort(a, p.controlPort)));
     return { ring: this.ring.state(), block: this.block, peers };
   }
 

@@ -9,6 +9,7 @@ import type { Hello } from './handshake.js';
 import { type LinkMessage, type MeshMessage, isLinkMessage } from './messages.js';
 import type { MeshNode, MeshTransport } from './meshNode.js';
 import { CONTROL_PORT } from './meshOptions.js';
+import { formatHostPort } from '../net/hostPort.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
 const BACKOFF_MIN_MS = 1000;
@@ -72,7 +73,7 @@ export class TcpMesh implements MeshTransport {
     this.hello = options.hello;
     this.log = options.log;
     this.password = options.password;
-    this.server = createServer((socket) => this.adopt(socket, false, `${socket.remoteAddress}:${socket.remotePort}`));
+    this.server = createServer((socket) => this.adopt(socket, false, formatHostPort((socket.remoteAddress ?? '').replace(/^::ffff:/, ''), socket.remotePort ?? 0)));
   }
 
   async listen(): Promise<void> {
@@ -101,7 +102,7 @@ export class TcpMesh implements MeshTransport {
 
   /** A peer to keep connected to (`launch` arguments, `tsoverlay connect`). */
   addTarget(address: string, port = CONTROL_PORT, learned = false): void {
-    const key = `${address}:${port}`;
+    const key = formatHostPort(address, port);
     const known = this.targets.get(key);
     if (known) {
       if (!learned) known.learned = false;
@@ -118,7 +119,7 @@ export class TcpMesh implements MeshTransport {
 
   /** Stops trying to connect to a target (`tsoverlay forget`); an open connection stays. */
   forgetTarget(address: string, port = CONTROL_PORT): boolean {
-    return this.targets.delete(`${address}:${port}`);
+    return this.targets.delete(formatHostPort(address, port));
   }
 
   send(neighbour: string, message: MeshMessage): void {
@@ -154,7 +155,7 @@ export class TcpMesh implements MeshTransport {
       if (info.name === node.name || info.departed) continue;
       const connected = this.connections.has(info.name);
       for (const address of book.get(info.name) ?? []) {
-        current.add(`${address}:${info.controlPort}`);
+        current.add(formatHostPort(address, info.controlPort));
         if (!connected) this.addTarget(address, info.controlPort, true);
       }
     }
@@ -186,7 +187,7 @@ export class TcpMesh implements MeshTransport {
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('connect timed out')));
     socket.once('connect', () => {
       socket.setTimeout(0);
-      const connection = this.adopt(socket, true, `${target.address}:${target.port}`);
+      const connection = this.adopt(socket, true, formatHostPort(target.address, target.port));
       connection.socket.once('close', () => this.retryLater(target, connection.closeReason ?? 'closed'));
     });
     socket.once('error', (error) => {
@@ -195,7 +196,7 @@ export class TcpMesh implements MeshTransport {
   }
 
   private retryLater(target: Target, reason: string): void {
-    if (this.closing || !this.targets.has(`${target.address}:${target.port}`)) return;
+    if (this.closing || !this.targets.has(formatHostPort(target.address, target.port))) return;
     if (target.state === 'retrying') return;
     target.state = 'retrying';
     target.lastError = reason;
@@ -237,7 +238,7 @@ export class TcpMesh implements MeshTransport {
       this.log('info', 'connected to peer', { peer: name, nickname: c.peer!.nickname, address: c.address, direction: c.outbound ? 'out' : 'in' });
     }
     for (const t of this.targets.values()) {
-      if (`${t.address}:${t.port}` === c.address || t.peer === name) {
+      if (formatHostPort(t.address, t.port) === c.address || t.peer === name) {
         t.state = 'connected';
         t.peer = name;
         t.attempts = 0;

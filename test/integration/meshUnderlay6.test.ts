@@ -61,4 +61,12 @@ describe('an encrypted mesh line a - b - c over IPv6, a and c apart, and d joini
       expect([drops.bad_seal, drops.replay]).toEqual([0, 0]);
     }
   });
+
+  it('finds the mesh again after a restart from the IPv6 addresses it saved', async () => {
+    const [a, , c] = sides;
+    await c.daemon.stop();
+    await c.daemon.start(40_000);
+    expect(c.daemon.log).not.toMatch(/saved peer address that does not parse/);
+    await eventually(async () => expect(await ping(lab, a.container, c.container.ip)).toMatch(/3 received/), 20_000);
+  });
 });
