@@ -70,7 +70,7 @@ export interface DataplaneSnapshot {
 export class Dataplane {
   private readonly routes = new Routes<NextHop>();
   private readonly peers = new Map<number, PeerCounters>();
-  /** Next hops by endpoint and MAC (withCounters), kept like the counters: one per peer endpoint ever routed to. */
+  /** Next hops by endpoint and MAC (withCounters): those the routes use, so a NAT's changing ports leave none behind. */
   private readonly hops = new Map<string, NextHop>();
   /** Counters of every peer ever seen, so they survive route changes. */
   private readonly peerCounters = new Map<number, PeerCounters>();
@@ -177,6 +177,7 @@ export class Dataplane {
   deleteRoute(cidr: AnyCidr): void {
     this.routes.delete(cidr);
     this.refreshPeers();
+    this.pruneHops();
   }
 
   /**
@@ -187,6 +188,7 @@ export class Dataplane {
   replaceRoutes(routes: { cidr: AnyCidr; hop: HopAddress }[], peerAddrs: Iterable<number>): void {
     this.routes.clear();
     for (const r of routes) this.routes.set(r.cidr, this.withCounters(r.hop));
+    this.pruneHops();
     this.peers.clear();
     for (const a of peerAddrs) this.peers.set(a, this.countersFor(a));
   }
@@ -225,6 +227,13 @@ export class Dataplane {
   private refreshPeers(): void {
     this.peers.clear();
     for (const route of this.routes.entries()) this.peers.set(route.target.addr, route.target.counters);
+  }
+
+  /** Between batches: no direction holds a hop then (the sleeve's datagrams are flushed at each batch's end). */
+  private pruneHops(): void {
+    const used = new Set<NextHop>();
+    for (const r of this.routes.entries()) used.add(r.target);
+    for (const [key, hop] of this.hops) if (!used.has(hop)) this.hops.delete(key);
   }
 
   private countersFor(addr: number): PeerCounters {

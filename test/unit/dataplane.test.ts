@@ -219,6 +219,20 @@ describe.each(cases)('Dataplane over memory ports: $name', (c) => {
     expect(b.tun.written[2]).toEqual(wrong);
   });
 
+  it('keeps one next hop per peer endpoint in use, however often its port changes', () => {
+    const { net, hosts: [a, b] } = lab(c, 2);
+    // A NAT moving b's port a thousand times: the routes follow, and nothing is left of the old endpoints.
+    for (let port = 20_000; port < 21_000; port++) {
+      a.dataplane.replaceRoutes([{ cidr: b.subnet, hop: { addr: b.addr, port, vtepMac: b.vtepMac } }, { cidr: b.subnet6, hop: { addr: b.addr, port, vtepMac: b.vtepMac } }], [b.addr]);
+    }
+    const hops = (a.dataplane as unknown as { hops: Map<string, unknown> }).hops;
+    expect(hops.size).toBe(1);
+    a.dataplane.deleteRoute(b.subnet);
+    a.dataplane.deleteRoute(b.subnet6);
+    expect(hops.size).toBe(0);
+    net.settle();
+  });
+
   it('relays IPv6 packets through the middle host, and drops those for no one\'s subnet', () => {
     const { net, hosts: [a, b, c3] } = lab(c, 3, { relay: true, via: (from, to) => (Math.abs(from - to) === 2 ? 1 : to) });
     const there = Array.from({ length: 20 }, () => ip6Packet('fd00:40:0:1::5', 'fd00:40:0:3::5', randomBytes(900)));
