@@ -420,7 +420,8 @@ function parseStaticSource(args: ParsedArgs, publicIp: string | null): StaticSou
   }
   const [network6, subnet6] = staticIPv6(args);
 
-  const routes = flagList(args, 'route').map((text) => parseRoute(text, network6 ? [network, subnet, network6, subnet6!] : [network, subnet], backend));
+  const own = [{ network, subnet }, ...(network6 && subnet6 ? [{ network: network6, subnet: subnet6 }] : [])];
+  const routes = flagList(args, 'route').map((text) => parseRoute(text, own, backend));
   for (let i = 0; i < routes.length; i++) {
     for (let j = i + 1; j < routes.length; j++) {
       if (anyCidrOverlaps(routes[i].cidr, routes[j].cidr)) {
@@ -461,14 +462,14 @@ function staticIPv6(args: ParsedArgs): [Cidr6, Cidr6] | [null, null] {
   return [network6, subnet6];
 }
 
-/** `SUBNET=PUBLIC_IP[@VTEP_MAC]`, the subnet inside one of the networks given (IPv4, and IPv6 with --network6) as [network, our subnet] pairs. */
-function parseRoute(text: string, own: AnyCidr[], backend: Backend): StaticRoute {
+/** `SUBNET=PUBLIC_IP[@VTEP_MAC]`, the subnet inside the network of its family (IPv4, and IPv6 with --network6) and clear of our subnet there. */
+function parseRoute(text: string, own: { network: AnyCidr; subnet: AnyCidr }[], backend: Backend): StaticRoute {
   const match = /^([^=]+)=([^@]+)(?:@(.+))?$/.exec(text);
   if (!match) throw new ConfigError(`--route ${JSON.stringify(text)}: want SUBNET=PUBLIC_IP[@VTEP_MAC]`);
   const cidr = guard(`--route ${text}`, () => parseAnyCidr(match[1]));
-  const pair = own.findIndex((c, i) => i % 2 === 0 && isCidr6Value(c) === isCidr6Value(cidr));
-  if (pair < 0) throw new ConfigError(`--route ${text}: an IPv6 subnet needs --network6 and --subnet6`);
-  const [network, subnet] = [own[pair], own[pair + 1]];
+  const family = own.find((o) => isCidr6Value(o.network) === isCidr6Value(cidr));
+  if (!family) throw new ConfigError(`--route ${text}: an IPv6 subnet needs --network6 and --subnet6`);
+  const { network, subnet } = family;
   if (!anyCidrCovers(network, cidr)) throw new ConfigError(`--route ${text}: ${match[1]} is outside the network ${formatAnyCidr(network)}`);
   if (anyCidrOverlaps(cidr, subnet)) throw new ConfigError(`--route ${text}: ${match[1]} overlaps this host's subnet ${formatAnyCidr(subnet)}`);
   const publicIp = guard(`--route ${text}`, () => underlayHandle(match[2]));

@@ -90,17 +90,16 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   const underlayMtu = config.listen.includes(':') ? linkMtu - IPV6_EXTRA : linkMtu;
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
-  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.network6, subnet6: plan.subnet6, mtu, ipMasq: config.ipMasq });
+  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.ipv6?.network, subnet6: plan.ipv6?.subnet, mtu, ipMasq: config.ipMasq });
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
-  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, localSubnet6: plan.subnet6, mtu, relay: plan.relay });
+  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, localSubnet6: plan.ipv6?.subnet, mtu, relay: plan.relay });
   // Left by a run that crashed: its address and routes kept traffic routed meanwhile.
   if (tunAdopted) log.info('adopted the TUN left by the last run', { tun: dataplane.tunName });
   let bridgeCreated = false;
   let dns: LocalDns | null = null;
   let docker: DockerIntegration | null = null;
-  const masq6 = plan.network6 && plan.subnet6 ? { network: plan.network6, subnet: plan.subnet6 } : null;
-  const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields), masq6) : null;
+  const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields), plan.ipv6) : null;
   const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null, docker?.status() ?? null);
   const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
   const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM'), reload: () => reload() });
@@ -134,9 +133,9 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     // Side by side: each is a few `ip`/`nft` runs, and a restarted daemon forwards only after all of them.
     const bridge = config.bridge;
     const setup = await Promise.allSettled([
-      configureTun(dataplane.tunName, mtu, plan.subnet, plan.network, plan.network6 && plan.subnet6 ? { network: plan.network6, subnet: plan.subnet6 } : null),
-      bridge ? configureBridge(bridge, mtu, plan.subnet, plan.subnet6).then((created) => (bridgeCreated = created)) : null,
-      enableForwarding(plan.subnet6 !== null),
+      configureTun(dataplane.tunName, mtu, plan.subnet, plan.network, plan.ipv6),
+      bridge ? configureBridge(bridge, mtu, plan.subnet, plan.ipv6?.subnet ?? null).then((created) => (bridgeCreated = created)) : null,
+      enableForwarding(plan.ipv6 !== null),
       masq?.install(),
     ]);
     const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -150,7 +149,7 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
       dns = await LocalDns.start(config.dns, config.dns.listen ?? { host, port: 53 }, plan.routes, config.runDir);
       dns.routes(api);
     }
-    docker = await DockerIntegration.start(config, plan.subnet, plan.subnet6, mtu, dns);
+    docker = await DockerIntegration.start(config, plan.subnet, plan.ipv6?.subnet ?? null, mtu, dns);
     await api.listen();
   } catch (error) {
     await docker?.close();

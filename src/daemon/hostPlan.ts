@@ -7,7 +7,7 @@ import type { Dataplane } from '../dataplane/dataplane.js';
 import type { RecordStore } from '../dns/recordStore.js';
 import type { LaunchConfig } from '../config/launchConfig.js';
 import type { Cidr } from '../net/ipv4.js';
-import type { Cidr6 } from '../net/ipv6Cidr.js';
+import type { Stack6 } from '../net/ipv6Cidr.js';
 import type { ReloadPlan } from './reloadPlan.js';
 
 /** Where routes come from: attached to the data plane once it is up, closed at stop. */
@@ -31,9 +31,8 @@ export interface HostPlan {
   vni: number;
   network: Cidr;
   subnet: Cidr;
-  /** The IPv6 network and this host's IPv6 subnet (dual stack); null: IPv4 only. */
-  network6: Cidr6 | null;
-  subnet6: Cidr6 | null;
+  /** Dual stack: the IPv6 network and this host's IPv6 subnet; null: IPv4 only. */
+  ipv6: Stack6 | null;
   /** The underlay address peers are told; null in mesh mode without --public-ip or --iface (they see it). */
   publicIp: string | null;
   vtepMac: Buffer;

@@ -22,7 +22,7 @@ import { parseHostPort } from '../net/hostPort.js';
 import { formatCidr, parseCidr } from '../net/ipv4.js';
 import { underlayHandle } from '../net/underlayAddress.js';
 import { canonicalIPv6 } from '../net/ipv6.js';
-import { type Cidr6, cidr6Covers, cidr6Overlaps, parseCidr6 } from '../net/ipv6Cidr.js';
+import { type Cidr6, cidr6Covers, cidr6Overlaps, parseCidr6, type Stack6 } from '../net/ipv6Cidr.js';
 import { formatMac, parseMac } from '../net/mac.js';
 import { loadIpam, loadPeerName, saveIpam, saveIpamSync } from '../state/meshState.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
@@ -82,7 +82,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     log: (level, message, fields) => log[level](message, fields),
   });
   const routesChanged = () => {
-    if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys, space6 && own6 ? { network: space6.range, own: own6 } : null);
+    if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys, space6 && own6 ? { network: space6.range, subnet: own6 } : null);
   };
   await tcp.listen();
 
@@ -158,8 +158,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     vni: config.vni ?? VXLAN_DEFAULT_VNI,
     network: space.range,
     subnet: blockCidr(space, block),
-    network6: space6?.range ?? null,
-    subnet6: own6,
+    ipv6: space6 && own6 ? { network: space6.range, subnet: own6 } : null,
     publicIp,
     vtepMac,
     relay: true,
@@ -220,24 +219,18 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   };
 }
 
-/** Dual stack: the IPv6 network and our own IPv6 block. */
-interface Own6 {
-  network: Cidr6;
-  own: Cidr6;
-}
-
 /**
  * A peer's IPv6 block as a route, if it is one: inside our IPv6 network and
  * clear of our own block. A peer configured with another --ipalloc-range6
  * gets no IPv6 route, rather than one over ours.
  */
-function peerBlock6(subnet6: string | undefined, v6: Own6 | null): Cidr6 | null {
+function peerBlock6(subnet6: string | undefined, v6: Stack6 | null): Cidr6 | null {
   if (!v6 || subnet6 === undefined) return null;
   const cidr = parseCidr6(subnet6);
-  return cidr6Covers(v6.network, cidr) && !cidr6Overlaps(cidr, v6.own) ? cidr : null;
+  return cidr6Covers(v6.network, cidr) && !cidr6Overlaps(cidr, v6.subnet) ? cidr : null;
 }
 
-function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>, v6: Own6 | null): void {
+function applyRoutes(node: MeshNode, paths: UdpPaths, dataplane: Dataplane, neighbourKeys: ReadonlyMap<string, DirectionKeys>, v6: Stack6 | null): void {
   const routes: { cidr: AnyCidr; hop: HopAddress }[] = [];
   // Sealed datagrams are keyed by the endpoint they come from: the one its probes come from.
   const keys = new Map<number, DirectionKeys>();

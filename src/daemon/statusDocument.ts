@@ -19,7 +19,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     network: formatCidr(plan.network),
     subnet: formatCidr(plan.subnet),
     bridgeAddress: gatewayCidr(plan.subnet),
-    ipv6: plan.network6 && plan.subnet6 ? { network: formatCidr6(plan.network6), subnet: formatCidr6(plan.subnet6), bridgeAddress: gatewayCidr6(plan.subnet6) } : null,
+    ipv6: plan.ipv6 && { network: formatCidr6(plan.ipv6.network), subnet: formatCidr6(plan.ipv6.subnet), bridgeAddress: gatewayCidr6(plan.ipv6.subnet) },
     publicIp: plan.publicIp,
     port: data.port,
     vni: plan.backend.usesVtepMac ? plan.vni : null,

@@ -35,8 +35,10 @@ export interface NativeAddon {
   udpOpen(address: string, port: number, rcvbuf: number, sndbuf: number, gro?: number): number;
   udpLocalPort(fd: number): number;
   udpSetTtl(fd: number, ttl: number): void;
-  /** lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno. */
-  /** peers6: an IPv6 socket's table of IPv6 peers (net/underlayAddress.ts); absent for an IPv4 socket. */
+  /**
+   * lengths[i] is the datagram's real length, larger than the slot when cut. Returns count, or -errno.
+   * peers6 (here and below): an IPv6 socket's table of IPv6 peers (net/underlayAddress.ts); absent for an IPv4 socket.
+   */
   udpRecv(
     fd: number, slab: Buffer, slot: number, headroom: number, max: number,
     lengths: Uint32Array, addrs: Uint32Array, ports: Uint16Array, peers6?: Buffer,

@@ -1,5 +1,6 @@
 // Where a packet goes next: read from the TUN (both outbound paths), or
 // received for another subnet and passed on (both inbound paths, mesh relay).
+import { IPV6_HEADER } from '../net/ipPacket.js';
 import type { DropCounters } from './counters.js';
 import type { NextHop } from './nextHop.js';
 import type { Routes } from './routes.js';
@@ -7,7 +8,7 @@ import type { Routes } from './routes.js';
 /** The next hop of the IPv4 or IPv6 packet at buf[start], or undefined after counting why (not_ip, no_route, link_scope). */
 export function outboundHop(routes: Routes<NextHop>, buf: Buffer, start: number, length: number, drops: DropCounters): NextHop | undefined {
   const version = buf[start] >> 4;
-  if (version === 4 ? length < 20 : version !== 6 || length < 40) {
+  if (version === 4 ? length < 20 : version !== 6 || length < IPV6_HEADER) {
     drops.not_ip++;
     return undefined;
   }

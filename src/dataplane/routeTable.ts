@@ -43,6 +43,11 @@ export class RouteTable<T> {
     return undefined;
   }
 
+  clear(): void {
+    this.byLength.clear();
+    this.reindex();
+  }
+
   get size(): number {
     let n = 0;
     for (const table of this.byLength.values()) n += table.size;

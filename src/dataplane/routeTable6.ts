@@ -78,6 +78,11 @@ export class RouteTable6<T> {
     return undefined;
   }
 
+  clear(): void {
+    this.byLength.clear();
+    this.reindex();
+  }
+
   get size(): number {
     let n = 0;
     for (const table of this.byLength.values()) for (const bucket of table.values()) n += bucket.length;

@@ -37,6 +37,7 @@ export class Routes<T> {
   }
 
   clear(): void {
-    for (const r of [...this.entries()]) this.delete(r.cidr);
+    this.v4.clear();
+    this.v6.clear();
   }
 }

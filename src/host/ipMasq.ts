@@ -17,21 +17,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { type Cidr, formatCidr } from '../net/ipv4.js';
-import { type Cidr6, formatCidr6 } from '../net/ipv6Cidr.js';
+import { formatCidr6, type Stack6 } from '../net/ipv6Cidr.js';
 import { HostSetupError } from './ipCommand.js';
 
 const run = promisify(execFile);
 const TABLE = 'tsoverlay';
 const KEEP_MS = 5000;
 
-/** The IPv6 network and subnet of a dual-stack host. */
-export interface Masq6 {
-  network: Cidr6;
-  subnet: Cidr6;
-}
-
 /** The nft script that (re)creates the table (dual stack: both tables): an existing one goes in the same transaction. */
-export function masqRuleset(network: Cidr, subnet: Cidr, v6: Masq6 | null = null): string {
+export function masqRuleset(network: Cidr, subnet: Cidr, v6: Stack6 | null = null): string {
   const table = (family: 'ip' | 'ip6', net: string, own: string, multicast: string) => [
     `table ${family} ${TABLE}`,
     `delete table ${family} ${TABLE}`,
@@ -61,7 +55,7 @@ export class IpMasq {
     private readonly network: Cidr,
     private readonly subnet: Cidr,
     private readonly log: (message: string, fields?: Record<string, unknown>) => void,
-    private readonly v6: Masq6 | null = null,
+    private readonly v6: Stack6 | null = null,
   ) {}
 
   async install(): Promise<void> {

@@ -3,7 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { type Cidr, formatCidr, formatIPv4, gatewayCidr } from '../net/ipv4.js';
 import { canonicalIPv6, formatIPv6 } from '../net/ipv6.js';
-import { type Cidr6, cidr6Host, formatCidr6, gatewayCidr6 } from '../net/ipv6Cidr.js';
+import { type Cidr6, cidr6Host, formatCidr6, gatewayCidr6, type Stack6 } from '../net/ipv6Cidr.js';
 import { HostSetupError, ip, ipBatch, ipJson } from './ipCommand.js';
 
 interface IpAddrEntry {
@@ -44,12 +44,6 @@ export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise
   const candidates = used.length > 0 ? used : [...mtus.values()];
   if (candidates.length === 0) throw new HostSetupError('no interface with an address to reach peers through');
   return Math.min(...candidates);
-}
-
-/** The IPv6 side of a dual-stack host: its network and its subnet. */
-export interface Stack6 {
-  network: Cidr6;
-  subnet: Cidr6;
 }
 
 /**

@@ -2,8 +2,7 @@
 // sender of an IPv6 packet too big for the next link: IPv6 routers never
 // fragment, so every oversize packet gets one.
 import { internetChecksum } from './icmp.js';
-
-const IPV6_HEADER = 40;
+import { IPV6_HEADER } from './ipPacket.js';
 const ICMP_HEADER = 8;
 const ICMPV6 = 58;
 

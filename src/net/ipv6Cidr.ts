@@ -11,6 +11,12 @@ export interface Cidr6 {
   readonly len: number;
 }
 
+/** The IPv6 side of a dual-stack host: the network and this host's subnet in it. */
+export interface Stack6 {
+  readonly network: Cidr6;
+  readonly subnet: Cidr6;
+}
+
 /** The four mask words of a prefix length. */
 export function maskWords6(len: number): Uint32Array {
   const m = new Uint32Array(4);
@@ -47,6 +53,12 @@ export function cidr6OfValue(value: bigint, len: number): Cidr6 {
   return { family: 6, words, len };
 }
 
+/** The words of the network `len` bits long that holds the address `words`. */
+export function networkWords6(words: Uint32Array, len: number): Uint32Array {
+  const mask = maskWords6(len);
+  return words.map((w, i) => (w & mask[i]) >>> 0);
+}
+
 /** Parses "fd00:1::/64"; host bits must be zero, as for IPv4 CIDRs. */
 export function parseCidr6(text: string): Cidr6 {
   const slash = text.indexOf('/');
@@ -55,8 +67,7 @@ export function parseCidr6(text: string): Cidr6 {
   const lenText = text.slice(slash + 1);
   if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > 128) throw new AddressError(`bad prefix length in ${JSON.stringify(text)}`);
   const len = Number(lenText);
-  const mask = maskWords6(len);
-  const network = words.map((w, i) => (w & mask[i]) >>> 0);
+  const network = networkWords6(words, len);
   if (network.some((w, i) => w !== words[i])) throw new AddressError(`${text} has host bits set (did you mean ${formatIPv6(bytesOf(network))}/${len}?)`);
   return { family: 6, words, len };
 }

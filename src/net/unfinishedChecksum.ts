@@ -5,12 +5,14 @@
 // packets that way; another kernel accepts them, so must we. Telling one costs
 // a pseudo-header sum (a few words), never a pass over the payload.
 
+import { IPV6_HEADER } from './ipPacket.js';
+
 export const TCP_CHECKSUM_AT = 16;
 export const UDP_CHECKSUM_AT = 6;
 
 /** Where the L4 header of the sane IP packet at buf[at] starts, from `at`: the IPv4 header length, or IPv6's fixed 40. */
 export function l4Start(buf: Buffer, at: number): number {
-  return buf[at] >> 4 === 4 ? (buf[at] & 15) << 2 : 40;
+  return buf[at] >> 4 === 4 ? (buf[at] & 15) << 2 : IPV6_HEADER;
 }
 
 /**
@@ -40,15 +42,15 @@ function unfinishedChecksum6(buf: Buffer, at: number, total: number): number {
   const proto = buf[at + 6];
   if (proto !== 6 && proto !== 17) return 0;
   const field = proto === 6 ? TCP_CHECKSUM_AT : UDP_CHECKSUM_AT;
-  const c = at + 40 + field;
-  if (40 + field + 2 > total) return 0;
+  const c = at + IPV6_HEADER + field;
+  if (IPV6_HEADER + field + 2 > total) return 0;
   let high = 0;
   let low = 0;
-  for (let i = at + 8; i < at + 40; i += 2) {
+  for (let i = at + 8; i < at + IPV6_HEADER; i += 2) {
     high += buf[i];
     low += buf[i + 1];
   }
-  let sum = (high << 8) + low + proto + total - 40;
+  let sum = (high << 8) + low + proto + total - IPV6_HEADER;
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   return ((buf[c] << 8) | buf[c + 1]) === sum ? field : 0;

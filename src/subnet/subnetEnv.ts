@@ -4,7 +4,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../state/atomicFile.js';
 import { join } from 'node:path';
 import { type Cidr, formatCidr, formatIPv4, gatewayCidr, maskOf, parseCidr, parseIPv4 } from '../net/ipv4.js';
-import { type Cidr6, formatCidr6, gatewayCidr6, maskWords6, parseCidr6, wordsOf } from '../net/ipv6Cidr.js';
+import { type Cidr6, formatCidr6, gatewayCidr6, networkWords6, parseCidr6, wordsOf } from '../net/ipv6Cidr.js';
 import { parseIPv6 } from '../net/ipv6.js';
 
 export interface SubnetEnv {
@@ -40,8 +40,7 @@ function subnet6OfGateway(text: string): Cidr6 {
   const [ip, lenText] = text.split('/');
   const len = Number(lenText);
   if (!/^\d{1,3}$/.test(lenText ?? '') || len > 128) throw new Error(`bad prefix length in ${text}`);
-  const mask = maskWords6(len);
-  return { family: 6, words: wordsOf(parseIPv6(ip)).map((w, i) => (w & mask[i]) >>> 0), len };
+  return { family: 6, words: networkWords6(wordsOf(parseIPv6(ip)), len), len };
 }
 
 export async function writeSubnetFiles(runDir: string, env: SubnetEnv): Promise<void> {
