@@ -9,12 +9,15 @@ import { type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
 import { eventually } from '../helpers/eventually.js';
 import { ping } from '../helpers/traffic.js';
 
-/** The sources of the ICMP echo requests `ns` sees while `send` pings it (three of them). */
-async function echoSources(lab: Lab, ns: string, send: () => Promise<string>): Promise<string[]> {
-  const seen = lab.exec(ns, 'tcpdump', ['-i', 'any', '-n', '-l', '-c', '3', 'icmp[icmptype] == icmp-echo'], 20_000);
+const ECHO4 = { filter: 'icmp[icmptype] == icmp-echo', source: / IP (\d+\.\d+\.\d+\.\d+) > /g };
+const ECHO6 = { filter: 'icmp6 and ip6[40] == 128', source: / IP6 ([0-9a-f:]+) > /g };
+
+/** The sources of the ICMP (or ICMPv6) echo requests `ns` sees while `send` pings it (three of them). */
+async function echoSources(lab: Lab, ns: string, send: () => Promise<string>, echo = ECHO4): Promise<string[]> {
+  const seen = lab.exec(ns, 'tcpdump', ['-i', 'any', '-n', '-l', '-c', '3', echo.filter], 20_000);
   await new Promise((r) => setTimeout(r, 1000)); // tcpdump listening
   expect(await send()).toMatch(/3 received/);
-  return [...new Set([...(await seen).matchAll(/ IP (\d+\.\d+\.\d+\.\d+) > /g)].map((m) => m[1]))];
+  return [...new Set([...(await seen).matchAll(echo.source)].map((m) => m[1]))];
 }
 
 describe('a mesh of two hosts with its default --ip-masq, and a host outside the overlay', () => {
@@ -83,12 +86,8 @@ describe('--ip-masq in a dual-stack mesh, with a host outside the overlay on an 
   });
 
   /** The sources of the ICMPv6 echo requests `ns` sees while `from` pings `to` three times. */
-  async function echoSources6(ns: string, from: MeshSide, to: string): Promise<string[]> {
-    const seen = lab.exec(ns, 'tcpdump', ['-i', 'any', '-n', '-l', '-c', '3', 'icmp6 and ip6[40] == 128'], 20_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await lab.exec(from.container.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', to], 30_000)).toMatch(/3 received/);
-    return [...new Set([...(await seen).matchAll(/ IP6 ([0-9a-f:]+) > /g)].map((m) => m[1]))];
-  }
+  const echoSources6 = (ns: string, from: MeshSide, to: string) =>
+    echoSources(lab, ns, () => lab.exec(from.container.ns, 'ping', ['-6', '-c', '3', '-i', '0.2', '-W', '2', to], 30_000), ECHO6);
 
   it('masquerades IPv6 to the outside with the host\'s address, and leaves it alone between containers', async () => {
     expect((await a.daemon.status()).ipMasq!.table).toBe('ip tsoverlay, ip6 tsoverlay');
