@@ -1,5 +1,5 @@
 /* Module registration, the constants TypeScript checks at load, and the
- * argument helpers shared by tun.c, udp.c, poll.c, seal.c. */
+ * argument helpers shared by tun.c, udp.c, poll.c, seal.c, handover.c. */
 #define _GNU_SOURCE
 #include "addon.h"
 
@@ -107,6 +107,12 @@ static napi_value init(napi_env env, napi_value exports) {
     {"close", NULL, tso_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStart", NULL, tso_poll_start, NULL, NULL, NULL, napi_enumerable, NULL},
     {"pollStop", NULL, tso_poll_stop, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unixListen", NULL, tso_unix_listen, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unixAccept", NULL, tso_unix_accept, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unixConnect", NULL, tso_unix_connect, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"peerCredentials", NULL, tso_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"fdSend", NULL, tso_fd_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"fdReceive", NULL, tso_fd_receive, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   /* One home for what both sides must agree on: TypeScript reads these, or checks its own against them. */
   static const struct { const char* name; uint32_t value; } constants[] = {

@@ -60,5 +60,11 @@ napi_value tso_open_batch(napi_env env, napi_callback_info info);
 napi_value tso_close(napi_env env, napi_callback_info info);
 napi_value tso_poll_start(napi_env env, napi_callback_info info);
 napi_value tso_poll_stop(napi_env env, napi_callback_info info);
+napi_value tso_unix_listen(napi_env env, napi_callback_info info);
+napi_value tso_unix_accept(napi_env env, napi_callback_info info);
+napi_value tso_unix_connect(napi_env env, napi_callback_info info);
+napi_value tso_peer_credentials(napi_env env, napi_callback_info info);
+napi_value tso_fd_send(napi_env env, napi_callback_info info);
+napi_value tso_fd_receive(napi_env env, napi_callback_info info);
 
 #endif

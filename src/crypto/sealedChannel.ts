@@ -4,11 +4,27 @@
 import { MAC_BYTES, NONCE_BYTES, openDetached, sealDetached } from './nacl.js';
 import type { DirectionKeys } from './sessionKeys.js';
 
+/** A channel's whole state, for a successor to go on with the same stream (a takeover). */
+export interface ChannelState {
+  keys: DirectionKeys;
+  sent: number;
+  received: number;
+}
+
 export class SealedChannel {
   private sent = 0;
   private received = 0;
 
-  constructor(private readonly keys: DirectionKeys) {}
+  constructor(
+    private readonly keys: DirectionKeys,
+    resumed?: { sent: number; received: number },
+  ) {
+    if (resumed) ({ sent: this.sent, received: this.received } = resumed);
+  }
+
+  state(): ChannelState {
+    return { keys: this.keys, sent: this.sent, received: this.received };
+  }
 
   /** [MAC][ciphertext of plain] */
   seal(plain: Buffer): Buffer {

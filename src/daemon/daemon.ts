@@ -16,9 +16,11 @@ import { formatApiAddress } from '../config/apiAddress.js';
 import { buildApi } from './apiRoutes.js';
 import { DockerIntegration } from './dockerIntegration.js';
 import { PluginState } from '../docker/pluginState.js';
-import { checkStateFiles, HANDOVER_SIGNAL, takeOver, unlock } from './takeover.js';
+import { handOver } from './handover.js';
+import { checkStateFiles, HANDOVER_SIGNAL, type Predecessor, takeOver, unlock } from './takeover.js';
 import { planFromEtcd } from './etcdMode.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
 import { LocalDns } from './localDns.js';
 import { planFromMesh } from './meshMode.js';
 import { planReload, type ReloadPlan } from './reloadPlan.js';
@@ -48,21 +50,31 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
       else process.exit(1);
     },
   };
-  if (config.takeover) {
-    await takeOver(config.runDir, () => {
-      checkStateFiles(config.runDir, ['ipam.json', 'dns.json', 'docker-plugin.json', 'docker-names.json']);
-      if (config.dockerPlugin !== null) PluginState.load(config.runDir);
-    });
-  }
+  const predecessor = config.takeover
+    ? await takeOver(
+        config.runDir,
+        () => {
+          checkStateFiles(config.runDir, ['ipam.json', 'dns.json', 'docker-plugin.json', 'docker-names.json']);
+          if (config.dockerPlugin !== null) PluginState.load(config.runDir);
+        },
+        { mode: config.source.kind, tun: config.tun, offload: config.offload, listen: config.listen },
+      )
+    : null;
   const vtepMac = await loadVtepMac(config.runDir);
   const source = config.source;
   // Mesh peers know each other by the addresses their connections come from; the other modes write theirs down.
   const given = config.publicIp ?? (config.iface !== null ? await resolvePublicIp(config.iface) : null);
-  const plan =
-    source.kind === 'static' ? planFromFlags(config, source, given ?? (await resolvePublicIp(null)), vtepMac)
-    : source.kind === 'etcd' ? await planFromEtcd(config, source, given ?? (await resolvePublicIp(null)), vtepMac, events)
-    : await planFromMesh(config, source, given, vtepMac, events);
-  const running = await start(config, plan, load);
+  let plan: HostPlan;
+  try {
+    plan =
+      source.kind === 'static' ? planFromFlags(config, source, given ?? (await resolvePublicIp(null)), vtepMac)
+      : source.kind === 'etcd' ? await planFromEtcd(config, source, given ?? (await resolvePublicIp(null)), vtepMac, events)
+      : await planFromMesh(config, source, given, vtepMac, events, predecessor !== null);
+  } catch (error) {
+    predecessor?.refuse(`the successor could not plan: ${(error as Error).message}`);
+    throw error;
+  }
+  const running = await start(config, plan, load, predecessor);
   stop = running.stop;
   const stopOnce = stop;
   // A failure in the control plane is logged, not a reason to take the network down.
@@ -82,7 +94,7 @@ export interface ReloadResult {
 }
 
 /** Brings the host up; returns how to take it down again, and how to reload it. */
-async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig): Promise<{ stop: Stop; reload: () => Promise<ReloadResult>; handOver: () => void }> {
+async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig, predecessor: Predecessor | null): Promise<{ stop: Stop; reload: () => Promise<ReloadResult>; handOver: () => void }> {
   /** The options in effect: the launch's, with what reloads changed. */
   let current = config;
   const linkMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
@@ -93,7 +105,18 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.ipv6?.network, subnet6: plan.ipv6?.subnet, mtu, ipMasq: config.ipMasq });
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
-  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, localSubnet6: plan.ipv6?.subnet, mtu, relay: plan.relay });
+  const offer = { mode: plan.mode, tun: config.tun, offload: config.offload, listen: config.listen, port: plan.port, backend: plan.backend.name, sealed };
+  if (predecessor) {
+    const o = predecessor.offer;
+    // Known only once planned (etcd mode's backend and port come from etcd).
+    if (o.port !== offer.port || o.backend !== offer.backend || o.sealed !== offer.sealed) {
+      const why = `it runs ${o.backend} on port ${o.port}${o.sealed ? ' sealed' : ''}, this one ${offer.backend} on ${offer.port}${offer.sealed ? ' sealed' : ''}; restart it instead`;
+      predecessor.refuse(why);
+      throw new StartError(`--takeover refused, the running daemon (pid ${o.pid}) goes on: ${why}`);
+    }
+  }
+  const handed = predecessor ? { tun: predecessor.tun, udp: predecessor.udp } : undefined;
+  const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, localSubnet6: plan.ipv6?.subnet, mtu, relay: plan.relay, handed });
   // Left by a run that crashed: its address and routes kept traffic routed meanwhile.
   if (tunAdopted) log.info('adopted the TUN left by the last run', { tun: dataplane.tunName });
   let bridgeCreated = false;
@@ -141,8 +164,9 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     await plan.routes.attach(dataplane, plan.port);
+    if (predecessor) await succeed(predecessor, plan, dataplane);
     // Forwarding needs no more than the routes: DNS, Docker and the API come up around it.
-    dataplane.start();
+    else dataplane.start();
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
       const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));
@@ -152,6 +176,11 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     docker = await DockerIntegration.start(config, plan.subnet, plan.ipv6?.subnet ?? null, mtu, dns);
     await api.listen();
   } catch (error) {
+    // Not ours to undo: the running daemon goes on with all of it.
+    if (predecessor && !predecessor.wasTaken) {
+      predecessor.refuse(`the successor failed: ${(error as Error).message}`);
+      throw error instanceof UserError ? error : new StartError((error as Error).message);
+    }
     await docker?.close();
     await dns?.close();
     await plan.routes.close();
@@ -215,15 +244,36 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     log.info('stopped');
     process.exit(exitCode);
   };
-  /** A successor took over (daemon/takeover.ts): everything stays as it is for it to adopt; this process just goes. */
-  const handOver = () => {
+  /** A successor asks to take over (daemon/takeover.ts): everything stays as it is for it; this process just goes. */
+  const handOverNow = () => {
     if (stopping) return;
-    stopping = true;
+    const exit = (): never => {
+      stopping = true;
+      process.exit(0);
+    };
+    if (handOver({ runDir: config.runDir, offer, dataplane, routes: plan.routes, exit })) return;
+    // A successor that opened no socket (an older build) adopts what we leave.
     log.info('handing over to a successor: the TUN, its routes, the bridge and the rules stay');
     plan.routes.handOver?.();
-    process.exit(0);
+    exit();
   };
-  return { stop: stopDaemon, reload, handOver };
+  return { stop: stopDaemon, reload, handOver: handOverNow };
+}
+
+/**
+ * The last step of a takeover: the running daemon stops and hands over its
+ * state; we go on with it and start forwarding; then it may go. Until
+ * `taken`, a failure leaves it going on.
+ */
+async function succeed(predecessor: Predecessor, plan: HostPlan, dataplane: Dataplane): Promise<void> {
+  const state = predecessor.takeState();
+  if (state.mesh) {
+    if (!plan.routes.resume) throw new StartError('--takeover: a mesh handed over to a daemon not in mesh mode');
+    await plan.routes.resume(state.mesh, state.fds);
+  }
+  dataplane.resumeCrypto(state.crypto);
+  dataplane.start();
+  await predecessor.taken();
 }
 
 /** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */

@@ -6,9 +6,19 @@ import type { Backend } from '../dataplane/backends.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import type { RecordStore } from '../dns/recordStore.js';
 import type { LaunchConfig } from '../config/launchConfig.js';
+import type { NodeHandover } from '../mesh/meshNode.js';
+import type { TcpHandover } from '../mesh/tcpMesh.js';
+import type { PathsHandover } from '../mesh/udpPaths.js';
 import type { Cidr } from '../net/ipv4.js';
 import type { Stack6 } from '../net/ipv6Cidr.js';
 import type { ReloadPlan } from './reloadPlan.js';
+
+/** A mesh's state as a successor goes on with it (a takeover); its descriptors travel beside it. */
+export interface MeshHandover {
+  node: NodeHandover;
+  tcp: TcpHandover;
+  paths: PathsHandover;
+}
 
 /** Where routes come from: attached to the data plane once it is up, closed at stop. */
 export interface RouteSource {
@@ -16,6 +26,15 @@ export interface RouteSource {
   close(): Promise<void>;
   /** A successor takes over (daemon/takeover.ts): save what it will read, at once and synchronously; tell nobody. */
   handOver?(): void;
+  /**
+   * A successor takes over with this process's sockets (mesh): stop every
+   * timer and connection, and return their state and descriptors. `thaw`
+   * goes on as before when the successor failed.
+   */
+  freeze?(): { mesh: MeshHandover; fds: number[] };
+  thaw?(): void;
+  /** In the successor, once attached: go on with the predecessor's mesh and descriptors (freeze's). */
+  resume?(mesh: MeshHandover, fds: number[]): Promise<void>;
   /** Mode-specific part of `status`. */
   status(): ModeStatus;
   /** Shares this host's DNS records with the others and feeds theirs into the store (etcd, mesh). */

@@ -29,7 +29,11 @@ import type { HostPlan, ModeEvents } from './hostPlan.js';
 
 const TICK_MS = 500;
 
-export async function planFromMesh(config: LaunchConfig, source: MeshSource, publicIp: string | null, vtepMac: Buffer, events: ModeEvents): Promise<HostPlan> {
+/**
+ * `successor`: a takeover, with the predecessor's sockets to come (resume):
+ * nothing is bound, dialled or probed until then.
+ */
+export async function planFromMesh(config: LaunchConfig, source: MeshSource, publicIp: string | null, vtepMac: Buffer, events: ModeEvents, successor = false): Promise<HostPlan> {
   const name = source.name ?? (await loadPeerName(config.runDir));
   const nickname = hostname();
   const space = { range: source.ipallocRange, blockLen: source.subnetLen };
@@ -84,7 +88,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
   const routesChanged = () => {
     if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys, space6 && own6 ? { network: space6.range, subnet: own6 } : null);
   };
-  await tcp.listen();
+  if (!successor) await tcp.listen();
 
   let dnsStore: RecordStore | null = null;
   let saveQueued = false;
@@ -128,24 +132,30 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     }, 200);
   }
 
-  tcp.start(node);
-  const probing = setInterval(() => {
-    paths.punchTo(punchCandidates(node));
-    paths.tick();
-  }, TICK_MS);
+  let probing: NodeJS.Timeout | null = null;
+  const startProbing = () => {
+    probing = setInterval(() => {
+      paths.punchTo(punchCandidates(node));
+      paths.tick();
+    }, TICK_MS);
+  };
   /** The peers named at launch, or at the last reload. */
   let named = source.peers;
-  for (const peer of named) tcp.addTarget(peer.address, peer.port);
-  // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
-  for (const known of persisted?.peers ?? []) {
-    try {
-      const { address, port } = parseHostPort(known, CONTROL_PORT);
-      tcp.addTarget(address, port);
-    } catch {
-      log.warn('ignoring a saved peer address that does not parse', { peer: known });
+  if (!successor) {
+    tcp.start(node);
+    startProbing();
+    for (const peer of named) tcp.addTarget(peer.address, peer.port);
+    // Peers known before a restart are kept like named ones: the mesh may be slow to answer.
+    for (const known of persisted?.peers ?? []) {
+      try {
+        const { address, port } = parseHostPort(known, CONTROL_PORT);
+        tcp.addTarget(address, port);
+      } catch {
+        log.warn('ignoring a saved peer address that does not parse', { peer: known });
+      }
     }
+    log.info('mesh started', { name, nickname, controlPort: source.controlPort, peers: source.peers.map((p) => `${p.address}:${p.port}`) });
   }
-  log.info('mesh started', { name, nickname, controlPort: source.controlPort, peers: source.peers.map((p) => `${p.address}:${p.port}`) });
 
   if (node.block === null) log.info('waiting for a block of the allocation range', { range: formatCidr(space.range) });
   const block = node.block ?? (await blockReady);
@@ -170,7 +180,7 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         paths.socketReady();
       },
       async close() {
-        clearInterval(probing);
+        if (probing) clearInterval(probing);
         node.depart();
         const state = node.persisted();
         if (state) await saveIpam(config.runDir, state);
@@ -181,6 +191,27 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         // No departure: the successor is this peer, back within a moment.
         const state = node.persisted();
         if (state) saveIpamSync(config.runDir, state);
+      },
+      freeze() {
+        if (probing) clearInterval(probing);
+        probing = null;
+        const nodeState = node.handover();
+        const { state, fds } = tcp.freeze();
+        return { mesh: { node: nodeState, tcp: state, paths: paths.handover() }, fds };
+      },
+      thaw() {
+        tcp.thaw();
+        startProbing();
+      },
+      async resume(mesh, fds) {
+        paths.resume(mesh.paths);
+        node.resume(mesh.node);
+        await tcp.resume(mesh.tcp, fds[0], fds.slice(1), node);
+        // A named peer the predecessor did not know of (the options changed with the build) is dialled too.
+        for (const peer of named) tcp.addTarget(peer.address, peer.port);
+        tcp.start(node);
+        startProbing();
+        log.info('mesh taken over', { name, neighbours: mesh.tcp.connections.length });
       },
       status: () => ({ mesh: meshStatus(node, tcp, paths, space.range, space.blockLen, source.controlPort) }),
       reload(next, plan) {

@@ -1,53 +1,171 @@
-// `launch --takeover`: a planned restart or an upgrade. The new process
-// loads, parses its options and checks the state it will read while the
-// running daemon still forwards; then it asks that daemon to hand over
-// (SIGUSR2): the old one saves what it must and exits at once, leaving the
-// persistent TUN with its address and routes, the bridge, the masquerade
-// rules and the containers as they are; the new one adopts them as after a
-// crash. What the old process spends on stopping and the new on loading is
-// no longer part of the outage.
+// `launch --takeover`: a planned restart or an upgrade, the successor's
+// side. The new process loads, parses its options and checks the state it
+// will read while the running daemon forwards; then it listens on
+// <run-dir>/takeover.sock and asks that daemon to hand over (SIGUSR2). The
+// daemon connects and offers its TUN and UDP descriptors while it goes on
+// forwarding (handover.ts); the successor plans, sets up the host and opens
+// the data path on them, then says go: the daemon stops, hands its mesh
+// (views, keys, the control connections' sockets) and exits once the
+// successor has taken it. The outage is the hand-over of that state.
+// A daemon of a build from before descriptor passing just exits at the
+// signal, leaving the persistent TUN to be adopted as after a crash.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { VERSION } from '../api/status.js';
+import { native } from '../dataplane/native.js';
 import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import { processAlive, readDaemonInfo } from '../state/daemonInfo.js';
+import { HandoverChannel } from './handoverChannel.js';
+import { type HandedState, HANDOVER_VERSION, HandoverStateError, type Offer, parseOffer, parseState } from './handoverMessages.js';
 
 export class TakeoverError extends UserError {}
 
 /** The signal that asks a running daemon to hand over. */
 export const HANDOVER_SIGNAL = 'SIGUSR2';
-const LOCK = 'takeover.lock';
+export const LOCK = 'takeover.lock';
+export const SOCKET = 'takeover.sock';
 const WAIT_MS = 10_000;
 
+/** What the successor was started with, that the running daemon's descriptors must match. */
+export type Expected = Pick<Offer, 'mode' | 'tun' | 'offload' | 'listen'>;
+
+/** The running daemon, while it hands over. */
+export class Predecessor {
+  /** Told it may exit: from here the successor owns everything. */
+  wasTaken = false;
+
+  constructor(
+    readonly offer: Offer,
+    private readonly channel: HandoverChannel,
+    /** Its TUN and UDP descriptors, ours now as well. */
+    readonly tun: number,
+    readonly udp: number,
+  ) {}
+
+  /**
+   * Tells it to stop and hand over its state; from here until `taken` or
+   * `refuse` nothing forwards. Throws (and the daemon goes on) when what
+   * comes does not parse.
+   */
+  takeState(): HandedState & { fds: number[] } {
+    this.channel.send({ t: 'go' });
+    const got = this.channel.receive(WAIT_MS);
+    if (!got) throw new TakeoverError(`--takeover: the running daemon (pid ${this.offer.pid}) handed over no state; it goes on`);
+    try {
+      return { ...parseState(got.message, got.fds.length), fds: got.fds };
+    } catch (error) {
+      for (const fd of got.fds) native.close(fd);
+      if (!(error instanceof HandoverStateError)) throw error;
+      this.refuse(`its state does not parse: ${error.message}`);
+      throw new TakeoverError(`--takeover refused, the running daemon (pid ${this.offer.pid}) goes on: its state does not parse (${error.message})`);
+    }
+  }
+
+  /** Refuses what it offered: it goes on as before. */
+  refuse(reason: string): void {
+    try {
+      this.channel.send({ t: 'refuse', reason });
+    } catch {
+      // gone already
+    }
+    this.channel.close();
+  }
+
+  /** Everything is ours: it may exit. Resolves once it has. */
+  async taken(): Promise<void> {
+    this.wasTaken = true;
+    this.channel.send({ t: 'taken' });
+    this.channel.close();
+    const deadline = Date.now() + WAIT_MS;
+    while (processAlive(this.offer.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    log.info('took over', { from: this.offer.pid });
+  }
+}
+
 /**
- * Takes over from the daemon running on this run dir, if one is: returns its
- * pid once it has exited, or null when none runs (a plain start). `check`
- * runs first: whatever it refuses leaves the running daemon alone.
+ * Takes over from the daemon running on this run dir, if one is: its offer,
+ * or null when none runs (a plain start) or it exited at the signal (an
+ * older build: adopt as after a crash). `check` runs first: whatever it
+ * refuses leaves the running daemon alone.
  */
-export async function takeOver(runDir: string, check: () => void): Promise<number | null> {
+export async function takeOver(runDir: string, check: () => void, expected: Expected): Promise<Predecessor | null> {
   const running = readDaemonInfo(runDir);
   if (!running || !processAlive(running.pid) || running.pid === process.pid) {
     log.info('--takeover: no daemon runs on this run dir; starting afresh', { runDir });
     return null;
   }
   lock(runDir);
+  const refused = (why: string) => {
+    unlock(runDir);
+    return new TakeoverError(`--takeover refused, the running daemon (pid ${running.pid}) left alone: ${why}`);
+  };
   try {
     check();
   } catch (error) {
-    unlock(runDir);
-    throw new TakeoverError(`--takeover refused, the running daemon (pid ${running.pid}) left alone: ${(error as Error).message}`);
+    throw refused((error as Error).message);
   }
-  process.kill(running.pid, HANDOVER_SIGNAL);
-  const deadline = Date.now() + WAIT_MS;
-  while (processAlive(running.pid)) {
-    if (Date.now() > deadline) {
-      unlock(runDir);
-      throw new TakeoverError(`--takeover: the running daemon (pid ${running.pid}) did not hand over within ${WAIT_MS / 1000} s; it was left as it is`);
+  const path = join(runDir, SOCKET);
+  rmSync(path, { force: true });
+  const listener = native.unixListen(path);
+  let channel: HandoverChannel | null = null;
+  try {
+    process.kill(running.pid, HANDOVER_SIGNAL);
+    const deadline = Date.now() + WAIT_MS;
+    while (channel === null) {
+      const fd = native.unixAccept(listener, 20);
+      if (fd >= 0) channel = new HandoverChannel(fd);
+      else if (!processAlive(running.pid)) {
+        log.info('took over from a daemon that hands over no descriptors: adopting what it left', { from: running.pid });
+        return null;
+      } else if (Date.now() > deadline) {
+        unlock(runDir);
+        throw new TakeoverError(`--takeover: the running daemon (pid ${running.pid}) did not hand over within ${WAIT_MS / 1000} s; it was left as it is`);
+      }
+      // Anyone else who could reach the socket is refused: only the running daemon hands over.
+      const peer = channel?.peer();
+      if (channel && peer && (peer.pid !== running.pid || peer.uid !== process.getuid?.())) {
+        const who = peer.pid;
+        channel.close();
+        channel = null;
+        log.warn('--takeover: a connection to the takeover socket from another process refused', { pid: who });
+      }
     }
-    await new Promise((r) => setTimeout(r, 2));
+    const got = channel.receive(WAIT_MS);
+    if (!got) throw refused('it made no offer');
+    const [tun, udp] = got.fds;
+    let offer: Offer;
+    try {
+      offer = parseOffer(got.message);
+    } catch (error) {
+      got.fds.forEach((fd) => native.close(fd));
+      throw refused(`its offer does not parse: ${(error as Error).message}`);
+    }
+    const mismatch = differences(offer, expected);
+    if (got.fds.length !== 2 || mismatch) {
+      got.fds.forEach((fd) => native.close(fd));
+      const why = mismatch ?? `${got.fds.length} descriptors offered`;
+      channel.send({ t: 'refuse', reason: why });
+      throw refused(why);
+    }
+    log.info('the running daemon offers its descriptors', { from: offer.pid, build: offer.build });
+    const predecessor = new Predecessor(offer, channel, tun, udp);
+    channel = null;
+    return predecessor;
+  } finally {
+    channel?.close();
+    native.close(listener);
+    rmSync(path, { force: true });
   }
-  log.info('took over', { from: running.pid });
-  return running.pid;
+}
+
+/** Why the offer cannot be taken by this process, or null. */
+export function differences(offer: Offer, expected: Expected): string | null {
+  if (offer.handover !== HANDOVER_VERSION) return `its build (${offer.build}) hands over in version ${offer.handover} of the takeover, this one (${VERSION}) in ${HANDOVER_VERSION}; restart it instead`;
+  const changed = (['mode', 'tun', 'offload', 'listen'] as const).filter((k) => offer[k] !== expected[k]);
+  const listed = (from: Offer | Expected) => changed.map((k) => `${k} ${from[k]}`).join(', ');
+  if (changed.length > 0) return `it runs with ${listed(offer)}, this one with ${listed(expected)}; restart it instead`;
+  return null;
 }
 
 /** The state files a successor reads must parse before the running daemon is asked to go. */

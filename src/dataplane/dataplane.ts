@@ -17,7 +17,9 @@ import type { TunPort, UnderlayPort } from './ports.js';
 import { LocalSubnets } from './localSubnets.js';
 import { Routes } from './routes.js';
 import { DatagramAssembler } from './sleeve/datagramAssembler.js';
-import { DEFAULT_REKEY_AFTER, PeerCrypto } from './sleeve/peerCrypto.js';
+import { type CryptoHandover, DEFAULT_REKEY_AFTER, PeerCrypto } from './sleeve/peerCrypto.js';
+import { formatHostPort } from '../net/hostPort.js';
+import { formatUnderlay } from '../net/underlayAddress.js';
 import { SleeveToTun } from './sleeve/sleeveToTun.js';
 import { TunToSleeve } from './sleeve/tunToSleeve.js';
 import { TooBigReplies } from './tooBigReplies.js';
@@ -138,9 +140,35 @@ export class Dataplane {
     this.udp.onReadable(this.inbound.drain);
   }
 
+  /** No more reading (a takeover in progress); `start` again goes on. */
+  stop(): void {
+    this.tun.stopPolling();
+    this.udp.stopPolling();
+  }
+
   close(): void {
     this.tun.close();
     this.udp.close();
+  }
+
+  /** The descriptors a successor is handed: the TUN's, then the UDP socket's. */
+  get fds(): number[] {
+    return [this.tun.fd, this.udp.fd];
+  }
+
+  /** Each keyed neighbour's epochs, by its endpoint ("ip:port"). */
+  cryptoHandover(): { endpoint: string; state: CryptoHandover }[] {
+    return this.keys === null ? [] : [...this.keys].map(([key, k]) => ({ endpoint: endpointText(key), state: k.handover() }));
+  }
+
+  /** A predecessor's epochs for the neighbours keyed here (replaceKeys first). */
+  resumeCrypto(states: readonly { endpoint: string; state: CryptoHandover }[]): void {
+    if (this.keys === null) return;
+    const byEndpoint = new Map(states.map((s) => [s.endpoint, s.state]));
+    for (const [key, k] of this.keys) {
+      const from = byEndpoint.get(endpointText(key));
+      if (from) k.resume(from);
+    }
   }
 
   /** Where received probes of the UDP path go (mesh mode). */
@@ -253,4 +281,8 @@ export class Dataplane {
     if (!shared) this.hops.set(key, (shared = { addr: hop.addr, port: hop.port, vtepMac: hop.vtepMac, counters: this.countersFor(hop.addr) }));
     return shared;
   }
+}
+
+function endpointText(key: number): string {
+  return formatHostPort(formatUnderlay(Math.floor(key / 65536)), key % 65536);
 }

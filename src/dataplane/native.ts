@@ -65,6 +65,16 @@ export interface NativeAddon {
   close(fd: number): void;
   pollStart(fd: number, onReadable: (events: number) => void): object;
   pollStop(handle: object): void;
+  /** Handing over to a successor (daemon/handover.ts): a unix stream socket, mode 0600. */
+  unixListen(path: string): number;
+  /** The accepted descriptor, or -1 when none came within the time. */
+  unixAccept(fd: number, timeoutMs: number): number;
+  unixConnect(path: string): number;
+  peerCredentials(fd: number): { pid: number; uid: number };
+  /** All of data, with the descriptors riding on its first byte (SCM_RIGHTS). */
+  fdSend(fd: number, data: Buffer, fds: Int32Array, timeoutMs: number): void;
+  /** One read: bytes 0 when the other end closed, -1 on time-out; fds: how many descriptors came (in fdsOut). */
+  fdReceive(fd: number, buf: Buffer, fdsOut: Int32Array, timeoutMs: number): { bytes: number; fds: number };
 }
 
 /** What the addon throws for a failed system call, shaped like Node's own. */

@@ -11,15 +11,17 @@ export interface DeviceOptions {
   port: number;
   /** TUN TSO/checksum offload with virtio-net headers, UDP GSO and GRO. */
   offload: boolean;
+  /** A predecessor's TUN and UDP descriptors (a takeover), opened with these options. */
+  handed?: { tun: number; udp: number };
 }
 
 /** The data path, and whether its TUN is one an earlier run left (after a crash) rather than new. */
 export function openDataplane(options: DataplaneOptions & DeviceOptions): { dataplane: Dataplane; tunAdopted: boolean } {
-  const tunAdopted = existsSync(`/sys/class/net/${options.tunName}`);
-  const tun = new TunDevice(options.tunName, options.offload);
+  const tunAdopted = options.handed !== undefined || existsSync(`/sys/class/net/${options.tunName}`);
+  const tun = new TunDevice(options.tunName, options.offload, true, options.handed?.tun ?? null);
   let udp: UdpEndpoint;
   try {
-    udp = new UdpEndpoint(options.listenAddress, options.port, options.offload);
+    udp = new UdpEndpoint(options.listenAddress, options.port, options.offload, options.handed?.udp ?? null);
   } catch (error) {
     tun.close();
     throw error;

@@ -18,6 +18,9 @@ export interface TunPort {
   write(batch: PacketBatch, count: number): number;
   /** Calls `handler` whenever packets may be waiting (level-triggered). */
   onReadable(handler: () => void): void;
+  stopPolling(): void;
+  /** The descriptor a successor is handed (a takeover); -1: none. */
+  readonly fd: number;
   close(): void;
 }
 
@@ -33,5 +36,7 @@ export interface UnderlayPort {
   /** The IP TTL of what is sent from now on; null: the system's default. */
   setTtl(ttl: number | null): void;
   onReadable(handler: () => void): void;
+  stopPolling(): void;
+  readonly fd: number;
   close(): void;
 }

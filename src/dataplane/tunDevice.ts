@@ -24,10 +24,13 @@ export class TunDevice implements TunPort {
     readonly offload: boolean,
     /** The device outlives this process unless closed: a crash leaves it, with its addresses and routes, for the next run to adopt. */
     persistent = true,
+    /** A predecessor's open descriptor of the device (a takeover), made with the same offload. */
+    handed: number | null = null,
   ) {
     const options = offload ? native.TUN_VNET_HDR | native.TUN_OFFLOAD : 0;
     let opened: { fd: number; name: string };
-    try {
+    if (handed !== null) opened = { fd: handed, name };
+    else try {
       // An existing device (left by a crashed run) is adopted: the kernel takes the new flags and offloads.
       opened = native.tunOpen(name, options);
       if (persistent) native.tunSetPersist(opened.fd, 1);
@@ -67,7 +70,7 @@ export class TunDevice implements TunPort {
     native.close(this.fd);
   }
 
-  private stopPolling(): void {
+  stopPolling(): void {
     if (this.poller) native.pollStop(this.poller);
     this.poller = null;
   }

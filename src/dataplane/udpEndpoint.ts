@@ -30,9 +30,11 @@ export class UdpEndpoint implements UnderlayPort {
     port: number,
     /** UDP_GRO on receive and UDP_SEGMENT on send. */
     readonly offload = false,
+    /** A predecessor's bound socket (a takeover), opened with the same address and offload. */
+    handed: number | null = null,
   ) {
     try {
-      this.fd = native.udpOpen(address, port, RECEIVE_BUFFER, SEND_BUFFER, offload ? 1 : 0);
+      this.fd = handed ?? native.udpOpen(address, port, RECEIVE_BUFFER, SEND_BUFFER, offload ? 1 : 0);
     } catch (error) {
       if (isSystemError(error)) throw new UdpBindError(`cannot bind UDP ${address}:${port}: ${error.message}`);
       throw error;
@@ -64,9 +66,13 @@ export class UdpEndpoint implements UnderlayPort {
     this.poller = native.pollStart(this.fd, handler);
   }
 
-  close(): void {
+  stopPolling(): void {
     if (this.poller) native.pollStop(this.poller);
     this.poller = null;
+  }
+
+  close(): void {
+    this.stopPolling();
     native.close(this.fd);
   }
 }

@@ -5,7 +5,7 @@
 // closes the connection with a reason; nothing a peer sends can throw past this file.
 import type { Socket } from 'node:net';
 import { newKeyPair, type KeyPair } from '../crypto/nacl.js';
-import { SealedChannel } from '../crypto/sealedChannel.js';
+import { type ChannelState, SealedChannel } from '../crypto/sealedChannel.js';
 import { type DirectionKeys, sessionKeys } from '../crypto/sessionKeys.js';
 import { encodeFrame, encodeJsonFrame, FrameError, FrameReader, FrameType, type FrameTypeValue } from './frames.js';
 import { type Hello, isHello, judgeHello } from './handshake.js';
@@ -22,6 +22,29 @@ export interface ConnectionEvents {
   closed(connection: ControlConnection, reason: string): void;
 }
 
+/**
+ * An established connection as a successor goes on with it (a takeover): the
+ * socket is the same, so the peer sees nothing; the stream goes on where this
+ * process stopped reading and writing it.
+ */
+export interface ConnectionHandover {
+  outbound: boolean;
+  address: string;
+  peer: Hello;
+  version: number;
+  channel: ChannelState | null;
+  dataKeys: DirectionKeys | null;
+  /** Bytes read of a frame not yet whole. */
+  leftover: Buffer;
+}
+
+/** The parts of Node's socket handle a handover must reach: Node stops reading a socket only when told this way. */
+interface ReadingHandle {
+  reading: boolean;
+  readStop(): number;
+  readStart(): number;
+}
+
 export class ControlConnection {
   /** The peer's hello, once the handshake (and with a password, the proof) succeeded. */
   peer: Hello | null = null;
@@ -31,9 +54,9 @@ export class ControlConnection {
   readonly remoteIp: string;
   /** Data-path keys agreed on this connection (password set), once established. */
   dataKeys: DirectionKeys | null = null;
-  private readonly reader = new FrameReader();
+  private readonly reader: FrameReader;
   private lastHeard = Date.now();
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private readonly keyPair: KeyPair | null;
   /** A hello accepted while its sender has still to prove the password. */
   private proving: Hello | null = null;
@@ -46,22 +69,68 @@ export class ControlConnection {
     private readonly ours: Hello,
     private readonly password: Buffer | null,
     private readonly events: ConnectionEvents,
+    /** An established connection a predecessor handed over: no hello, the stream goes on. */
+    resumed?: ConnectionHandover,
   ) {
     this.remoteIp = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    this.keyPair = password ? newKeyPair() : null;
+    this.keyPair = password && !resumed ? newKeyPair() : null;
     const hello: Hello = this.keyPair ? { ...ours, publicKey: this.keyPair.publicKey.toString('base64') } : ours;
     this.ours = hello;
+    this.reader = new FrameReader(resumed?.leftover);
+    if (resumed) {
+      this.peer = resumed.peer;
+      this.version = resumed.version;
+      this.channel = resumed.channel && new SealedChannel(resumed.channel.keys, resumed.channel);
+      this.dataKeys = resumed.dataKeys;
+    }
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.close(error.message, false));
     socket.on('close', () => this.close('connection closed by peer', false));
-    socket.write(encodeJsonFrame(FrameType.hello, hello));
-    const opened = Date.now();
-    this.timer = setInterval(() => {
+    if (!resumed) socket.write(encodeJsonFrame(FrameType.hello, hello));
+    this.timer = this.startTimer(Date.now());
+  }
+
+  private startTimer(opened: number): NodeJS.Timeout {
+    return setInterval(() => {
       if (!this.peer && Date.now() - opened > HELLO_TIMEOUT_MS) return this.close(this.proving ? 'no password proof within 5 s' : 'no hello within 5 s', true);
       if (Date.now() - this.lastHeard > DEAD_AFTER_MS) return this.close(`no heartbeat for ${DEAD_AFTER_MS / 1000} s`, true);
       if (this.peer) this.write(FrameType.heartbeat, Buffer.alloc(0));
     }, HEARTBEAT_MS);
+  }
+
+  /**
+   * Stops reading and writing for a successor, and returns what it needs to
+   * go on; null when this connection cannot be handed over (its handshake is
+   * not done, or bytes wait to be written): the successor dials again.
+   * `thaw` undoes it when the successor failed.
+   */
+  freeze(): ConnectionHandover | null {
+    if (!this.established || this.socket.writableLength > 0) return null;
+    const handle = (this.socket as unknown as { _handle: ReadingHandle | null })._handle;
+    if (!handle) return null;
+    clearInterval(this.timer);
+    // Every byte read so far went through onData already (the socket flows): what the kernel holds is the successor's.
+    handle.reading = false;
+    handle.readStop();
+    return { outbound: this.outbound, address: this.address, peer: this.peer!, version: this.version, channel: this.channel?.state() ?? null, dataKeys: this.dataKeys, leftover: this.reader.leftover() };
+  }
+
+  thaw(): void {
+    if (this.closeReason !== null) return;
+    const handle = (this.socket as unknown as { _handle: ReadingHandle | null })._handle;
+    if (handle && !handle.reading) {
+      handle.reading = true;
+      handle.readStart();
+    }
+    clearInterval(this.timer);
+    this.lastHeard = Date.now();
+    this.timer = this.startTimer(Date.now());
+  }
+
+  /** The descriptor a successor is handed (Node keeps it on the socket's handle). */
+  get fd(): number {
+    return (this.socket as unknown as { _handle: { fd?: number } | null })._handle?.fd ?? -1;
   }
 
   get established(): boolean {

@@ -34,6 +34,16 @@ export class FrameReader {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
+  /** `start`: bytes of a frame begun on the stream before it was handed to this reader (a takeover). */
+  constructor(start?: Buffer) {
+    if (start && start.length > 0) this.push(start);
+  }
+
+  /** The bytes of a frame not yet whole. */
+  leftover(): Buffer {
+    return Buffer.concat(this.pending);
+  }
+
   /** Feeds bytes; returns the whole frames now available. Throws FrameError on a malformed stream. */
   push(chunk: Buffer): { type: number; payload: Buffer }[] {
     this.pending.push(chunk);

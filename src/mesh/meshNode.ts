@@ -22,6 +22,12 @@ export interface MeshTransport {
   send(neighbour: string, message: MeshMessage): void;
 }
 
+/** What a successor needs of this node's view (a takeover): every peer's info, ours included, and where neighbours were seen. */
+export interface NodeHandover {
+  peers: PeerInfo[];
+  lastSeenAt: [string, string][];
+}
+
 export type SelfDescription = Pick<PeerInfo, 'name' | 'nickname' | 'publicIp' | 'controlPort' | 'dataPort' | 'vtepMac'>;
 
 export class MeshNode {
@@ -154,6 +160,28 @@ export class MeshNode {
   /** The DNS records of every reachable peer (not ours). */
   peerDns(): { name: string; ip: string }[] {
     return this.reachablePeers().filter((p) => !p.departed).flatMap((p) => [...(p.dns ?? []), ...(p.dns6 ?? [])]);
+  }
+
+  /** Sends the news still waiting, and returns the view a successor goes on with. */
+  handover(): NodeHandover {
+    if (this.flushScheduled) this.flush();
+    return { peers: [...this.topology.peers.values()], lastSeenAt: [...this.lastSeenAt] };
+  }
+
+  /**
+   * Goes on with a predecessor's view: the peers as it knew them, and our
+   * own info one version on, so what it told about us stays the older story.
+   * The neighbours come back with their connections (neighbourUp).
+   */
+  resume(state: NodeHandover): void {
+    let before: PeerInfo | undefined;
+    for (const info of state.peers) {
+      if (info.name === this.me.name) before = info;
+      else this.topology.merge(info);
+    }
+    for (const [name, address] of state.lastSeenAt) this.lastSeenAt.set(name, address);
+    if (before) this.updateSelf({ dns: before.dns, dns6: before.dns6, udpSeenAt: before.udpSeenAt, nat: before.nat }, before.version + 1);
+    else this.topologyChanged();
   }
 
   /** Graceful leave: tell everyone we are going, so they stop routing to us at once. */

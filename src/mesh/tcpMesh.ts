@@ -1,9 +1,9 @@
 // The mesh over TCP: listens for peers, dials the peers it is told of and
 // those it learns by gossip (with backoff), keeps one connection per peer,
 // and passes messages between the sockets and the MeshNode.
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Server, Socket } from 'node:net';
 import { ListenError } from '../errors.js';
-import { ControlConnection } from './controlConnection.js';
+import { type ConnectionEvents, type ConnectionHandover, ControlConnection } from './controlConnection.js';
 import type { DirectionKeys } from '../crypto/sessionKeys.js';
 import type { Hello } from './handshake.js';
 import { type LinkMessage, type MeshMessage, isLinkMessage } from './messages.js';
@@ -47,6 +47,13 @@ export interface TcpMeshOptions {
   keysChanged?(peer: string, keys: DirectionKeys | null): void;
   /** Neighbours' connections and the messages about their UDP path (mesh/udpPaths.ts). */
   links?: LinkEvents;
+}
+
+/** What a successor needs to go on with the mesh's connections (a takeover); the descriptors travel beside it. */
+export interface TcpHandover {
+  targets: Target[];
+  /** In the order of their descriptors. */
+  connections: ConnectionHandover[];
 }
 
 export interface LinkEvents {
@@ -139,6 +146,57 @@ export class TcpMesh implements MeshTransport {
     return [...this.connections.values()].map((c) => ({ name: c.peer!.name, nickname: c.peer!.nickname, address: c.address, outbound: c.outbound, version: c.version, encrypted: c.encrypted }));
   }
 
+  /**
+   * Stops every timer, the listener and each established connection for a
+   * successor; returns their state and descriptors (the listener's first).
+   * Connections that cannot be handed over stay here and end with this process.
+   */
+  freeze(): { state: TcpHandover; fds: number[] } {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
+    const listener = (this.server as unknown as { _handle: { fd?: number } | null })._handle?.fd ?? -1;
+    const connections: ConnectionHandover[] = [];
+    const fds = [listener];
+    for (const c of this.connections.values()) {
+      const fd = c.fd;
+      const frozen = fd >= 0 ? c.freeze() : null;
+      if (!frozen) continue;
+      connections.push(frozen);
+      fds.push(fd);
+    }
+    return { state: { targets: this.targetList().map((t) => ({ ...t })), connections }, fds };
+  }
+
+  /** The successor failed: everything goes on as before. */
+  thaw(): void {
+    for (const c of this.connections.values()) c.thaw();
+    if (this.node) this.start(this.node);
+  }
+
+  /**
+   * Goes on with a predecessor's mesh (a takeover): its listener, targets
+   * and established connections. The neighbours see no change; each gets
+   * our view at once, as after any connection. Then `start`.
+   */
+  async resume(state: TcpHandover, listenerFd: number, connectionFds: number[], node: MeshNode): Promise<void> {
+    this.node = node;
+    for (const t of state.targets) this.targets.set(formatHostPort(t.address, t.port), { ...t, state: t.state === 'connecting' ? 'retrying' : t.state, nextAttempt: 0 });
+    state.connections.forEach((h, i) => {
+      const socket = new Socket({ fd: connectionFds[i], readable: true, writable: true });
+      const c = new ControlConnection(socket, h.outbound, h.address, this.hello, this.password, this.events(), h);
+      const name = h.peer.name;
+      this.connections.set(name, c);
+      const target = h.outbound ? [...this.targets.values()].find((t) => formatHostPort(t.address, t.port) === h.address) : undefined;
+      if (target) socket.once('close', () => this.retryLater(target, c.closeReason ?? 'closed'));
+      if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
+      node.neighbourUp(name, c.remoteIp);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (error) => reject(new ListenError('cannot listen for peers on the handed-over socket', error)));
+      this.server.listen({ fd: listenerFd }, resolve);
+    });
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
@@ -205,7 +263,11 @@ export class TcpMesh implements MeshTransport {
   }
 
   private adopt(socket: Socket, outbound: boolean, address: string): ControlConnection {
-    return new ControlConnection(socket, outbound, address, this.hello, this.password, {
+    return new ControlConnection(socket, outbound, address, this.hello, this.password, this.events());
+  }
+
+  private events(): ConnectionEvents {
+    return {
       established: (c) => this.onEstablished(c),
       message: (c, m) => {
         try {
@@ -217,7 +279,7 @@ export class TcpMesh implements MeshTransport {
         }
       },
       closed: (c, reason) => this.onClosed(c, reason),
-    });
+    };
   }
 
   private onEstablished(c: ControlConnection): void {

@@ -81,6 +81,19 @@ interface Link {
   dataKeys: DirectionKeys | null;
 }
 
+/** A path as a successor goes on with it (a takeover): endpoints as text, since underlay handles are per process. */
+export interface LinkHandover extends Omit<Link, 'learned' | 'offered'> {
+  peer: string;
+  learned: string | null;
+  offered: string | null;
+}
+
+export interface PathsHandover {
+  links: LinkHandover[];
+  udpSeenAt: string | null;
+  nat: NatKind | null;
+}
+
 export interface UdpPathsIo {
   sendMessage(peer: string, message: LinkMessage): void;
   /** Along the mesh, to a peer that is no neighbour. */
@@ -271,6 +284,25 @@ export class UdpPaths {
   socketReady(): void {
     for (const link of this.links.values()) link.probedAt = null;
     this.tick();
+  }
+
+  handover(): PathsHandover {
+    const text = (e: Endpoint | null) => (e ? formatHostPort(formatUnderlay(e.addr), e.port) : null);
+    return {
+      links: [...this.links].map(([peer, link]) => ({ ...link, peer, learned: text(link.learned), offered: text(link.offered) })),
+      udpSeenAt: this.reported.udpSeenAt ?? null,
+      nat: this.reported.nat ?? null,
+    };
+  }
+
+  /** Goes on with a predecessor's paths: the same ids and keys, so probes in flight still count. */
+  resume(state: PathsHandover): void {
+    for (const { peer, learned, offered, ...rest } of state.links) {
+      const link: Link = { ...rest, learned: learned === null ? null : endpointOf(learned), offered: offered === null ? null : endpointOf(offered) };
+      this.links.set(peer, link);
+      this.byId.set(link.rxId, { peer, link });
+    }
+    this.reported = { udpSeenAt: state.udpSeenAt ?? undefined, nat: state.nat ?? undefined };
   }
 
   /** Probes each path once per PROBE_MS (call it more often: a new one is probed at the first tick it can be); notices paths gone silent. */

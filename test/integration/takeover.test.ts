@@ -1,8 +1,11 @@
 // launch --takeover on an encrypted mesh line a-b-c: the relay handed over to
-// a successor while a TCP transfer runs through it. The successor adopts the
-// same TUN, the old process is gone, the transfer arrives whole. A second
-// takeover while one is in progress, and state that does not parse, are
-// refused in one line with the running daemon left alone.
+// a successor while a TCP transfer runs through it. The successor gets the
+// same TUN, the UDP socket and the control connections: the old process is
+// gone, the neighbours saw no connection drop and no new handshake, the
+// transfer arrives whole. A second takeover while one is in progress, state
+// that does not parse, a successor started with other options and a
+// takeover socket opened by another process are refused in one line, with
+// the running daemon left alone.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,15 +48,23 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     const [oldPid, index] = [(await b.daemon.status()).process.pid, await ifindex(lab, b)];
     const moving = transfer(lab, a.container, c.container, 12 * MB, 5001, 3 * MB);
     await new Promise((r) => setTimeout(r, 1500));
+    const [aLog, cLog] = [a.daemon.log.length, c.daemon.log.length];
     await b.daemon.start(40_000, true);
     const status = await b.daemon.status();
     expect(status.process.pid).not.toBe(oldPid);
     expect(processAlive(oldPid)).toBe(false);
     expect(await ifindex(lab, b)).toBe(index);
-    expect(b.daemon.log).toMatch(/handing over to a successor/);
+    expect(b.daemon.log).toMatch(/handed over to a successor/);
+    expect(b.daemon.log).toMatch(/"neighbours":2,"msg":"mesh taken over"/);
     expect(b.daemon.log).toMatch(/"msg":"took over"/);
     const r = await moving;
     expect(r.received).toEqual(r.sent);
+    // The neighbours' connections were handed over, not made anew.
+    for (const log of [a.daemon.log.slice(aLog), c.daemon.log.slice(cLog)]) {
+      expect(log).not.toMatch(/"msg":"lost peer"/);
+      expect(log).not.toMatch(/"msg":"connected to peer"/);
+    }
+    expect(status.mesh!.connections.length).toBe(2);
     await eventually(async () => expect(await ping(lab, a.container, c.container.ip, 1)).toMatch(/1 received/), 10_000);
   });
 
@@ -68,6 +79,38 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     expect(outcome.stderr.trim().split('\n')).toEqual([`tsoverlay: --takeover refused: another takeover (pid ${holder.pid}) is in progress; the running daemon left alone`]);
     expect((await b.daemon.status()).process.pid).toBe(pid);
     holder.kill('SIGKILL');
+  });
+
+  it('refuses a successor started with other options, and leaves the running daemon alone', async () => {
+    const b = sides[1];
+    const pid = (await b.daemon.status()).process.pid;
+    const logAt = b.daemon.log.length;
+    const args = ['--run-dir', b.daemon.runDir, '--api', join(b.daemon.runDir, 'other.sock'), '--takeover', '--no-offload', ...meshArgs(hosts[1], [hosts[0]])];
+    const outcome = await launchOutcome(lab, hosts[1], args);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr.trim().split('\n')).toEqual([`tsoverlay: --takeover refused, the running daemon (pid ${pid}) left alone: it runs with offload true, this one with offload false; restart it instead`]);
+    expect((await b.daemon.status()).process.pid).toBe(pid);
+    await eventually(async () => expect(b.daemon.log.slice(logAt)).toMatch(/the successor gave up; going on/), 5000);
+    await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
+  });
+
+  it('gives nothing to a takeover socket another process opened, and goes on', async () => {
+    const b = sides[1];
+    const pid = (await b.daemon.status()).process.pid;
+    const logAt = b.daemon.log.length;
+    const holder = lab.track(spawn('sleep', ['60'], { stdio: 'ignore' }));
+    writeFileSync(join(b.daemon.runDir, 'takeover.lock'), String(holder.pid));
+    const socket = join(b.daemon.runDir, 'takeover.sock');
+    const squatter = lab.track(spawn('python3', ['-c', `import socket,time\ns=socket.socket(socket.AF_UNIX)\ns.bind(${JSON.stringify(socket)})\ns.listen(1)\nprint('up',flush=True)\ntime.sleep(60)`], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    await new Promise((r) => squatter.stdout!.once('data', r));
+    process.kill(pid, 'SIGUSR2');
+    await eventually(async () => expect(b.daemon.log.slice(logAt)).toMatch(/refused a takeover: the takeover socket is not the successor's; going on/), 5000);
+    squatter.kill('SIGKILL');
+    holder.kill('SIGKILL');
+    rmSync(socket, { force: true });
+    rmSync(join(b.daemon.runDir, 'takeover.lock'), { force: true });
+    expect((await b.daemon.status()).process.pid).toBe(pid);
+    await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
   });
 
   it('refuses when the state it would read does not parse, and leaves the running daemon alone', async () => {

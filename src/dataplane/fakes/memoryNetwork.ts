@@ -21,6 +21,8 @@ abstract class MemoryPort {
   protected readonly queue: Queued[] = [];
   handler: (() => void) | null = null;
   closed = false;
+  /** No descriptor: nothing to hand over. */
+  readonly fd = -1;
 
   get pending(): number {
     return this.queue.length;
@@ -28,6 +30,10 @@ abstract class MemoryPort {
 
   onReadable(handler: () => void): void {
     this.handler = handler;
+  }
+
+  stopPolling(): void {
+    this.handler = null;
   }
 
   close(): void {

@@ -10,6 +10,14 @@ import { ReplayWindow } from './replayWindow.js';
 /** Renewal long before 2^64: also keeps counters exact as JS numbers. */
 export const DEFAULT_REKEY_AFTER = 2 ** 32;
 
+/** Where a neighbour's keys stood when a predecessor handed over (a takeover). */
+export interface CryptoHandover {
+  txEpoch: number;
+  rxEpoch: number;
+  /** The highest counter received in rxEpoch; -1: none. */
+  rxTop: number;
+}
+
 export interface RxEpoch {
   readonly epoch: number;
   readonly key: Buffer;
@@ -33,6 +41,27 @@ export class PeerCrypto {
     this.txKey = epochKey(base.send, 0);
     this.rx = { epoch: 0, key: epochKey(base.receive, 0), window: new ReplayWindow() };
     this.rxNextKey = epochKey(base.receive, 1);
+  }
+
+  handover(): CryptoHandover {
+    return { txEpoch: this.txEpoch, rxEpoch: this.rx.epoch, rxTop: this.rx.window.highest };
+  }
+
+  /**
+   * Goes on from a predecessor's state. Sending moves to the next epoch, so
+   * no nonce of the old process is used again whatever its last counter;
+   * receiving takes every counter up to the last one seen as seen.
+   */
+  resume(from: CryptoHandover): void {
+    wipe(this.txKey);
+    this.txEpoch = from.txEpoch + 1;
+    this.txKey = epochKey(this.base.send, this.txEpoch);
+    this.txCounter = 0;
+    wipe(this.rx.key);
+    wipe(this.rxNextKey);
+    this.rx = { epoch: from.rxEpoch, key: epochKey(this.base.receive, from.rxEpoch), window: ReplayWindow.seenThrough(from.rxTop) };
+    this.rxNextKey = epochKey(this.base.receive, from.rxEpoch + 1);
+    this.rxPrevious = null;
   }
 
   /** The counter for the next datagram sent, renewing the key when due. */

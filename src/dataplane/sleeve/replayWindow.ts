@@ -10,6 +10,18 @@ export class ReplayWindow {
   /** Highest counter marked so far; -1 before the first. */
   private top = -1;
 
+  /** A window that takes every counter up to `top` as seen: how a successor goes on with one whose bits it was not given. */
+  static seenThrough(top: number): ReplayWindow {
+    const w = new ReplayWindow();
+    w.top = top;
+    if (top >= 0) w.bits.fill(0xffffffff);
+    return w;
+  }
+
+  get highest(): number {
+    return this.top;
+  }
+
   /** True if `counter` is newer than the window or inside it and unseen. */
   fresh(counter: number): boolean {
     if (counter > this.top) return true;

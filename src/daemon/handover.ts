@@ -1,0 +1,107 @@
+// A takeover, the running daemon's side (the successor's is takeover.ts).
+// At the signal it connects to the successor's socket, checks that the
+// process listening there is the one holding the takeover lock, and offers
+// its TUN and UDP descriptors while it goes on forwarding. At `go` it stops
+// reading, hands its state and the mesh's sockets over, and waits, its event
+// loop held, for `taken` (then it exits, removing nothing: the successor has
+// it all) or anything else (then it goes on as before). A successor of an
+// older build, that opens no socket, gets what it expects: this process
+// exits, leaving the persistent TUN to be adopted.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VERSION } from '../api/status.js';
+import type { Dataplane } from '../dataplane/dataplane.js';
+import { native } from '../dataplane/native.js';
+import { log } from '../log.js';
+import { HandoverChannel } from './handoverChannel.js';
+import { HANDOVER_VERSION, type Offer, parseAnswer } from './handoverMessages.js';
+import type { RouteSource } from './hostPlan.js';
+import { LOCK, SOCKET } from './takeover.js';
+
+/** How long a successor may take from `go` to `taken`: nothing forwards meanwhile. */
+const TAKE_MS = 5000;
+
+export interface HandingOver {
+  runDir: string;
+  offer: Omit<Offer, 't' | 'handover' | 'build' | 'pid'>;
+  dataplane: Dataplane;
+  routes: RouteSource;
+  /** Goes without undoing anything: the successor has it. */
+  exit(): never;
+}
+
+/** Answers the signal; returns false when no successor of this kind is there (an older build waits for an exit). */
+export function handOver(h: HandingOver): boolean {
+  let fd: number;
+  try {
+    fd = native.unixConnect(join(h.runDir, SOCKET));
+  } catch {
+    return false;
+  }
+  const channel = new HandoverChannel(fd);
+  const peer = channel.peer();
+  const holder = lockHolder(h.runDir);
+  if (peer.pid !== holder || peer.uid !== process.getuid?.()) {
+    channel.close();
+    log.error('refused a takeover: the takeover socket is not the successor\'s; going on', { listener: peer.pid, lock: holder });
+    return true;
+  }
+  h.routes.handOver?.();
+  try {
+    channel.send({ t: 'offer', handover: HANDOVER_VERSION, build: VERSION, pid: process.pid, ...h.offer } satisfies Offer, h.dataplane.fds);
+  } catch (error) {
+    channel.close();
+    log.error('takeover: the offer could not be sent; going on', { error: (error as Error).message });
+    return true;
+  }
+  log.info('offered the descriptors to a successor; forwarding until it is ready', { successor: peer.pid });
+  const poller = native.pollStart(fd, () => {
+    native.pollStop(poller);
+    const got = channel.receive(0);
+    const answer = got && safeAnswer(got.message);
+    if (answer?.t !== 'go') {
+      channel.close();
+      log.warn('the successor gave up; going on', { reason: answer?.t === 'refuse' ? answer.reason : 'it closed' });
+      return;
+    }
+    give(h, channel);
+  });
+  return true;
+}
+
+function give(h: HandingOver, channel: HandoverChannel): void {
+  h.dataplane.stop();
+  const frozen = h.routes.freeze?.() ?? null;
+  let answer: ReturnType<typeof safeAnswer> = null;
+  try {
+    channel.send({ t: 'state', mesh: frozen?.mesh ?? null, crypto: h.dataplane.cryptoHandover() }, frozen?.fds ?? []);
+    const got = channel.receive(TAKE_MS);
+    answer = got && safeAnswer(got.message);
+  } catch (error) {
+    log.warn('takeover: handing the state failed', { error: (error as Error).message });
+  }
+  channel.close();
+  if (answer?.t === 'taken') {
+    log.info('handed over to a successor: the TUN, its routes, the bridge, the rules and the connections are its now');
+    h.exit();
+  }
+  log.warn('the successor did not take over; going on', { reason: answer?.t === 'refuse' ? answer.reason : 'no answer' });
+  h.routes.thaw?.();
+  h.dataplane.start();
+}
+
+function safeAnswer(message: unknown): ReturnType<typeof parseAnswer> | null {
+  try {
+    return parseAnswer(message);
+  } catch {
+    return null;
+  }
+}
+
+function lockHolder(runDir: string): number {
+  try {
+    return Number(readFileSync(join(runDir, LOCK), 'utf8').trim());
+  } catch {
+    return -1;
+  }
+}
