@@ -267,13 +267,12 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
  */
 async function succeed(predecessor: Predecessor, plan: HostPlan, dataplane: Dataplane): Promise<void> {
   const state = predecessor.takeState();
-  if (state.mesh) {
-    if (!plan.routes.resume) throw new StartError('--takeover: a mesh handed over to a daemon not in mesh mode');
-    await plan.routes.resume(state.mesh, state.fds);
-  }
+  if (state.mesh && !plan.routes.resume) throw new StartError('--takeover: a mesh handed over to a daemon not in mesh mode');
+  const rest = state.mesh ? plan.routes.resume!(state.mesh, state.fds) : null;
   dataplane.resumeCrypto(state.crypto);
   dataplane.start();
   await predecessor.taken();
+  await rest?.();
 }
 
 /** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */

@@ -74,7 +74,7 @@ export function parseState(v: unknown, fds: number): HandedState {
   const m = s.mesh;
   check(isObject(m) && isObject(m.node) && isObject(m.tcp) && isObject(m.paths), 'malformed mesh');
   check(Array.isArray(m.node.peers) && m.node.peers.every(isPeerInfo), 'malformed peers');
-  check(Array.isArray(m.node.lastSeenAt) && m.node.lastSeenAt.every((e) => Array.isArray(e) && e.length === 2 && isText(e[0]) && isText(e[1])), 'malformed addresses');
+  check(isPairs(m.node.lastSeenAt) && isPairs(m.node.neighbours), 'malformed neighbours');
   check(Array.isArray(m.tcp.targets) && m.tcp.targets.every(isTarget), 'malformed targets');
   check(Array.isArray(m.tcp.connections) && m.tcp.connections.every(isConnection), 'malformed connections');
   check(fds === 1 + m.tcp.connections.length, `${fds} descriptors for ${m.tcp.connections.length} connections`);
@@ -85,6 +85,10 @@ export function parseState(v: unknown, fds: number): HandedState {
 function isCrypto(c: { endpoint: string; state: CryptoHandover }): boolean {
   const k = c?.state;
   return isObject(c) && isEndpoint(c.endpoint) && isObject(k) && isCount(k.txEpoch) && isCount(k.rxEpoch) && Number.isInteger(k.rxTop) && k.rxTop >= -1;
+}
+
+function isPairs(list: unknown): list is [string, string][] {
+  return Array.isArray(list) && list.every((e) => Array.isArray(e) && e.length === 2 && isText(e[0]) && isText(e[1]));
 }
 
 function isTarget(t: Target): boolean {

@@ -33,8 +33,12 @@ export interface RouteSource {
    */
   freeze?(): { mesh: MeshHandover; fds: number[] };
   thaw?(): void;
-  /** In the successor, once attached: go on with the predecessor's mesh and descriptors (freeze's). */
-  resume?(mesh: MeshHandover, fds: number[]): Promise<void>;
+  /**
+   * In the successor, once attached: go on with the predecessor's mesh and
+   * descriptors (freeze's), routes and keys in place on return; what it
+   * returns is the rest (the listener, the timers), for once forwarding.
+   */
+  resume?(mesh: MeshHandover, fds: number[]): () => Promise<void>;
   /** Mode-specific part of `status`. */
   status(): ModeStatus;
   /** Shares this host's DNS records with the others and feeds theirs into the store (etcd, mesh). */

@@ -85,8 +85,10 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
     },
     log: (level, message, fields) => log[level](message, fields),
   });
+  /** While a takeover's state goes in: the routes follow once, at its end. */
+  let resuming = false;
   const routesChanged = () => {
-    if (dataplane) applyRoutes(node, paths, dataplane, neighbourKeys, space6 && own6 ? { network: space6.range, subnet: own6 } : null);
+    if (dataplane && !resuming) applyRoutes(node, paths, dataplane, neighbourKeys, space6 && own6 ? { network: space6.range, subnet: own6 } : null);
   };
   if (!successor) await tcp.listen();
 
@@ -203,15 +205,24 @@ export async function planFromMesh(config: LaunchConfig, source: MeshSource, pub
         tcp.thaw();
         startProbing();
       },
-      async resume(mesh, fds) {
-        paths.resume(mesh.paths);
-        node.resume(mesh.node);
-        await tcp.resume(mesh.tcp, fds[0], fds.slice(1), node);
-        // A named peer the predecessor did not know of (the options changed with the build) is dialled too.
-        for (const peer of named) tcp.addTarget(peer.address, peer.port);
-        tcp.start(node);
-        startProbing();
-        log.info('mesh taken over', { name, neighbours: mesh.tcp.connections.length });
+      resume(mesh, fds) {
+        resuming = true;
+        try {
+          paths.resume(mesh.paths);
+          tcp.resume(mesh.tcp, fds.slice(1), node);
+          node.resume(mesh.node, new Set(mesh.tcp.connections.map((c) => c.peer.name)));
+        } finally {
+          resuming = false;
+        }
+        routesChanged();
+        return async () => {
+          await tcp.listenOn(fds[0]);
+          // A named peer the predecessor did not know of (the options changed with the build) is dialled too.
+          for (const peer of named) tcp.addTarget(peer.address, peer.port);
+          tcp.start(node);
+          startProbing();
+          log.info('mesh taken over', { name, neighbours: mesh.tcp.connections.length });
+        };
       },
       status: () => ({ mesh: meshStatus(node, tcp, paths, space.range, space.blockLen, source.controlPort) }),
       reload(next, plan) {

@@ -22,9 +22,10 @@ export interface MeshTransport {
   send(neighbour: string, message: MeshMessage): void;
 }
 
-/** What a successor needs of this node's view (a takeover): every peer's info, ours included, and where neighbours were seen. */
+/** What a successor needs of this node's view (a takeover): every peer's info, ours included, the neighbours and where each was seen. */
 export interface NodeHandover {
   peers: PeerInfo[];
+  neighbours: [string, string][];
   lastSeenAt: [string, string][];
 }
 
@@ -165,23 +166,24 @@ export class MeshNode {
   /** Sends the news still waiting, and returns the view a successor goes on with. */
   handover(): NodeHandover {
     if (this.flushScheduled) this.flush();
-    return { peers: [...this.topology.peers.values()], lastSeenAt: [...this.lastSeenAt] };
+    return { peers: [...this.topology.peers.values()], neighbours: [...this.neighbours], lastSeenAt: [...this.lastSeenAt] };
   }
 
   /**
-   * Goes on with a predecessor's view: the peers as it knew them, and our
-   * own info one version on, so what it told about us stays the older story.
-   * The neighbours come back with their connections (neighbourUp).
+   * Goes on with a predecessor's view: the peers as it knew them, its
+   * neighbours of those whose connections came along (`connected`), and our
+   * own info one version on, so what it told about us stays the older
+   * story. The neighbours knew all the rest already: nothing more is sent.
    */
-  resume(state: NodeHandover): void {
+  resume(state: NodeHandover, connected: ReadonlySet<string>): void {
     let before: PeerInfo | undefined;
     for (const info of state.peers) {
       if (info.name === this.me.name) before = info;
       else this.topology.merge(info);
     }
     for (const [name, address] of state.lastSeenAt) this.lastSeenAt.set(name, address);
-    if (before) this.updateSelf({ dns: before.dns, dns6: before.dns6, udpSeenAt: before.udpSeenAt, nat: before.nat }, before.version + 1);
-    else this.topologyChanged();
+    for (const [name, address] of state.neighbours) if (connected.has(name)) this.neighbours.set(name, address);
+    this.updateSelf({ ...(before && { dns: before.dns, dns6: before.dns6, udpSeenAt: before.udpSeenAt, nat: before.nat }), ...this.connectionsChange() }, (before?.version ?? 0) + 1);
   }
 
   /** Graceful leave: tell everyone we are going, so they stop routing to us at once. */

@@ -174,11 +174,11 @@ export class TcpMesh implements MeshTransport {
   }
 
   /**
-   * Goes on with a predecessor's mesh (a takeover): its listener, targets
-   * and established connections. The neighbours see no change; each gets
-   * our view at once, as after any connection. Then `start`.
+   * Goes on with a predecessor's targets and established connections (a
+   * takeover): the neighbours see no change. The node learns of them from
+   * its own handover (MeshNode.resume); then `listenOn` and `start`.
    */
-  async resume(state: TcpHandover, listenerFd: number, connectionFds: number[], node: MeshNode): Promise<void> {
+  resume(state: TcpHandover, connectionFds: number[], node: MeshNode): void {
     this.node = node;
     for (const t of state.targets) this.targets.set(formatHostPort(t.address, t.port), { ...t, state: t.state === 'connecting' ? 'retrying' : t.state, nextAttempt: 0 });
     state.connections.forEach((h, i) => {
@@ -189,11 +189,14 @@ export class TcpMesh implements MeshTransport {
       const target = h.outbound ? [...this.targets.values()].find((t) => formatHostPort(t.address, t.port) === h.address) : undefined;
       if (target) socket.once('close', () => this.retryLater(target, c.closeReason ?? 'closed'));
       if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
-      node.neighbourUp(name, c.remoteIp);
     });
+  }
+
+  /** The predecessor's listening socket. */
+  async listenOn(fd: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (error) => reject(new ListenError('cannot listen for peers on the handed-over socket', error)));
-      this.server.listen({ fd: listenerFd }, resolve);
+      this.server.listen({ fd }, resolve);
     });
   }
 
