@@ -113,6 +113,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"peerCredentials", NULL, tso_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
     {"fdSend", NULL, tso_fd_send, NULL, NULL, NULL, napi_enumerable, NULL},
     {"fdReceive", NULL, tso_fd_receive, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"unixDatagram", NULL, tso_unix_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   /* One home for what both sides must agree on: TypeScript reads these, or checks its own against them. */
   static const struct { const char* name; uint32_t value; } constants[] = {

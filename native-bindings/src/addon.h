@@ -66,5 +66,6 @@ napi_value tso_unix_connect(napi_env env, napi_callback_info info);
 napi_value tso_peer_credentials(napi_env env, napi_callback_info info);
 napi_value tso_fd_send(napi_env env, napi_callback_info info);
 napi_value tso_fd_receive(napi_env env, napi_callback_info info);
+napi_value tso_unix_datagram(napi_env env, napi_callback_info info);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -188,4 +189,27 @@ napi_value tso_fd_receive(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "bytes", tso_int(env, bytes));
   napi_set_named_property(env, out, "fds", tso_int(env, got));
   return out;
+}
+
+/* unixDatagram(path, data): one datagram to a unix socket ('@' first: the abstract namespace), as sd_notify sends its. */
+napi_value tso_unix_datagram(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct sockaddr_un sun;
+  uint8_t* data;
+  size_t len;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !unix_address(env, argv[0], &sun) || !tso_arg_buffer(env, argv[1], &data, &len)) return tso_throw_range(env, "unixDatagram(path, data)");
+  socklen_t size = sizeof sun;
+  if (sun.sun_path[0] == '@') {
+    sun.sun_path[0] = 0;
+    size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun.sun_path + 1) + 1);
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return tso_throw_errno(env, "socket", errno);
+  ssize_t n = sendto(fd, data, len, MSG_NOSIGNAL, (struct sockaddr*)&sun, size);
+  int err = errno;
+  close(fd);
+  if (n < 0) return tso_throw_errno(env, "sendto", err);
+  return NULL;
 }

@@ -19,6 +19,7 @@ export const commands: Record<string, CommandSpec> = {
   expose: { name: 'expose', positionals: '[IP]', summary: 'Gives the host an overlay address of its block.', options: { name: { type: 'string', value: 'NAME', help: 'a DNS name for it' }, api } },
   hide: { name: 'hide', positionals: 'IP', summary: 'Takes an exposed address away again.', options: { api } },
   stop: { name: 'stop', positionals: '', summary: 'Stops the daemon gracefully (as SIGTERM does).', options: { api } },
+  restart: { name: 'restart', positionals: '', summary: 'Restarts the daemon without a gap: a successor with the same options takes over its TUN, sockets and state (launch --takeover).', options: { api } },
   reload: { name: 'reload', positionals: '', summary: 'Re-reads the launch options (the --config file) and applies what can change live, as SIGHUP does.', options: { api } },
   'docker-opts': { name: 'docker-opts', positionals: '', summary: 'Prints docker\'s --bip/--mtu/--ip-masq options for this host\'s subnet.', options: { 'run-dir': runDir } },
   demo: {

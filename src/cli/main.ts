@@ -7,6 +7,7 @@ import { parseApiAddress } from '../config/apiAddress.js';
 import { type CommandSpec, flag, flagBool, helpText, type ParsedArgs, parseArgs, UsageError } from '../config/args.js';
 import { launchCommand, loadLaunchConfig } from '../config/launchConfig.js';
 import { UserError } from '../errors.js';
+import { processAlive } from '../state/daemonInfo.js';
 import { dockerOpts, readSubnetEnv } from '../subnet/subnetEnv.js';
 import { commands } from './commands.js';
 import { printStatus, printView, topologyDot } from './printStatus.js';
@@ -21,6 +22,7 @@ const usage = `usage: tsoverlay <command> [options]   ('tsoverlay <command> --he
   expose [IP] | hide IP         an overlay address for the host itself
   docker-opts                   docker's --bip/--mtu options for this host's subnet
   stop                          stop the daemon gracefully
+  restart                       hand the running daemon over to a new process (an upgrade, a changed build)
   reload                        re-read the launch options (--config) and apply what can change live
   demo                          three hosts in namespaces, a ping by name across a relay
   version                       print the version`;
@@ -124,6 +126,12 @@ async function run(command: string, rest: string[]): Promise<number> {
     case 'stop':
       await apiPost(api(), '/stop', {});
       return 0;
+    case 'restart': {
+      const r = (await apiPost(api(), '/restart', {})) as { from: number; successor: number };
+      await tookOver(api(), r.from, r.successor);
+      process.stdout.write(`restarted: pid ${r.from} handed over to pid ${r.successor}\n`);
+      return 0;
+    }
     case 'reload': {
       const r = (await apiPost(api(), '/reload', {})) as { applied: string[]; needRestart: string[] };
       process.stdout.write(`applied: ${r.applied.join('; ') || 'nothing changed'}\n`);
@@ -145,6 +153,18 @@ async function run(command: string, rest: string[]): Promise<number> {
       process.stdout.write(`tsoverlay ${VERSION}\n`);
       return 0;
   }
+}
+
+/** Until the API answers from the successor; the successor's own refusal is in the daemon's log. */
+async function tookOver(address: ReturnType<typeof parseApiAddress>, from: number, successor: number): Promise<void> {
+  const deadline = Date.now() + 40_000;
+  while (Date.now() < deadline) {
+    const pid = await apiGet(address, '/status').then((s) => (s as Status).process.pid, () => null);
+    if (pid === successor) return;
+    if (!processAlive(successor)) throw new UserError(`the successor (pid ${successor}) exited without taking over; pid ${from} goes on (its log says why)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new UserError(`the successor (pid ${successor}) did not take over within 40 s`);
 }
 
 main(process.argv.slice(2)).then(

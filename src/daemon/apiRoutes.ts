@@ -17,6 +17,8 @@ export interface ApiWiring {
   stop(): void;
   /** Re-reads the launch options, as SIGHUP does. */
   reload(): Promise<{ applied: string[]; needRestart: string[] }>;
+  /** Starts a successor that takes over (`tsoverlay restart`); returns its pid. */
+  restart(): number;
   exposure: Exposure;
   dns(): LocalDns | null;
 }
@@ -36,6 +38,7 @@ export function buildApi(w: ApiWiring): ApiServer {
       return { stopping: true };
     })
     .on('POST /reload', () => w.reload())
+    .on('POST /restart', () => ({ from: process.pid, successor: w.restart() }))
     .on('POST /expose', async (req) => {
       const body = await readJsonBody(req);
       const name = optionalString(body, 'name');

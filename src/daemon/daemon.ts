@@ -17,6 +17,8 @@ import { buildApi } from './apiRoutes.js';
 import { DockerIntegration } from './dockerIntegration.js';
 import { PluginState } from '../docker/pluginState.js';
 import { handOver } from './handover.js';
+import { startSuccessor } from './successor.js';
+import { notifySystemd } from './systemdNotify.js';
 import { checkStateFiles, HANDOVER_SIGNAL, type Predecessor, takeOver, unlock } from './takeover.js';
 import { planFromEtcd } from './etcdMode.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
@@ -125,7 +127,7 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
   const masq = config.ipMasq ? new IpMasq(plan.network, plan.subnet, (message, fields) => log.warn(message, fields), plan.ipv6) : null;
   const status = (): Status => buildStatus(plan, dataplane.snapshot(), mtu, dns?.status() ?? null, masq?.status() ?? null, docker?.status() ?? null);
   const exposure = new Exposure(dataplane.tunName, plan.subnet, new Set([formatIPv4(cidrHost(plan.subnet, 1))]));
-  const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM'), reload: () => reload() });
+  const api = buildApi({ address: config.api, plan, status, exposure, dns: () => dns, stop: () => process.kill(process.pid, 'SIGTERM'), reload: () => reload(), restart: startSuccessor });
 
   /** Re-reads the launch options and applies what may change live; a bad file changes nothing. */
   async function reload(): Promise<ReloadResult> {
@@ -212,12 +214,14 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     // Since the process started: what a restart costs before forwarding can resume.
     startupMs: Math.round(performance.now()),
   });
+  notifySystemd({ READY: 1, MAINPID: process.pid });
 
   let stopping = false;
   const stopDaemon: Stop = async (why, exitCode) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal: why });
+    notifySystemd({ STOPPING: 1 });
     // First: from here on the CNI plugin must not count on this daemon.
     removeDaemonInfo(config.runDir);
     // Every step runs whatever the one before did: what this daemon created must go.

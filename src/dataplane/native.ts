@@ -75,6 +75,8 @@ export interface NativeAddon {
   fdSend(fd: number, data: Buffer, fds: Int32Array, timeoutMs: number): void;
   /** One read: bytes 0 when the other end closed, -1 on time-out; fds: how many descriptors came (in fdsOut). */
   fdReceive(fd: number, buf: Buffer, fdsOut: Int32Array, timeoutMs: number): { bytes: number; fds: number };
+  /** One datagram to a unix socket; a path starting with '@' is in the abstract namespace (sd_notify). */
+  unixDatagram(path: string, data: Buffer): void;
 }
 
 /** What the addon throws for a failed system call, shaped like Node's own. */

@@ -50,7 +50,6 @@ export class LabDaemon {
   async start(timeoutMs = 15_000, takeover = false, command?: string[]): Promise<void> {
     if (command) this.command = command;
     // One daemon per run dir: one still stopping (after a fatal event, say) would answer for the new one.
-    const previous = takeover ? this.child?.pid : undefined;
     if (!takeover) await this.exited(10_000);
     // Lab daemons forward DNS only to upstreams a test names: never to the machine's own resolvers.
     const resolvConf = join(this.runDir, 'resolv.conf');
@@ -65,7 +64,8 @@ export class LabDaemon {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`tsoverlay on ${this.host.name} exited with ${child.exitCode}:\n${this.log}`);
-      if (await this.status().then((st) => st.process.pid !== previous, () => false)) return;
+      // A takeover is done when the new process answers (`ip netns exec` execs: the child's pid is the daemon's).
+      if (await this.status().then((st) => !takeover || st.process.pid === child.pid, () => false)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`tsoverlay on ${this.host.name} not ready after ${timeoutMs} ms:\n${this.log}`);

@@ -68,6 +68,39 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     await eventually(async () => expect(await ping(lab, a.container, c.container.ip, 1)).toMatch(/1 received/), 10_000);
   });
 
+  it('tsoverlay restart: the daemon starts its successor, which takes over and tells systemd it is the main process now', async () => {
+    const [a, b, c] = sides;
+    const socket = join(b.daemon.runDir, 'notify.sock');
+    const listener = lab.track(spawn('python3', ['-u', '-c', `import socket\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(${JSON.stringify(socket)})\nprint('up')\nwhile True: print(s.recv(4096).decode().replace(chr(10), ' '))`], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    let notified = '';
+    listener.stdout!.on('data', (d: Buffer) => (notified += d.toString()));
+    await eventually(async () => expect(notified).toMatch(/up/), 5000);
+    // As systemd starts it: NOTIFY_SOCKET in its environment (and its successor's).
+    process.env.NOTIFY_SOCKET = socket;
+    try {
+      await b.daemon.start(40_000, true);
+    } finally {
+      delete process.env.NOTIFY_SOCKET;
+    }
+    const first = (await b.daemon.status()).process.pid;
+    await eventually(async () => expect(notified).toContain(`READY=1 MAINPID=${first}`), 5000);
+    const moving = transfer(lab, a.container, c.container, 8 * MB, 5002, 2 * MB);
+    await new Promise((r) => setTimeout(r, 1000));
+    const out = await lab.exec(b.host.ns, process.execPath, [TSOVERLAY_BIN, 'restart', '--api', b.daemon.apiSocket], 60_000);
+    const successor = (await b.daemon.status()).process.pid;
+    lab.onCleanup(async () => void (processAlive(successor) && process.kill(successor, 'SIGKILL')));
+    expect(out.trim()).toBe(`restarted: pid ${first} handed over to pid ${successor}`);
+    expect(successor).not.toBe(first);
+    expect(processAlive(first)).toBe(false);
+    await eventually(async () => expect(notified).toContain(`READY=1 MAINPID=${successor}`), 5000);
+    const r = await moving;
+    expect(r.received).toEqual(r.sent);
+    // The lab takes the daemon back (a takeover of its own), so that it is stopped with the lab.
+    await b.daemon.start(40_000, true);
+    expect(processAlive(successor)).toBe(false);
+    await eventually(async () => expect(await ping(lab, a.container, c.container.ip, 1)).toMatch(/1 received/), 10_000);
+  });
+
   it('refuses a second takeover while one is in progress, and leaves the running daemon alone', async () => {
     const b = sides[1];
     const pid = (await b.daemon.status()).process.pid;
