@@ -66,17 +66,21 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
   const source = config.source;
   // Mesh peers know each other by the addresses their connections come from; the other modes write theirs down.
   const given = config.publicIp ?? (config.iface !== null ? await resolvePublicIp(config.iface) : null);
+  const publicIp = source.kind === 'mesh' ? given : given ?? (await resolvePublicIp(null));
+  // Looked up while the mode plans (a restarted daemon forwards only after both).
+  const linkMtu = publicIp !== null ? findUnderlay(publicIp).then((u) => u.mtu) : meshUnderlayMtu(config);
+  linkMtu.catch(() => {}); // awaited, and reported, in start
   let plan: HostPlan;
   try {
     plan =
-      source.kind === 'static' ? planFromFlags(config, source, given ?? (await resolvePublicIp(null)), vtepMac)
-      : source.kind === 'etcd' ? await planFromEtcd(config, source, given ?? (await resolvePublicIp(null)), vtepMac, events)
-      : await planFromMesh(config, source, given, vtepMac, events, predecessor !== null);
+      source.kind === 'static' ? planFromFlags(config, source, publicIp!, vtepMac)
+      : source.kind === 'etcd' ? await planFromEtcd(config, source, publicIp!, vtepMac, events)
+      : await planFromMesh(config, source, publicIp, vtepMac, events, predecessor !== null);
   } catch (error) {
     predecessor?.refuse(`the successor could not plan: ${(error as Error).message}`);
     throw error;
   }
-  const running = await start(config, plan, load, predecessor);
+  const running = await start(config, plan, load, predecessor, linkMtu);
   stop = running.stop;
   const stopOnce = stop;
   // A failure in the control plane is logged, not a reason to take the network down.
@@ -96,15 +100,19 @@ export interface ReloadResult {
 }
 
 /** Brings the host up; returns how to take it down again, and how to reload it. */
-async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig, predecessor: Predecessor | null): Promise<{ stop: Stop; reload: () => Promise<ReloadResult>; handOver: () => void }> {
+async function start(
+  config: LaunchConfig, plan: HostPlan, load: () => LaunchConfig, predecessor: Predecessor | null, underlayLinkMtu: Promise<number>,
+): Promise<{ stop: Stop; reload: () => Promise<ReloadResult>; handOver: () => void }> {
   /** The options in effect: the launch's, with what reloads changed. */
   let current = config;
-  const linkMtu = plan.publicIp !== null ? (await findUnderlay(plan.publicIp)).mtu : await meshUnderlayMtu(config);
+  const linkMtu = await underlayLinkMtu;
   // Over an IPv6 underlay the outer header is 20 bytes longer: the backends count IPv4's, so the link is taken as that much smaller.
   const underlayMtu = config.listen.includes(':') ? linkMtu - IPV6_EXTRA : linkMtu;
   const sealed = config.password !== null;
   const mtu = config.mtu ?? underlayMtu - plan.backend.overhead(sealed);
-  await writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.ipv6?.network, subnet6: plan.ipv6?.subnet, mtu, ipMasq: config.ipMasq });
+  // Read by docker and the CNI plugin, which wait for `ready`: not on the way to forwarding.
+  const subnetFiles = writeSubnetFiles(config.runDir, { network: plan.network, subnet: plan.subnet, network6: plan.ipv6?.network, subnet6: plan.ipv6?.subnet, mtu, ipMasq: config.ipMasq });
+  subnetFiles.catch(() => {}); // awaited, and reported, with the host setup
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
   const offer = { mode: plan.mode, tun: config.tun, offload: config.offload, listen: config.listen, port: plan.port, backend: plan.backend.name, sealed };
@@ -155,20 +163,28 @@ async function start(config: LaunchConfig, plan: HostPlan, load: () => LaunchCon
     return { applied, needRestart: change.fixed };
   }
   try {
-    // Side by side: each is a few `ip`/`nft` runs, and a restarted daemon forwards only after all of them.
+    // After a crash the TUN kept its address and routes, the bridge and the rules are there:
+    // forwarding need not wait for the host setup to confirm them.
+    const early = tunAdopted && predecessor === null;
+    if (early) {
+      await plan.routes.attach(dataplane, plan.port);
+      dataplane.start();
+    }
+    // Side by side: each is a few `ip`/`nft` runs.
     const bridge = config.bridge;
     const setup = await Promise.allSettled([
       configureTun(dataplane.tunName, mtu, plan.subnet, plan.network, plan.ipv6),
       bridge ? configureBridge(bridge, mtu, plan.subnet, plan.ipv6?.subnet ?? null).then((created) => (bridgeCreated = created)) : null,
       enableForwarding(plan.ipv6 !== null),
       masq?.install(),
+      subnetFiles,
     ]);
     const failed = setup.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    await plan.routes.attach(dataplane, plan.port);
+    if (!early) await plan.routes.attach(dataplane, plan.port);
     if (predecessor) await succeed(predecessor, plan, dataplane);
     // Forwarding needs no more than the routes: DNS, Docker and the API come up around it.
-    else dataplane.start();
+    else if (!early) dataplane.start();
     if (config.dns) {
       // Containers behind the bridge use its address; without a bridge, the TUN's address is local and routable.
       const host = formatIPv4(cidrHost(plan.subnet, config.bridge ? 1 : 0));

@@ -35,12 +35,8 @@ export async function peersUnderlayMtu(peers: string[], skip: string[]): Promise
     const routable = link.addr_info.some((a) => a.family === 'inet' || (a.family === 'inet6' && !a.local.startsWith('fe80:')));
     if (link.ifname !== 'lo' && !skip.includes(link.ifname) && routable) mtus.set(link.ifname, link.mtu);
   }
-  const used: number[] = [];
-  for (const peer of peers) {
-    const [route] = await ipJson<{ dev?: string }[]>('route', 'get', peer).catch(() => []);
-    const mtu = route?.dev ? mtus.get(route.dev) : undefined;
-    if (mtu) used.push(mtu);
-  }
+  const routes = await Promise.all(peers.map((peer) => ipJson<{ dev?: string }[]>('route', 'get', peer).catch(() => [])));
+  const used = routes.flatMap(([route]) => (route?.dev && mtus.get(route.dev)) || []);
   const candidates = used.length > 0 ? used : [...mtus.values()];
   if (candidates.length === 0) throw new HostSetupError('no interface with an address to reach peers through');
   return Math.min(...candidates);
