@@ -36,15 +36,24 @@ static int wait_for(int fd, short events, int32_t timeout_ms) {
   return n;
 }
 
-/* unixListen(path) -> fd: bound with mode 0600 (root's run dir), backlog 1. */
-napi_value tso_unix_listen(napi_env env, napi_callback_info info) {
+/* The one argument of unixListen and unixConnect, the path, and a stream socket for it; -1 once thrown. */
+static int path_and_socket(napi_env env, napi_callback_info info, const char* usage, struct sockaddr_un* sun) {
   size_t argc = 1;
   napi_value argv[1];
-  struct sockaddr_un sun;
-  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !unix_address(env, argv[0], &sun)) return tso_throw_range(env, "unixListen(path)");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !unix_address(env, argv[0], sun)) {
+    tso_throw_range(env, usage);
+    return -1;
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return tso_throw_errno(env, "socket", errno);
+  if (fd < 0) tso_throw_errno(env, "socket", errno);
+  return fd;
+}
+
+/* unixListen(path) -> fd: bound with mode 0600 (root's run dir), backlog 1. */
+napi_value tso_unix_listen(napi_env env, napi_callback_info info) {
+  struct sockaddr_un sun;
+  int fd = path_and_socket(env, info, "unixListen(path)", &sun);
+  if (fd < 0) return NULL;
   mode_t old = umask(0177);
   int bound = bind(fd, (struct sockaddr*)&sun, sizeof sun);
   umask(old);
@@ -73,13 +82,9 @@ napi_value tso_unix_accept(napi_env env, napi_callback_info info) {
 
 /* unixConnect(path) -> fd */
 napi_value tso_unix_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   struct sockaddr_un sun;
-  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || !unix_address(env, argv[0], &sun)) return tso_throw_range(env, "unixConnect(path)");
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return tso_throw_errno(env, "socket", errno);
+  int fd = path_and_socket(env, info, "unixConnect(path)", &sun);
+  if (fd < 0) return NULL;
   if (connect(fd, (struct sockaddr*)&sun, sizeof sun) < 0) {
     int err = errno;
     close(fd);

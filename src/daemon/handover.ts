@@ -39,41 +39,46 @@ export function handOver(h: HandingOver): boolean {
     return false;
   }
   const channel = new HandoverChannel(fd);
+  try {
+    offer(h, channel);
+  } catch (error) {
+    channel.close();
+    log.error('takeover: the offer failed; going on', { error: (error as Error).message });
+  }
+  return true;
+}
+
+function offer(h: HandingOver, channel: HandoverChannel): void {
   const peer = channel.peer();
   const holder = lockHolder(h.runDir);
   if (peer.pid !== holder || peer.uid !== process.getuid?.()) {
     channel.close();
     log.error('refused a takeover: the takeover socket is not the successor\'s; going on', { listener: peer.pid, lock: holder });
-    return true;
+    return;
   }
   h.routes.handOver?.();
-  try {
-    channel.send({ t: 'offer', handover: HANDOVER_VERSION, build: VERSION, pid: process.pid, ...h.offer } satisfies Offer, h.dataplane.fds);
-  } catch (error) {
-    channel.close();
-    log.error('takeover: the offer could not be sent; going on', { error: (error as Error).message });
-    return true;
-  }
+  channel.send({ t: 'offer', handover: HANDOVER_VERSION, build: VERSION, pid: process.pid, ...h.offer } satisfies Offer, h.dataplane.fds);
   log.info('offered the descriptors to a successor; forwarding until it is ready', { successor: peer.pid });
-  const poller = native.pollStart(fd, () => {
+  const poller = native.pollStart(channel.fd, () => {
     native.pollStop(poller);
-    const got = channel.receive(0);
-    const answer = got && safeAnswer(got.message);
-    if (answer?.t !== 'go') {
-      channel.close();
+    // Whatever the successor does, nothing of it may throw past here: this is the daemon's event loop.
+    try {
+      const got = channel.receive(0);
+      const answer = got && safeAnswer(got.message);
+      if (answer?.t === 'go') return give(h, channel);
       log.warn('the successor gave up; going on', { reason: answer?.t === 'refuse' ? answer.reason : 'it closed' });
-      return;
+    } catch (error) {
+      log.error('takeover failed; going on', { error: (error as Error).message });
     }
-    give(h, channel);
+    channel.close();
   });
-  return true;
 }
 
 function give(h: HandingOver, channel: HandoverChannel): void {
   h.dataplane.stop();
-  const frozen = h.routes.freeze?.() ?? null;
   let answer: ReturnType<typeof safeAnswer> = null;
   try {
+    const frozen = h.routes.freeze?.() ?? null;
     channel.send({ t: 'state', mesh: frozen?.mesh ?? null, crypto: h.dataplane.cryptoHandover() }, frozen?.fds ?? []);
     const got = channel.receive(TAKE_MS);
     answer = got && safeAnswer(got.message);

@@ -9,6 +9,7 @@ import { type ChannelState, SealedChannel } from '../crypto/sealedChannel.js';
 import { type DirectionKeys, sessionKeys } from '../crypto/sessionKeys.js';
 import { encodeFrame, encodeJsonFrame, FrameError, FrameReader, FrameType, type FrameTypeValue } from './frames.js';
 import { type Hello, isHello, judgeHello } from './handshake.js';
+import { descriptorOf, startReading, stopReading } from './socketHandle.js';
 import { type MeshMessage, MessageError, parseMessage } from './messages.js';
 
 export const HEARTBEAT_MS = 1000;
@@ -36,13 +37,6 @@ export interface ConnectionHandover {
   dataKeys: DirectionKeys | null;
   /** Bytes read of a frame not yet whole. */
   leftover: Buffer;
-}
-
-/** The parts of Node's socket handle a handover must reach: Node stops reading a socket only when told this way. */
-interface ReadingHandle {
-  reading: boolean;
-  readStop(): number;
-  readStart(): number;
 }
 
 export class ControlConnection {
@@ -107,30 +101,23 @@ export class ControlConnection {
    */
   freeze(): ConnectionHandover | null {
     if (!this.established || this.socket.writableLength > 0) return null;
-    const handle = (this.socket as unknown as { _handle: ReadingHandle | null })._handle;
-    if (!handle) return null;
-    clearInterval(this.timer);
     // Every byte read so far went through onData already (the socket flows): what the kernel holds is the successor's.
-    handle.reading = false;
-    handle.readStop();
+    if (!stopReading(this.socket)) return null;
+    clearInterval(this.timer);
     return { outbound: this.outbound, address: this.address, peer: this.peer!, version: this.version, channel: this.channel?.state() ?? null, dataKeys: this.dataKeys, leftover: this.reader.leftover() };
   }
 
   thaw(): void {
     if (this.closeReason !== null) return;
-    const handle = (this.socket as unknown as { _handle: ReadingHandle | null })._handle;
-    if (handle && !handle.reading) {
-      handle.reading = true;
-      handle.readStart();
-    }
+    startReading(this.socket);
     clearInterval(this.timer);
     this.lastHeard = Date.now();
     this.timer = this.startTimer(Date.now());
   }
 
-  /** The descriptor a successor is handed (Node keeps it on the socket's handle). */
+  /** The descriptor a successor is handed. */
   get fd(): number {
-    return (this.socket as unknown as { _handle: { fd?: number } | null })._handle?.fd ?? -1;
+    return descriptorOf(this.socket);
   }
 
   get established(): boolean {

@@ -9,6 +9,7 @@ import type { Hello } from './handshake.js';
 import { type LinkMessage, type MeshMessage, isLinkMessage } from './messages.js';
 import type { MeshNode, MeshTransport } from './meshNode.js';
 import { CONTROL_PORT } from './meshOptions.js';
+import { descriptorOf } from './socketHandle.js';
 import { formatHostPort } from '../net/hostPort.js';
 
 const CONNECT_TIMEOUT_MS = 3000;
@@ -147,14 +148,16 @@ export class TcpMesh implements MeshTransport {
   }
 
   /**
-   * Stops every timer, the listener and each established connection for a
-   * successor; returns their state and descriptors (the listener's first).
-   * Connections that cannot be handed over stay here and end with this process.
+   * Stops the timers and each established connection for a successor;
+   * returns their state and descriptors, the listener's first (while this
+   * process waits for the successor, nothing is accepted). Connections that
+   * cannot be handed over stay here and end with this process.
    */
   freeze(): { state: TcpHandover; fds: number[] } {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
-    const listener = (this.server as unknown as { _handle: { fd?: number } | null })._handle?.fd ?? -1;
+    const listener = descriptorOf(this.server);
+    if (listener < 0) throw new Error('the control listener has no descriptor');
     const connections: ConnectionHandover[] = [];
     const fds = [listener];
     for (const c of this.connections.values()) {

@@ -31,9 +31,11 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
   let lab: Lab;
   let hosts: LabHost[];
   let sides: MeshSide[];
+  let other: { dir: string; command: string[] };
 
   beforeAll(async () => {
     lab = await Lab.create();
+    other = secondInstall();
     hosts = [await lab.addHost('a'), await lab.addHost('b'), await lab.addHost('c')];
     await onlyLinks(lab, hosts, ['a-b', 'b-c']);
     sides = await startMesh(lab, hosts, (i) => (i > 0 ? [hosts[i - 1]] : []), ['--password', 'takeover']);
@@ -41,15 +43,17 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
   }, 120_000);
   afterAll(async () => {
     await lab?.cleanup();
+    if (other) rmSync(other.dir, { recursive: true, force: true });
   });
 
-  it('hands the relay over during a transfer: the same TUN, the old process gone, every byte through', async () => {
+  it('hands the relay over to another install during a transfer: the same TUN, the old process gone, every byte through', async () => {
     const [a, b, c] = sides;
     const [oldPid, index] = [(await b.daemon.status()).process.pid, await ifindex(lab, b)];
     const moving = transfer(lab, a.container, c.container, 12 * MB, 5001, 3 * MB);
     await new Promise((r) => setTimeout(r, 1500));
     const [aLog, cLog] = [a.daemon.log.length, c.daemon.log.length];
-    await b.daemon.start(40_000, true);
+    // An upgrade: the successor is another install of the build.
+    await b.daemon.start(40_000, true, other.command);
     const status = await b.daemon.status();
     expect(status.process.pid).not.toBe(oldPid);
     expect(processAlive(oldPid)).toBe(false);
@@ -65,6 +69,8 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
       expect(log).not.toMatch(/"msg":"connected to peer"/);
     }
     expect(status.mesh!.connections.length).toBe(2);
+    // Back to this install for the tests below.
+    await b.daemon.start(40_000, true, [process.execPath, ...DAEMON_NODE_FLAGS, TSOVERLAY_BIN]);
     await eventually(async () => expect(await ping(lab, a.container, c.container.ip, 1)).toMatch(/1 received/), 10_000);
   });
 
