@@ -55,7 +55,7 @@ describe('the Debian package', () => {
     const unbuiltClone = builtClone(join(work, 'unbuilt'), false);
     const unbuilt = sh(join(unbuiltClone, 'scripts/package'), [work], unbuiltClone);
     expect(unbuilt.status).toBe(2);
-    expect(unbuilt.stderr).toBe('scripts/package: not built (dist/cli/main.js is missing): run scripts/setup\n');
+    expect(unbuilt.stderr).toBe('scripts/package: not built (dist/bundle/main.js is missing): run scripts/setup\n');
     writeFileSync(join(clone, 'stray.txt'), 'not committed\n');
     const dirty = sh(join(clone, 'scripts/package'), [work], clone);
     rmSync(join(clone, 'stray.txt'));
@@ -74,7 +74,7 @@ describe('the Debian package', () => {
     expect(sh('dpkg-deb', ['-I', deb, 'conffiles']).stdout.trim()).toBe('/etc/default/tsoverlay');
     const contents = sh('dpkg-deb', ['-c', deb]).stdout;
     for (const path of [
-      './usr/bin/tsoverlay -> ../lib/tsoverlay/bin/tsoverlay', './usr/lib/tsoverlay/dist/cli/main.js', './usr/lib/tsoverlay/dist/cni/plugin.cjs',
+      './usr/bin/tsoverlay -> ../lib/tsoverlay/bin/tsoverlay', './usr/lib/tsoverlay/dist/bundle/main.js', './usr/lib/tsoverlay/dist/cni/plugin.cjs',
       './usr/lib/tsoverlay/native-bindings/build/Release/tsoverlay_native.node', './usr/lib/tsoverlay/node_modules/sodium-native/', './usr/lib/tsoverlay/node_modules/pino/',
       './lib/systemd/system/tsoverlay.service', './lib/systemd/system/docker.service.d/tsoverlay.conf', './etc/default/tsoverlay',
       './opt/cni/bin/tsoverlay -> /usr/lib/tsoverlay/bin/tsoverlay-cni.cjs',
