@@ -20,6 +20,7 @@ import { type MeshSide, meshArgs, onlyLinks, startMesh } from '../../src/lab/mes
 import { eventually } from '../helpers/eventually.js';
 import { launchOutcome } from '../helpers/failedLaunch.js';
 import { ping, transfer } from '../helpers/traffic.js';
+import { twoHosts, type TwoHosts } from '../../src/lab/twoHosts.js';
 
 const MB = 1 << 20;
 
@@ -165,6 +166,35 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     expect(outcome.stderr).toMatch(new RegExp(`--takeover refused, the running daemon \\(pid ${pid}\\) left alone: .*ipam.json does not parse`));
     expect((await b.daemon.status()).process.pid).toBe(pid);
     await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
+  });
+});
+
+describe('launch --takeover in static mode, dual stack over an IPv6 underlay', () => {
+  let lab: Lab;
+  let net: TwoHosts;
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    net = await twoHosts(lab, 'udp', 'udp', { ipv6: true, underlay6: true });
+    await eventually(async () => expect(await ping(lab, net.a.container, net.b.container.ip, 1)).toMatch(/1 received/), 20_000);
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.cleanup();
+  });
+
+  it('hands over during a transfer: the UDP socket on the IPv6 underlay goes on, every byte through, IPv6 inside too', async () => {
+    const daemon = net.a.daemon!;
+    const before = (await daemon.status()).process.pid;
+    const moving = transfer(lab, net.b.container, net.a.container, 12 * MB, 5001, 3 * MB);
+    await new Promise((r) => setTimeout(r, 1000));
+    await daemon.start(40_000, true);
+    const after = await daemon.status();
+    expect(after.process.pid).not.toBe(before);
+    expect(daemon.log).toMatch(/"msg":"took over"/);
+    const r = await moving;
+    expect(r.received).toEqual(r.sent);
+    expect(after.counters.drops.no_route).toBe(0);
+    expect(await lab.exec(net.b.container.ns, 'ping', ['-6', '-c', '1', '-W', '2', net.a.container6!])).toMatch(/1 received/);
   });
 });
 
