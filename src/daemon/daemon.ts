@@ -271,7 +271,7 @@ async function start(
       stopping = true;
       process.exit(0);
     };
-    if (handOver({ runDir: config.runDir, offer, dataplane, routes: plan.routes, exit })) return;
+    if (handOver({ runDir: config.runDir, offer, dataplane, routes: plan.routes, exit }) === 'stay') return;
     // A successor that opened no socket (an older build) adopts what we leave.
     log.info('handing over to a successor: the TUN, its routes, the bridge and the rules stay');
     plan.routes.handOver?.();

@@ -13,6 +13,7 @@ import { VERSION } from '../api/status.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
 import { native } from '../dataplane/native.js';
 import { log } from '../log.js';
+import { processAlive } from '../state/daemonInfo.js';
 import { HandoverChannel } from './handoverChannel.js';
 import { HANDOVER_VERSION, type Offer, parseAnswer } from './handoverMessages.js';
 import type { RouteSource } from './hostPlan.js';
@@ -30,29 +31,50 @@ export interface HandingOver {
   exit(): never;
 }
 
-/** Answers the signal; returns false when no successor of this kind is there (an older build waits for an exit). */
-export function handOver(h: HandingOver): boolean {
+/** A takeover is under way: a second signal meanwhile changes nothing. */
+let busy = false;
+
+/**
+ * Answers the signal. 'exit': a successor holds the lock but opened no
+ * socket (an older build), and waits for this process to exit; 'stay': a
+ * takeover is under way, or there is none to answer (no successor holds the
+ * lock), and this process goes on.
+ */
+export function handOver(h: HandingOver): 'exit' | 'stay' {
+  if (busy) {
+    log.warn('a takeover is already under way; the signal is ignored');
+    return 'stay';
+  }
+  const holder = lockHolder(h.runDir);
+  if (holder <= 0 || holder === process.pid || !processAlive(holder)) {
+    log.warn('asked to hand over, but no successor holds the takeover lock; going on');
+    return 'stay';
+  }
   let fd: number;
   try {
     fd = native.unixConnect(join(h.runDir, SOCKET));
   } catch {
-    return false;
+    return 'exit';
   }
   const channel = new HandoverChannel(fd);
-  try {
-    offer(h, channel);
-  } catch (error) {
+  busy = true;
+  const done = () => {
+    busy = false;
     channel.close();
+  };
+  try {
+    offer(h, channel, holder, done);
+  } catch (error) {
+    done();
     log.error('takeover: the offer failed; going on', { error: (error as Error).message });
   }
-  return true;
+  return 'stay';
 }
 
-function offer(h: HandingOver, channel: HandoverChannel): void {
+function offer(h: HandingOver, channel: HandoverChannel, holder: number, done: () => void): void {
   const peer = channel.peer();
-  const holder = lockHolder(h.runDir);
   if (peer.pid !== holder || peer.uid !== process.getuid?.()) {
-    channel.close();
+    done();
     log.error('refused a takeover: the takeover socket is not the successor\'s; going on', { listener: peer.pid, lock: holder });
     return;
   }
@@ -65,12 +87,12 @@ function offer(h: HandingOver, channel: HandoverChannel): void {
     try {
       const got = channel.receive(0);
       const answer = got && safeAnswer(got.message);
-      if (answer?.t === 'go') return give(h, channel);
-      log.warn('the successor gave up; going on', { reason: answer?.t === 'refuse' ? answer.reason : 'it closed' });
+      if (answer?.t === 'go') give(h, channel);
+      else log.warn('the successor gave up; going on', { reason: answer?.t === 'refuse' ? answer.reason : 'it closed' });
     } catch (error) {
       log.error('takeover failed; going on', { error: (error as Error).message });
     }
-    channel.close();
+    done();
   });
 }
 

@@ -134,7 +134,7 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
   });
 
-  it('gives nothing to a takeover socket another process opened, and goes on', async () => {
+  it('gives nothing to a takeover socket another process opened, nor to a stray signal, and goes on', async () => {
     const b = sides[1];
     const pid = (await b.daemon.status()).process.pid;
     const logAt = b.daemon.log.length;
@@ -149,6 +149,9 @@ describe('launch --takeover on an encrypted mesh line a-b-c', () => {
     holder.kill('SIGKILL');
     rmSync(socket, { force: true });
     rmSync(join(b.daemon.runDir, 'takeover.lock'), { force: true });
+    // A stray signal, with no successor holding the lock, is not a reason to go either.
+    process.kill(pid, 'SIGUSR2');
+    await eventually(async () => expect(b.daemon.log.slice(logAt)).toMatch(/asked to hand over, but no successor holds the takeover lock; going on/), 5000);
     expect((await b.daemon.status()).process.pid).toBe(pid);
     await eventually(async () => expect(await ping(lab, sides[0].container, sides[2].container.ip, 1)).toMatch(/1 received/), 10_000);
   });
