@@ -37,6 +37,10 @@ export class StartError extends UserError {}
 
 type Stop = (why: string, exitCode: number) => Promise<void>;
 
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+/** Set once the daemon holds what a stop must undo (its data path is open). */
+let owning = false;
+
 /**
  * Runs the daemon with `config`; `load` reads the launch options again for a
  * reload (the --config file, then the command line).
@@ -45,6 +49,25 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
   configureLog(config.logLevel, config.logFormat);
   /** Set once the daemon is up: a fatal event before that has nothing to undo. */
   let stop: Stop | null = null;
+  /**
+   * A stop asked for while starting: the API may answer (a caller may see us
+   * up) before the handlers below are set, and the signal's default action
+   * would leave the persistent TUN behind. Once the data path is open it
+   * waits for the start to end; before, nothing is ours yet and the signal
+   * acts as it would.
+   */
+  let stopAsked: NodeJS.Signals | null = null;
+  // One listener for the daemon's whole life: replacing it could drop a signal already on its way.
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stop) void stop(signal, 0);
+      else if (owning) stopAsked ??= signal;
+      else {
+        process.removeAllListeners(signal);
+        process.kill(process.pid, signal);
+      }
+    });
+  }
   const events: ModeEvents = {
     fatal(reason) {
       log.error(reason);
@@ -82,11 +105,9 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
   }
   const running = await start(config, plan, load, predecessor, linkMtu);
   stop = running.stop;
-  const stopOnce = stop;
   // A failure in the control plane is logged, not a reason to take the network down.
   process.on('unhandledRejection', (error) => log.error('unhandled failure', { error: error instanceof Error ? error.stack : String(error) }));
-  process.on('SIGTERM', () => void stopOnce('SIGTERM', 0));
-  process.on('SIGINT', () => void stopOnce('SIGINT', 0));
+  if (stopAsked) void stop(stopAsked, 0);
   // A refused reload is logged where it is refused; nothing more to do here.
   process.on('SIGHUP', () => void running.reload().catch(() => {}));
   process.on(HANDOVER_SIGNAL, () => running.handOver());
@@ -127,6 +148,7 @@ async function start(
   }
   const handed = predecessor ? { tun: predecessor.tun, udp: predecessor.udp } : undefined;
   const { dataplane, tunAdopted } = openDataplane({ tunName: config.tun, listenAddress: config.listen, port: plan.port, offload: config.offload, encap, localSubnet: plan.subnet, localSubnet6: plan.ipv6?.subnet, mtu, relay: plan.relay, handed });
+  owning = true;
   // Left by a run that crashed: its address and routes kept traffic routed meanwhile.
   if (tunAdopted) log.info('adopted the TUN left by the last run', { tun: dataplane.tunName });
   let bridgeCreated = false;
