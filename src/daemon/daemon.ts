@@ -19,7 +19,7 @@ import { PluginState } from '../docker/pluginState.js';
 import { handOver } from './handover.js';
 import { startSuccessor } from './successor.js';
 import { notifySystemd } from './systemdNotify.js';
-import { checkStateFiles, HANDOVER_SIGNAL, type Predecessor, takeOver, unlock } from './takeover.js';
+import { checkStateFiles, type Expected, HANDOVER_SIGNAL, type Predecessor, takeOver, unlock } from './takeover.js';
 import { planFromEtcd } from './etcdMode.js';
 import type { HostPlan, ModeEvents } from './hostPlan.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
@@ -82,7 +82,7 @@ export async function runDaemon(config: LaunchConfig, load: () => LaunchConfig =
           checkStateFiles(config.runDir, ['ipam.json', 'dns.json', 'docker-plugin.json', 'docker-names.json']);
           if (config.dockerPlugin !== null) PluginState.load(config.runDir);
         },
-        { mode: config.source.kind, tun: config.tun, offload: config.offload, listen: config.listen },
+        expectedOf(config),
       )
     : null;
   const vtepMac = await loadVtepMac(config.runDir);
@@ -136,7 +136,7 @@ async function start(
   subnetFiles.catch(() => {}); // awaited, and reported, with the host setup
 
   const encap = plan.backend.encapsulation({ vni: plan.vni, vtepMac: plan.vtepMac, underlayMtu, sealed, rekeyAfter: config.rekeyAfter ?? undefined });
-  const offer = { mode: plan.mode, tun: config.tun, offload: config.offload, listen: config.listen, port: plan.port, backend: plan.backend.name, sealed };
+  const offer = { ...expectedOf(config), port: plan.port, backend: plan.backend.name, sealed };
   if (predecessor) {
     const o = predecessor.offer;
     // Known only once planned (etcd mode's backend and port come from etcd).
@@ -315,6 +315,11 @@ async function succeed(predecessor: Predecessor, plan: HostPlan, dataplane: Data
   dataplane.start();
   await predecessor.taken();
   await rest?.();
+}
+
+/** What a takeover's two sides must have been started with alike (the rest is known once planned). */
+function expectedOf(config: LaunchConfig): Expected {
+  return { mode: config.source.kind, tun: config.tun, offload: config.offload, listen: config.listen };
 }
 
 /** Mesh mode without a public IP: the MTU of the interfaces towards the named peers. */

@@ -7,7 +7,6 @@
 // it all) or anything else (then it goes on as before). A successor of an
 // older build, that opens no socket, gets what it expects: this process
 // exits, leaving the persistent TUN to be adopted.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VERSION } from '../api/status.js';
 import type { Dataplane } from '../dataplane/dataplane.js';
@@ -17,7 +16,7 @@ import { processAlive } from '../state/daemonInfo.js';
 import { HandoverChannel } from './handoverChannel.js';
 import { HANDOVER_VERSION, type Offer, parseAnswer } from './handoverMessages.js';
 import type { RouteSource } from './hostPlan.js';
-import { LOCK, SOCKET } from './takeover.js';
+import { lockHolder, SOCKET } from './takeover.js';
 
 /** How long a successor may take from `go` to `taken`: nothing forwards meanwhile. */
 const TAKE_MS = 5000;
@@ -122,13 +121,5 @@ function safeAnswer(message: unknown): ReturnType<typeof parseAnswer> | null {
     return parseAnswer(message);
   } catch {
     return null;
-  }
-}
-
-function lockHolder(runDir: string): number {
-  try {
-    return Number(readFileSync(join(runDir, LOCK), 'utf8').trim());
-  } catch {
-    return -1;
   }
 }

@@ -114,21 +114,13 @@ export async function takeOver(runDir: string, check: () => void, expected: Expe
     const deadline = Date.now() + WAIT_MS;
     while (channel === null) {
       const fd = native.unixAccept(listener, 20);
-      if (fd >= 0) channel = new HandoverChannel(fd);
+      if (fd >= 0) channel = fromRunning(new HandoverChannel(fd), running.pid);
       else if (!processAlive(running.pid)) {
         log.info('took over from a daemon that hands over no descriptors: adopting what it left', { from: running.pid });
         return null;
       } else if (Date.now() > deadline) {
         unlock(runDir);
         throw new TakeoverError(`--takeover: the running daemon (pid ${running.pid}) did not hand over within ${WAIT_MS / 1000} s; it was left as it is`);
-      }
-      // Anyone else who could reach the socket is refused: only the running daemon hands over.
-      const peer = channel?.peer();
-      if (channel && peer && (peer.pid !== running.pid || peer.uid !== process.getuid?.())) {
-        const who = peer.pid;
-        channel.close();
-        channel = null;
-        log.warn('--takeover: a connection to the takeover socket from another process refused', { pid: who });
       }
     }
     const got = channel.receive(WAIT_MS);
@@ -157,6 +149,15 @@ export async function takeOver(runDir: string, check: () => void, expected: Expe
     native.close(listener);
     rmSync(path, { force: true });
   }
+}
+
+/** The channel if the running daemon is at its other end; anyone else who could reach the socket is refused. */
+function fromRunning(channel: HandoverChannel, pid: number): HandoverChannel | null {
+  const peer = channel.peer();
+  if (peer.pid === pid && peer.uid === process.getuid?.()) return channel;
+  channel.close();
+  log.warn('--takeover: a connection to the takeover socket from another process refused', { pid: peer.pid });
+  return null;
 }
 
 /** Why the offer cannot be taken by this process, or null. */
@@ -196,8 +197,8 @@ function lock(runDir: string): void {
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
+      const holder = lockHolder(runDir);
+      if (holder > 0 && processAlive(holder)) {
         throw new TakeoverError(`--takeover refused: another takeover (pid ${holder}) is in progress; the running daemon left alone`);
       }
       rmSync(file, { force: true });
@@ -208,10 +209,15 @@ function lock(runDir: string): void {
 
 /** Once the new daemon is ready (or gave up). */
 export function unlock(runDir: string): void {
-  const file = join(runDir, LOCK);
+  if (lockHolder(runDir) === process.pid) rmSync(join(runDir, LOCK), { force: true });
+}
+
+/** The pid in the takeover lock; -1 when there is none or it names no process. */
+export function lockHolder(runDir: string): number {
   try {
-    if (Number(readFileSync(file, 'utf8').trim()) === process.pid) rmSync(file, { force: true });
+    const pid = Number(readFileSync(join(runDir, LOCK), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : -1;
   } catch {
-    // none held
+    return -1;
   }
 }

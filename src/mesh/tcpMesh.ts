@@ -189,7 +189,8 @@ export class TcpMesh implements MeshTransport {
       const c = new ControlConnection(socket, h.outbound, h.address, this.hello, this.password, this.events(), h);
       const name = h.peer.name;
       this.connections.set(name, c);
-      const target = h.outbound ? [...this.targets.values()].find((t) => formatHostPort(t.address, t.port) === h.address) : undefined;
+      // An outbound connection's address is its target's key (dial).
+      const target = h.outbound ? this.targets.get(h.address) : undefined;
       if (target) socket.once('close', () => this.retryLater(target, c.closeReason ?? 'closed'));
       if (c.dataKeys) this.options.keysChanged?.(name, c.dataKeys);
     });
