@@ -17,6 +17,25 @@ static uint32_t next(void) {
 }
 static uint32_t below(uint32_t n) { return n ? next() % n : 0; }
 
+/* RFC 1071 the slow way, 16-bit big-endian words: the reference the fast sum is checked against. */
+static uint32_t ref_sum(const uint8_t* p, uint32_t len, uint32_t sum) {
+  for (uint32_t i = 0; i + 1 < len; i += 2) sum += (uint32_t)p[i] << 8 | p[i + 1];
+  if (len & 1) sum += (uint32_t)p[len - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return sum;
+}
+
+/* Whether a cut segment's TCP (and IPv4 header) checksum verifies: the sums come to 0xffff. */
+static int segment_verifies(const uint8_t* p, uint32_t len) {
+  int v6 = (p[0] >> 4) == 6;
+  uint32_t ihl = v6 ? 40 : (uint32_t)(p[0] & 15) * 4;
+  if (!v6 && ref_sum(p, ihl, 0) != 0xffff) return 0;
+  uint32_t l4 = len - ihl;
+  uint32_t pseudo = v6 ? ref_sum(p + 8, 32, 0) : ref_sum(p + 12, 8, 0);
+  pseudo += 6 + l4;
+  return ref_sum(p + ihl, l4, pseudo) == 0xffff;
+}
+
 /* A TCP/IPv4 packet: 20-byte IP header, TCP header with thl bytes, payload. */
 static uint32_t make_tcp(uint8_t* p, uint32_t thl, uint32_t payload, uint32_t seq, uint8_t flags) {
   uint32_t len = 20 + thl + payload;
@@ -96,6 +115,8 @@ int main(int argc, char** argv) {
       if (n != (uint32_t)segments) { fprintf(stderr, "segment count %u != %d\n", n, segments); return 1; }
       cut++;
       v6 += six;
+      for (uint32_t i = 0; !mutate && i < n; i++)
+        if (!segment_verifies(seg + (size_t)i * room, lengths[i])) { fprintf(stderr, "segment %u of %u: bad checksum\n", i, n); return 1; }
       /* Glue the segments back (each in an exact buffer), and cut again: the same bytes. */
       uint8_t* parts[128];
       for (uint32_t i = 0; i < n; i++) parts[i] = exact(seg + (size_t)i * room, lengths[i]);

@@ -9,27 +9,54 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 
-/* Ones'-complement sum of len bytes, unfolded. */
+/* Adds w to a ones'-complement accumulator, the carry out of bit 63 wrapped
+ * back in: a sum modulo 2^64 - 1, which folds to the same 16 bits (2^16 - 1
+ * divides 2^64 - 1) as a sum of 16-bit words. */
+static inline uint64_t add_carry(uint64_t sum, uint64_t w) {
+  sum += w;
+  return sum + (sum < w);
+}
+
+/* Ones'-complement sum of len bytes, unfolded: 8 bytes a step (twice the
+ * rate of 4-byte steps on a 1,448-byte segment), the tail in smaller loads. */
 static uint64_t sum_bytes(const uint8_t* p, size_t len, uint64_t sum) {
-  while (len >= 4) {
+  while (len >= 32) {
+    uint64_t a, b, c, d;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+    memcpy(&c, p + 16, 8);
+    memcpy(&d, p + 24, 8);
+    sum = add_carry(add_carry(add_carry(add_carry(sum, a), b), c), d);
+    p += 32;
+    len -= 32;
+  }
+  while (len >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    sum = add_carry(sum, w);
+    p += 8;
+    len -= 8;
+  }
+  if (len >= 4) {
     uint32_t w;
     memcpy(&w, p, 4);
-    sum += w;
+    sum = add_carry(sum, w);
     p += 4;
     len -= 4;
   }
   if (len >= 2) {
     uint16_t h;
     memcpy(&h, p, 2);
-    sum += h;
+    sum = add_carry(sum, h);
     p += 2;
     len -= 2;
   }
-  if (len) sum += *p; /* the odd byte, padded with zero, as a little-endian load reads it */
+  if (len) sum = add_carry(sum, *p); /* the odd byte, padded with zero, as a little-endian load reads it */
   return sum;
 }
 
 static uint16_t fold(uint64_t sum) {
+  sum = (sum & 0xffffffffu) + (sum >> 32);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return (uint16_t)sum;
 }
@@ -49,9 +76,7 @@ static uint32_t tcp_start(const uint8_t* pkt, uint32_t len) {
 static uint64_t pseudo_sum(const uint8_t* ip, uint8_t proto, uint32_t l4_len) {
   int v6 = (ip[0] >> 4) == 6;
   uint64_t sum = v6 ? sum_bytes(ip + 8, 32, 0) : sum_bytes(ip + 12, 8, 0);
-  sum += htons(proto);
-  sum += htons((uint16_t)l4_len);
-  return sum;
+  return add_carry(add_carry(sum, htons(proto)), htons((uint16_t)l4_len));
 }
 
 static void ip_checksum(uint8_t* ip, uint32_t ihl) {
