@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Throughput and packet rate through tsoverlay (udp, vxlan, sleeve plain and
-// encrypted) beside a kernel VXLAN pair and wireguard-go on the same kind of
+// encrypted) beside a kernel VXLAN pair and wireguard-go (Debian's, and the newest
+// from ../shared/anchors when it is there) on the same kind of
 // namespaces, in the same run, printed as ratios to the kernel.
 //   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--only a,b] [--daemon-args=--no-offload] [--markdown FILE]
 // Needs root, iperf3, wireguard-go, wg, and a built tree (scripts/setup).
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Lab } from '../dist/lab/lab.js';
 import { twoHosts } from '../dist/lab/twoHosts.js';
 import { startMesh } from '../dist/lab/meshHosts.js';
@@ -34,7 +36,14 @@ const setups = {
     return { a: a.container, b: b.container, daemons: [a.daemon, b.daemon] };
   },
   'wireguard-go': (lab) => wireguardPair(lab),
+  // The newest wireguard-go (TUN and UDP GSO/GRO), when the reference binaries are beside the project.
+  'wireguard-go-new': (lab) => wireguardPair(lab, NEWEST_WIREGUARD),
 };
+const NEWEST_WIREGUARD = fileURLToPath(new URL('../../shared/anchors/wireguard-go-0.0.20250522', import.meta.url));
+if (!existsSync(NEWEST_WIREGUARD)) {
+  process.stderr.write(`bench: ${NEWEST_WIREGUARD} is absent: no row for the newest wireguard-go\n`);
+  delete setups['wireguard-go-new'];
+}
 function withDaemons({ a, b }) {
   return { a: a.container, b: b.container, daemons: [a.daemon, b.daemon].filter(Boolean) };
 }
@@ -44,6 +53,13 @@ const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on Linu
 const cpuTimes = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return [Number(fields[11]) / TICKS, Number(fields[12]) / TICKS];
+};
+
+/** Busy and total CPU ticks of the whole machine (/proc/stat: all but idle and iowait). */
+const machineTicks = () => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((x, y) => x + y, 0);
+  return { busy: total - f[3] - f[4], total };
 };
 
 /** Resident memory of a process, MB. */
@@ -68,10 +84,15 @@ async function measure(overlay) {
     const cpuBefore = pids.map(cpuTimes);
     const packetsBefore = daemons.length ? (await daemons[0].status()).counters.tx.packets : 0;
 
+    const machineBefore = machineTicks();
     const tcp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-t', String(tcpSeconds), '-J'], (tcpSeconds + 30) * 1000));
+    const machineAfter = machineTicks();
     const cpuAfter = pids.map(cpuTimes);
     const packets = daemons.length ? (await daemons[0].status()).counters.tx.packets - packetsBefore : 0;
 
+    const tcp4 = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-P', '4', '-t', String(tcpSeconds), '-J'], (tcpSeconds + 30) * 1000));
+    // QUIC-like: 1,400-byte datagrams as fast as the sender can.
+    const udpBulk = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '0', '-l', '1400', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
     const udp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '0', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
     // 50,000 packets/s offered: 64 B × 8 × 50,000 = 25.6 Mbit/s.
     const paced = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '25.6M', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
@@ -85,6 +106,12 @@ async function measure(overlay) {
       rss,
       overlay,
       gbps: tcp.end.sum_received.bits_per_second / 1e9,
+      gbps4: tcp4.end.sum_received.bits_per_second / 1e9,
+      udpGbps: udpBulk.end.sum.bits_per_second * (1 - udpBulk.end.sum.lost_percent / 100) / 1e9,
+      // Whole-machine busy CPU-seconds per Gbit carried in the single-stream run: the kernel's own work counts too.
+      cpuPerGbit: ((machineAfter.busy - machineBefore.busy) / TICKS) / ((tcp.end.sum_received.bytes * 8) / 1e9),
+      busy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+      rtt: tcp.end.streams[0].sender.mean_rtt,
       retransmits: tcp.end.sum_sent.retransmits,
       pps: (u.packets - u.lost_packets) / u.seconds,
       udpLoss: u.lost_percent,
@@ -104,10 +131,18 @@ for (const overlay of Object.keys(setups).filter((o) => o === 'kernel-vxlan' || 
 }
 const ref = results[0];
 const rows = results.map((r) => [
-  r.overlay === 'kernel-vxlan' ? 'kernel VXLAN (reference)' : r.overlay === 'wireguard-go' ? 'wireguard-go' : `tsoverlay ${r.overlay}`,
+  r.overlay === 'kernel-vxlan' ? 'kernel VXLAN (reference)' : r.overlay === 'wireguard-go' ? 'wireguard-go (Debian 0.0.20220316)' : r.overlay === 'wireguard-go-new' ? 'wireguard-go 0.0.20250522 (GSO/GRO)' : `tsoverlay ${r.overlay}`,
   r.gbps.toFixed(2),
   (r.gbps / ref.gbps).toFixed(3),
   String(r.retransmits),
+  String(r.rtt),
+  (r.busy * 100).toFixed(0) + '%',
+  r.cpuPerGbit.toFixed(3),
+  (r.cpuPerGbit / ref.cpuPerGbit).toFixed(2),
+  r.gbps4.toFixed(2),
+  (r.gbps4 / ref.gbps4).toFixed(3),
+  r.udpGbps.toFixed(2),
+  (r.udpGbps / ref.udpGbps).toFixed(3),
   Math.round(r.pps).toLocaleString('en'),
   (r.pps / ref.pps).toFixed(2),
   r.pacedLoss.toFixed(2),
@@ -117,8 +152,8 @@ const rows = results.map((r) => [
   r.cpu === null ? '-' : r.cpu.map((c) => `${Math.round(c * 100)}%`).join(' / '),
   r.rss.length ? r.rss.map((m) => m.toFixed(0)).join(' / ') : '-',
 ]);
-const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', '64 B UDP pkt/s delivered (-b 0)', 'x kernel', 'loss % at 50k pkt/s', 'sockperf p50 µs', 'x kernel', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b', 'daemon RSS MB a / b'];
+const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', 'mean RTT µs', 'machine busy', 'CPU-s per Gbit', 'x kernel', 'TCP 4 streams Gbit/s', 'x kernel', '1400 B UDP Gbit/s delivered (-b 0)', 'x kernel', '64 B UDP pkt/s delivered (-b 0)', 'x kernel', 'loss % at 50k pkt/s', 'sockperf p50 µs', 'x kernel', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b', 'daemon RSS MB a / b'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-const text = `Single-stream TCP: iperf3 -t ${tcpSeconds}; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
+const text = `Single-stream TCP: iperf3 -t ${tcpSeconds} (RTT: iperf3's mean; busy and CPU-s per Gbit: the whole machine, /proc/stat, during it); 4 streams: iperf3 -P 4; bulk UDP: iperf3 -u -b 0 -l 1400 -t ${udpSeconds}, delivered; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
 process.stdout.write(text);
 if (markdownFile) writeFileSync(markdownFile, text);

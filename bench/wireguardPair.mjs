@@ -1,4 +1,5 @@
-// Two lab hosts joined by wireguard-go (userspace WireGuard, Debian's package),
+// Two lab hosts joined by wireguard-go (userspace WireGuard: Debian's package,
+// or another build given by path, such as the newest one in ../shared/anchors),
 // a container behind each: the encrypted userspace reference for the bench.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ const SUBNETS = ['10.40.1.0/24', '10.40.2.0/24'];
 const PORT = 51820;
 const MTU = 1420; // wg-quick's default on a 1500-byte underlay
 
-export async function wireguardPair(lab) {
+export async function wireguardPair(lab, binary = 'wireguard-go') {
   const hosts = [await lab.addHost('a'), await lab.addHost('b')];
   const keys = [];
   for (let i = 0; i < 2; i++) {
@@ -25,7 +26,7 @@ export async function wireguardPair(lab) {
     // wg finds the daemon by a socket named after the interface in /var/run/wireguard: one name each.
     const wg = `tsowg-${process.pid % 100000}-${i}`.slice(0, 15);
     // Foreground (-f), so the lab ends it with the other processes it tracks.
-    lab.track(spawn('ip', ['netns', 'exec', ns, 'wireguard-go', '-f', wg], { stdio: 'ignore', env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' } }));
+    lab.track(spawn('ip', ['netns', 'exec', ns, binary, '-f', wg], { stdio: 'ignore', env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' } }));
     await waitForLink(lab, ns, wg);
     await lab.exec(ns, 'wg', ['set', wg, 'private-key', keys[i].file, 'listen-port', String(PORT), 'peer', keys[j].publicKey, 'endpoint', `${hosts[j].ip}:${PORT}`, 'allowed-ips', SUBNETS[j]]);
     await lab.exec(ns, 'ip', ['link', 'set', wg, 'mtu', String(MTU), 'up']);
