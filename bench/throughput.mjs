@@ -24,6 +24,8 @@ const only = arg('only', null)?.split(',');
 /** More `launch` flags for every tsoverlay daemon, e.g. --daemon-args=--no-offload to measure without offloads. */
 const daemonArgs = (arg('daemon-args', null) ?? process.argv.find((a) => a.startsWith('--daemon-args='))?.slice(14) ?? '').split(' ').filter(Boolean);
 
+const NEWEST_WIREGUARD = fileURLToPath(new URL('../../shared/anchors/wireguard-go-0.0.20250522', import.meta.url));
+
 /** Each path: two hosts with a container behind each; `daemons` are the tsoverlay processes, if any. */
 const setups = {
   'kernel-vxlan': (lab) => twoHosts(lab, 'kernel-vxlan', 'kernel-vxlan').then(withDaemons),
@@ -37,13 +39,15 @@ const setups = {
   },
   'wireguard-go': (lab) => wireguardPair(lab),
   // The newest wireguard-go (TUN and UDP GSO/GRO), when the reference binaries are beside the project.
-  'wireguard-go-new': (lab) => wireguardPair(lab, NEWEST_WIREGUARD),
+  ...(existsSync(NEWEST_WIREGUARD) ? { 'wireguard-go-new': (lab) => wireguardPair(lab, NEWEST_WIREGUARD) } : {}),
 };
-const NEWEST_WIREGUARD = fileURLToPath(new URL('../../shared/anchors/wireguard-go-0.0.20250522', import.meta.url));
-if (!existsSync(NEWEST_WIREGUARD)) {
-  process.stderr.write(`bench: ${NEWEST_WIREGUARD} is absent: no row for the newest wireguard-go\n`);
-  delete setups['wireguard-go-new'];
-}
+if (!setups['wireguard-go-new']) process.stderr.write(`bench: ${NEWEST_WIREGUARD} is absent: no row for the newest wireguard-go\n`);
+/** Row names other than `tsoverlay <mode>`. */
+const LABELS = {
+  'kernel-vxlan': 'kernel VXLAN (reference)',
+  'wireguard-go': 'wireguard-go (Debian 0.0.20220316)',
+  'wireguard-go-new': 'wireguard-go 0.0.20250522 (GSO/GRO)',
+};
 function withDaemons({ a, b }) {
   return { a: a.container, b: b.container, daemons: [a.daemon, b.daemon].filter(Boolean) };
 }
@@ -87,6 +91,7 @@ async function measure(overlay) {
     const machineBefore = machineTicks();
     const tcp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-t', String(tcpSeconds), '-J'], (tcpSeconds + 30) * 1000));
     const machineAfter = machineTicks();
+    const busyTicks = machineAfter.busy - machineBefore.busy;
     const cpuAfter = pids.map(cpuTimes);
     const packets = daemons.length ? (await daemons[0].status()).counters.tx.packets - packetsBefore : 0;
 
@@ -109,8 +114,8 @@ async function measure(overlay) {
       gbps4: tcp4.end.sum_received.bits_per_second / 1e9,
       udpGbps: udpBulk.end.sum.bits_per_second * (1 - udpBulk.end.sum.lost_percent / 100) / 1e9,
       // Whole-machine busy CPU-seconds per Gbit carried in the single-stream run: the kernel's own work counts too.
-      cpuPerGbit: ((machineAfter.busy - machineBefore.busy) / TICKS) / ((tcp.end.sum_received.bytes * 8) / 1e9),
-      busy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
+      cpuPerGbit: (busyTicks / TICKS) / ((tcp.end.sum_received.bytes * 8) / 1e9),
+      busy: busyTicks / (machineAfter.total - machineBefore.total),
       rtt: tcp.end.streams[0].sender.mean_rtt,
       retransmits: tcp.end.sum_sent.retransmits,
       pps: (u.packets - u.lost_packets) / u.seconds,
@@ -131,7 +136,7 @@ for (const overlay of Object.keys(setups).filter((o) => o === 'kernel-vxlan' || 
 }
 const ref = results[0];
 const rows = results.map((r) => [
-  r.overlay === 'kernel-vxlan' ? 'kernel VXLAN (reference)' : r.overlay === 'wireguard-go' ? 'wireguard-go (Debian 0.0.20220316)' : r.overlay === 'wireguard-go-new' ? 'wireguard-go 0.0.20250522 (GSO/GRO)' : `tsoverlay ${r.overlay}`,
+  LABELS[r.overlay] ?? `tsoverlay ${r.overlay}`,
   r.gbps.toFixed(2),
   (r.gbps / ref.gbps).toFixed(3),
   String(r.retransmits),
