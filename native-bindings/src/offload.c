@@ -76,13 +76,6 @@ static void ip_checksum(uint8_t* ip, uint32_t ihl) {
   memcpy(ip + 10, &c, 2);
 }
 
-static void tcp_checksum(uint8_t* ip, uint32_t ihl, uint32_t tcp_len) {
-  uint8_t* tcp = ip + ihl;
-  tcp[16] = tcp[17] = 0;
-  uint16_t c = (uint16_t)~fold(sum_bytes(tcp, tcp_len, pseudo_sum(ip, 6, tcp_len)));
-  memcpy(tcp + 16, &c, 2);
-}
-
 /* Writes an IP packet's length field for `total` bytes in all (IPv6: its payload length). */
 static void set_ip_length(uint8_t* ip, uint32_t ihl, uint32_t total) {
   uint16_t v = htons((uint16_t)((ip[0] >> 4) == 6 ? total - ihl : total));
@@ -107,42 +100,49 @@ int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint3
   return payload == 0 ? 1 : (int)((payload + gso_size - 1) / gso_size);
 }
 
-uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_t* out, uint32_t stride,
-                     uint32_t* lengths) {
+uint32_t tso_segment_header(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t k, uint8_t* out) {
   uint32_t ihl = tcp_start(pkt, len);
-  int v4 = (pkt[0] >> 4) == 4;
   uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;
   uint32_t hlen = ihl + thl;
   uint32_t payload = len - hlen;
-  uint32_t seq, n = 0;
-  uint16_t id;
+  uint32_t off = k * (uint32_t)gso_size;
+  uint32_t seg = payload - off < gso_size ? payload - off : gso_size;
+  memcpy(out, pkt, hlen);
+  set_ip_length(out, ihl, hlen + seg);
+  uint32_t seq;
   memcpy(&seq, pkt + ihl + 4, 4);
-  memcpy(&id, pkt + 4, 2);
-  seq = ntohl(seq);
-  id = ntohs(id);
-  uint8_t flags = pkt[ihl + 13];
-  for (uint32_t off = 0; off < payload || n == 0; off += gso_size, n++) {
-    uint32_t seg = payload - off < gso_size ? payload - off : gso_size;
-    uint8_t* o = out + (size_t)n * stride;
-    memcpy(o, pkt, hlen);
-    memcpy(o + hlen, pkt + hlen + off, seg);
-    set_ip_length(o, ihl, hlen + seg);
-    uint32_t this_seq = htonl(seq + off);
-    memcpy(o + ihl + 4, &this_seq, 4);
-    int last = off + seg >= payload;
-    /* FIN and PSH belong to the last segment, CWR to the first. */
-    o[ihl + 13] = (uint8_t)(flags & ~((last ? 0 : 0x09) | (n == 0 ? 0 : 0x80)));
-    if (v4) { /* IPv6 has neither an ID in its header nor a header checksum */
-      uint16_t this_id = htons((uint16_t)(id + n));
-      memcpy(o + 4, &this_id, 2);
-      ip_checksum(o, ihl);
-    }
-    tcp_checksum(o, ihl, thl + seg);
-    lengths[n] = hlen + seg;
-    if (payload == 0) {
-      n++;
-      break;
-    }
+  seq = htonl(ntohl(seq) + off);
+  memcpy(out + ihl + 4, &seq, 4);
+  int last = off + seg >= payload;
+  /* FIN and PSH belong to the last segment, CWR to the first. */
+  out[ihl + 13] = (uint8_t)(pkt[ihl + 13] & ~((last ? 0 : 0x09) | (k == 0 ? 0 : 0x80)));
+  if ((pkt[0] >> 4) == 4) { /* IPv6 has neither an ID in its header nor a header checksum */
+    uint16_t id;
+    memcpy(&id, pkt + 4, 2);
+    id = htons((uint16_t)(ntohs(id) + k));
+    memcpy(out + 4, &id, 2);
+    ip_checksum(out, ihl);
+  }
+  /* The payload is summed where it lies: the segment may never be copied. */
+  uint8_t* tcp = out + ihl;
+  tcp[16] = tcp[17] = 0;
+  uint64_t sum = sum_bytes(pkt + hlen + off, seg, sum_bytes(tcp, thl, pseudo_sum(out, 6, thl + seg)));
+  uint16_t c = (uint16_t)~fold(sum);
+  memcpy(tcp + 16, &c, 2);
+  return seg;
+}
+
+uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_t* out, uint32_t stride,
+                     uint32_t* lengths) {
+  uint32_t ihl = tcp_start(pkt, len);
+  uint32_t hlen = ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4;
+  uint32_t payload = len - hlen;
+  uint32_t n = payload == 0 ? 1 : (payload + gso_size - 1) / gso_size;
+  for (uint32_t k = 0; k < n; k++) {
+    uint8_t* o = out + (size_t)k * stride;
+    uint32_t seg = tso_segment_header(pkt, len, gso_size, k, o);
+    memcpy(o + hlen, pkt + hlen + (size_t)k * gso_size, seg);
+    lengths[k] = hlen + seg;
   }
   return n;
 }
