@@ -99,7 +99,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"udpSetTtl", NULL, tso_udp_set_ttl, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpRecv", NULL, tso_udp_recv, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpSend", NULL, tso_udp_send, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"udpSendCut", NULL, tso_udp_send_cut, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunReadVnet", NULL, tso_tun_read_vnet, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tunReadWhole", NULL, tso_tun_read_whole, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpRecvGro", NULL, tso_udp_recv_gro, NULL, NULL, NULL, napi_enumerable, NULL},
 
     {"sealBatch", NULL, tso_seal_batch, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -48,6 +48,7 @@ napi_value tso_tun_set_persist(napi_env env, napi_callback_info info);
 napi_value tso_tun_read(napi_env env, napi_callback_info info);
 napi_value tso_tun_write(napi_env env, napi_callback_info info);
 napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info);
+napi_value tso_tun_read_whole(napi_env env, napi_callback_info info);
 napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info);
 
 napi_value tso_udp_open(napi_env env, napi_callback_info info);
@@ -55,6 +56,7 @@ napi_value tso_udp_local_port(napi_env env, napi_callback_info info);
 napi_value tso_udp_set_ttl(napi_env env, napi_callback_info info);
 napi_value tso_udp_recv(napi_env env, napi_callback_info info);
 napi_value tso_udp_send(napi_env env, napi_callback_info info);
+napi_value tso_udp_send_cut(napi_env env, napi_callback_info info);
 napi_value tso_seal_batch(napi_env env, napi_callback_info info);
 napi_value tso_open_batch(napi_env env, napi_callback_info info);
 napi_value tso_close(napi_env env, napi_callback_info info);

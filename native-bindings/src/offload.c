@@ -100,6 +100,11 @@ int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint3
   return payload == 0 ? 1 : (int)((payload + gso_size - 1) / gso_size);
 }
 
+uint32_t tso_cut_header_len(const uint8_t* pkt, uint32_t len) {
+  uint32_t ihl = tcp_start(pkt, len);
+  return ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4;
+}
+
 uint32_t tso_segment_header(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t k, uint8_t* out) {
   uint32_t ihl = tcp_start(pkt, len);
   uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;

@@ -10,6 +10,8 @@ int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t off
 /* Segments a TCPV4 or TCPV6 super-packet needs, or -1 if it is not one we can cut
  * into segments of at most `room` bytes. */
 int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room);
+/* The IP and TCP header length of a super-packet tso_segment_count accepted. */
+uint32_t tso_cut_header_len(const uint8_t* pkt, uint32_t len);
 /* Writes the IP and TCP headers of segment k into out (its lengths, sequence
  * number, flags, IPv4 ID and checksums, the payload summed where it lies in
  * pkt); returns the segment's payload length. */

@@ -168,6 +168,90 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
+/* tunReadWhole(fd, slab, headroom, segmentMax, max, offsets, lengths, gsoSizes, segments, segmentBytes, unusable, vnet) -> entries | -errno
+ * Reads packets one after another into the slab, each `headroom` bytes past
+ * a 64-byte line after the last, a TCP super-packet whole (with vnet: the
+ * device has IFF_VNET_HDR), for udpSendCut to cut on its way out: none of
+ * its bytes are copied here. offsets[i] and lengths[i] place entry i;
+ * gsoSizes[i] is its segment size (0: a plain packet); segments[i] and
+ * segmentBytes[i] are the IP packets and bytes it becomes once cut. Partial
+ * checksums of plain packets are finished here; a super-packet's segments
+ * get theirs when cut. A packet, or a segment, longer than segmentMax, or a
+ * read that cannot be used (as tunReadVnet), adds one to unusable[0]. Stops
+ * at EAGAIN, after max entries, or when less than 64 KiB is left. */
+#define WHOLE_MAX 65535u
+napi_value tso_tun_read_whole(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, offsets_len, lengths_len, gso_len, segments_len, bytes_len, unusable_len;
+  uint32_t headroom, segment_max, max, vnet;
+  uint32_t *offsets, *lengths, *segment_bytes, *unusable;
+  uint16_t *gso_sizes, *segments;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 12 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_u32(env, argv[2], &headroom) || !tso_arg_u32(env, argv[3], &segment_max) ||
+      !tso_arg_u32(env, argv[4], &max) ||
+      !tso_arg_typed(env, argv[5], napi_uint32_array, (void**)&offsets, &offsets_len) ||
+      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_typed(env, argv[7], napi_uint16_array, (void**)&gso_sizes, &gso_len) ||
+      !tso_arg_typed(env, argv[8], napi_uint16_array, (void**)&segments, &segments_len) ||
+      !tso_arg_typed(env, argv[9], napi_uint32_array, (void**)&segment_bytes, &bytes_len) ||
+      !tso_arg_typed(env, argv[10], napi_uint32_array, (void**)&unusable, &unusable_len) || unusable_len < 1 ||
+      !tso_arg_u32(env, argv[11], &vnet))
+    return tso_throw_range(env, "tunReadWhole(fd, slab, headroom, segmentMax, max, offsets, lengths, gsoSizes, segments, segmentBytes, unusable, vnet)");
+  if (max > offsets_len || max > lengths_len || max > gso_len || max > segments_len || max > bytes_len ||
+      headroom > 4096 || segment_max > WHOLE_MAX)
+    return tso_throw_range(env, "tunReadWhole: batch does not fit the arrays");
+
+  uint32_t n = 0;
+  size_t line = 0; /* where the next entry's headroom starts */
+  while (n < max && line + headroom + WHOLE_MAX <= slab_len) {
+    uint8_t* pkt = slab + line + headroom;
+    struct virtio_net_hdr h;
+    struct iovec iov[2] = {{&h, sizeof h}, {pkt, WHOLE_MAX}};
+    ssize_t r;
+    do r = vnet ? readv(fd, iov, 2) : read(fd, pkt, WHOLE_MAX);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+      if (errno == EAGAIN || n > 0) break;
+      return tso_int(env, -errno);
+    }
+    if (!vnet) memset(&h, 0, sizeof h);
+    else if ((size_t)r < VNET_HDR_LEN) {
+      unusable[0]++;
+      continue;
+    }
+    uint32_t len = (uint32_t)r - (vnet ? VNET_HDR_LEN : 0);
+    uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    uint16_t gso_size = 0;
+    uint32_t count = 1, bytes = len;
+    if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) {
+      int cut = tso_segment_count(pkt, len, h.gso_size, segment_max);
+      if (cut < 0 || cut > MAX_SEGMENTS) { /* cannot cut: lost, as with a bad NIC */
+        unusable[0]++;
+        continue;
+      }
+      gso_size = h.gso_size;
+      count = (uint32_t)cut;
+      bytes = len + (count - 1) * tso_cut_header_len(pkt, len);
+    } else if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE || len > segment_max ||
+               ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && tso_finish_checksum(pkt, len, h.csum_start, h.csum_offset) < 0)) {
+      unusable[0]++;
+      continue;
+    }
+    offsets[n] = (uint32_t)(line + headroom);
+    lengths[n] = len;
+    gso_sizes[n] = gso_size;
+    segments[n] = (uint16_t)count;
+    segment_bytes[n] = bytes;
+    n++;
+    line = (line + headroom + len + 63) & ~(size_t)63;
+  }
+  return tso_int(env, n);
+}
+
 /* A TCP super-packet handed to a TUN without virtio-net headers is cut here. */
 #define SUPER_SCRATCH (256 * 1024)
 static uint8_t super_scratch[SUPER_SCRATCH];

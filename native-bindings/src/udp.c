@@ -8,6 +8,7 @@
  * and IPv4 numbers never meet. */
 #define _GNU_SOURCE
 #include "addon.h"
+#include "offload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -318,6 +319,75 @@ napi_value tso_udp_recv_gro(napi_env env, napi_callback_info info) {
   return tso_int(env, out);
 }
 
+typedef union {
+  char buf[CMSG_SPACE(sizeof(uint16_t))];
+  struct cmsghdr align;
+} segment_control;
+
+/* Where a run of datagrams starting at i that one UDP_SEGMENT send can
+ * carry ends: consecutive datagrams to one peer of one length (the last may
+ * be shorter), up to the kernel's limits. */
+static uint32_t run_end(const uint32_t* lengths, const uint32_t* addrs, const uint16_t* ports, uint32_t i, uint32_t count) {
+  uint32_t seg = lengths[i], j = i + 1, total = seg;
+  while (j < count && j - i < GSO_MAX_SEGMENTS && addrs[j] == addrs[i] && ports[j] == ports[i] && lengths[j] <= seg &&
+         lengths[j - 1] == seg && total + lengths[j] <= GSO_MAX_BYTES) {
+    total += lengths[j];
+    j++;
+  }
+  return j;
+}
+
+/* One message of iovs pieces to `to`; segment != 0: a UDP_SEGMENT send cut at that size. */
+static void set_message(struct mmsghdr* msg, struct iovec* iov, uint32_t iovs, struct sockaddr_storage* to, socklen_t to_len,
+                        segment_control* control, uint32_t segment) {
+  memset(&msg->msg_hdr, 0, sizeof msg->msg_hdr);
+  msg->msg_hdr.msg_iov = iov;
+  msg->msg_hdr.msg_iovlen = iovs;
+  msg->msg_hdr.msg_name = to;
+  msg->msg_hdr.msg_namelen = to_len;
+  if (segment == 0) return;
+  msg->msg_hdr.msg_control = control->buf;
+  msg->msg_hdr.msg_controllen = sizeof control->buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg->msg_hdr);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  uint16_t s16 = (uint16_t)segment;
+  memcpy(CMSG_DATA(c), &s16, sizeof s16);
+}
+
+/* sendmmsg of msgs[0, m), message q carrying entries [first[q], stop[q])
+ * (whose status is 0 beforehand): a refused message's entries get its errno
+ * and the next is tried; after EAGAIN (the send buffer is full) every entry
+ * from the first unsent message's on has EAGAIN, and EAGAIN is returned. */
+static int send_runs(int fd, struct mmsghdr* msgs, uint32_t m, const uint32_t* first, const uint32_t* stop, int32_t* status,
+                     uint32_t count) {
+  uint32_t k = 0;
+  while (k < m) {
+    int r = sendmmsg(fd, msgs + k, m - k, MSG_DONTWAIT);
+    if (r > 0) {
+      k += (uint32_t)r;
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else if (r < 0 && errno == EAGAIN) {
+      for (uint32_t d = first[k]; d < count; d++) status[d] = EAGAIN;
+      return EAGAIN;
+    } else {
+      /* sendmmsg reports the first message's error: that one failed on its own (no route, say) */
+      int err = r < 0 ? errno : EIO;
+      for (uint32_t d = first[k]; d < stop[k]; d++) status[d] = err;
+      k++;
+    }
+  }
+  return 0;
+}
+
+static uint32_t count_sent(const int32_t* status, uint32_t count) {
+  uint32_t sent = 0;
+  for (uint32_t d = 0; d < count; d++) sent += status[d] == 0;
+  return sent;
+}
+
 /* udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso[, peers6]) -> datagrams sent
  * With gso, each run of consecutive datagrams to one peer with one length
  * (the last may be shorter) leaves as a single UDP_SEGMENT send: the kernel
@@ -358,66 +428,135 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
   }
   struct mmsghdr msgs[TSO_MAX_BATCH];
   struct sockaddr_storage to[TSO_MAX_BATCH];
-  union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } control[TSO_MAX_BATCH];
+  segment_control control[TSO_MAX_BATCH];
   /* The datagrams of run m are [first[m], stop[m]). */
   uint32_t first[TSO_MAX_BATCH], stop[TSO_MAX_BATCH];
-  uint32_t sent = 0, i = 0;
+  uint32_t i = 0;
   while (i < count) {
     /* Up to TSO_MAX_BATCH runs per sendmmsg. */
     uint32_t m = 0;
     while (i < count && m < TSO_MAX_BATCH) {
-      uint32_t seg = lengths[i], j = i + 1, total = seg;
-      while (gso && j < count && j - i < GSO_MAX_SEGMENTS && addrs[j] == addrs[i] && ports[j] == ports[i] &&
-             lengths[j] <= seg && lengths[j - 1] == seg && total + lengths[j] <= GSO_MAX_BYTES) {
-        total += lengths[j];
-        j++;
-      }
+      uint32_t j = gso ? run_end(lengths, addrs, ports, i, count) : i + 1;
       socklen_t to_len = destination(&to[m], addrs[i], ports[i], &table);
-      if (to_len == 0) { /* a handle with no address: refused like an unroutable peer */
-        for (uint32_t d = i; d < j; d++) status[d] = EDESTADDRREQ;
+      for (uint32_t d = i; d < j; d++) status[d] = to_len == 0 ? EDESTADDRREQ : 0;
+      if (to_len != 0) { /* a handle with no address is refused like an unroutable peer */
+        set_message(&msgs[m], &iov[i], j - i, &to[m], to_len, &control[m], j - i > 1 ? lengths[i] : 0);
+        first[m] = i;
+        stop[m++] = j;
+      }
+      i = j;
+    }
+    if (send_runs(fd, msgs, m, first, stop, status, count) == EAGAIN) break;
+  }
+  return tso_int(env, count_sent(status, count));
+}
+
+/* udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso[, peers6]) -> entries sent
+ * udpSend, for entries tunReadWhole read that may be TCP
+ * super-packets (gsoSizes[i] != 0) behind a `prefix`-byte encapsulation
+ * header (at offsets[i], counted in lengths[i]). Each is cut on the way
+ * out: every datagram has the same prefix, its segment's own IP and TCP
+ * headers (written to scratch) and its payload from the slab where it
+ * lies, so the bytes are never copied in userspace; with gso, in
+ * UDP_SEGMENT sends of up to GSO_MAX_BYTES, else one send each. status[i] is 0 if all of entry i went, else the first
+ * errno among its sends. */
+#define CUT_IOVS 2048
+#define CUT_HEADERS 1024
+#define CUT_HEADER_MAX 192 /* a prefix of up to 64 bytes, IP and TCP headers of up to 60 each */
+#define CUT_SEGMENTS 128
+static struct iovec cut_iov[CUT_IOVS];
+static uint8_t cut_headers[CUT_HEADERS][CUT_HEADER_MAX];
+napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  int32_t fd;
+  uint8_t* slab;
+  size_t slab_len, offsets_len, lengths_len, gso_len, addrs_len, ports_len, status_len;
+  uint32_t *offsets, *lengths, *addrs, prefix, count, gso;
+  uint16_t *gso_sizes, *ports;
+  int32_t* status;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 11 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+      !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
+      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
+      !tso_arg_typed(env, argv[4], napi_uint16_array, (void**)&gso_sizes, &gso_len) ||
+      !tso_arg_u32(env, argv[5], &prefix) ||
+      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&addrs, &addrs_len) ||
+      !tso_arg_typed(env, argv[7], napi_uint16_array, (void**)&ports, &ports_len) ||
+      !tso_arg_typed(env, argv[8], napi_int32_array, (void**)&status, &status_len) ||
+      !tso_arg_u32(env, argv[9], &count) || !tso_arg_u32(env, argv[10], &gso))
+    return tso_throw_range(env, "udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso)");
+  peer_table table = {0, NULL, 0};
+  if (argc >= 12 && !read_table(env, argv[11], &table)) return tso_throw_range(env, "udpSendCut: peers6 is a buffer of 16-byte addresses");
+  if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > gso_len || count > addrs_len ||
+      count > ports_len || count > status_len || prefix > 64)
+    return tso_throw_range(env, "udpSendCut: count exceeds arrays");
+
+  struct iovec iov[TSO_MAX_SEND];
+  for (uint32_t i = 0; i < count; i++) {
+    if ((size_t)offsets[i] + lengths[i] > slab_len || lengths[i] < prefix) return tso_throw_range(env, "udpSendCut: datagram outside slab");
+    iov[i].iov_base = slab + offsets[i];
+    iov[i].iov_len = lengths[i];
+  }
+  struct mmsghdr msgs[TSO_MAX_BATCH];
+  struct sockaddr_storage to[TSO_MAX_BATCH];
+  segment_control control[TSO_MAX_BATCH];
+  uint32_t first[TSO_MAX_BATCH], stop[TSO_MAX_BATCH];
+  uint32_t i = 0;
+  while (i < count) {
+    uint32_t m = 0, iovs = 0, headers = 0;
+    /* Room for one more run: a message, and what the largest super-packet needs. */
+    while (i < count && m < TSO_MAX_BATCH && iovs + 2 * CUT_SEGMENTS <= CUT_IOVS && headers + CUT_SEGMENTS <= CUT_HEADERS) {
+      socklen_t to_len = destination(&to[m], addrs[i], ports[i], &table);
+      if (gso_sizes[i] == 0) {
+        uint32_t plain = i + 1; /* a run stops at the next super-packet */
+        while (gso && plain < count && gso_sizes[plain] == 0 && plain - i < GSO_MAX_SEGMENTS) plain++;
+        uint32_t j = run_end(lengths, addrs, ports, i, plain);
+        for (uint32_t d = i; d < j; d++) status[d] = to_len == 0 ? EDESTADDRREQ : 0;
+        if (to_len != 0) {
+          set_message(&msgs[m], &iov[i], j - i, &to[m], to_len, &control[m], j - i > 1 ? lengths[i] : 0);
+          first[m] = i;
+          stop[m++] = j;
+        }
         i = j;
         continue;
       }
-      memset(&msgs[m].msg_hdr, 0, sizeof msgs[m].msg_hdr);
-      msgs[m].msg_hdr.msg_iov = &iov[i];
-      msgs[m].msg_hdr.msg_iovlen = j - i;
-      msgs[m].msg_hdr.msg_name = &to[m];
-      msgs[m].msg_hdr.msg_namelen = to_len;
-      if (j - i > 1) {
-        msgs[m].msg_hdr.msg_control = control[m].buf;
-        msgs[m].msg_hdr.msg_controllen = sizeof control[m].buf;
-        struct cmsghdr* c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
-        c->cmsg_level = SOL_UDP;
-        c->cmsg_type = UDP_SEGMENT;
-        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        uint16_t s16 = (uint16_t)seg;
-        memcpy(CMSG_DATA(c), &s16, sizeof s16);
-      }
-      first[m] = i;
-      stop[m++] = j;
-      i = j;
-    }
-    uint32_t k = 0;
-    while (k < m) {
-      int r = sendmmsg(fd, msgs + k, m - k, MSG_DONTWAIT);
-      if (r > 0) {
-        for (uint32_t q = k; q < k + (uint32_t)r; q++) {
-          for (uint32_t d = first[q]; d < stop[q]; d++) status[d] = 0;
-          sent += stop[q] - first[q];
-        }
-        k += (uint32_t)r;
-      } else if (r < 0 && errno == EINTR) {
+      uint8_t* pkt = slab + offsets[i] + prefix;
+      uint32_t len = lengths[i] - prefix, gso_size = gso_sizes[i];
+      int cut = tso_segment_count(pkt, len, (uint16_t)gso_size, 65535);
+      uint32_t hlen = cut < 1 ? 0 : tso_cut_header_len(pkt, len);
+      status[i] = to_len == 0 ? EDESTADDRREQ : cut < 1 || cut > CUT_SEGMENTS || prefix + hlen > CUT_HEADER_MAX ? EINVAL : 0;
+      if (status[i] != 0) { /* EINVAL: not a super-packet tunReadWhole would have read */
+        i++;
         continue;
-      } else if (r < 0 && errno == EAGAIN) {
-        for (uint32_t d = first[k]; d < count; d++) status[d] = EAGAIN;
-        return tso_int(env, sent);
-      } else {
-        /* sendmmsg reports the first run's error: that run failed on its own (no route, say) */
-        int err = r < 0 ? errno : EIO;
-        for (uint32_t d = first[k]; d < stop[k]; d++) status[d] = err;
-        k++;
       }
+      uint32_t datagram = prefix + hlen + gso_size;
+      uint32_t per_send = GSO_MAX_BYTES / datagram;
+      if (per_send > GSO_MAX_SEGMENTS) per_send = GSO_MAX_SEGMENTS;
+      if (per_send == 0 || !gso) per_send = 1;
+      for (uint32_t k = 0; k < (uint32_t)cut;) {
+        uint32_t in_send = (uint32_t)cut - k < per_send ? (uint32_t)cut - k : per_send;
+        struct iovec* v = cut_iov + iovs;
+        for (uint32_t q = 0; q < in_send; q++, k++) {
+          uint8_t* hdr = cut_headers[headers++];
+          memcpy(hdr, slab + offsets[i], prefix);
+          uint32_t seg = tso_segment_header(pkt, len, (uint16_t)gso_size, k, hdr + prefix);
+          cut_iov[iovs].iov_base = hdr;
+          cut_iov[iovs++].iov_len = prefix + hlen;
+          cut_iov[iovs].iov_base = pkt + hlen + (size_t)k * gso_size;
+          cut_iov[iovs++].iov_len = seg;
+        }
+        set_message(&msgs[m], v, 2 * in_send, &to[m], to_len, &control[m], in_send > 1 ? datagram : 0);
+        first[m] = i;
+        stop[m++] = i + 1;
+        if (k < (uint32_t)cut && m == TSO_MAX_BATCH) { /* the rest of it next round: its sends so far go first */
+          if (send_runs(fd, msgs, m, first, stop, status, count) == EAGAIN) return tso_int(env, count_sent(status, count));
+          m = iovs = headers = 0;
+        }
+      }
+      i++;
     }
+    if (send_runs(fd, msgs, m, first, stop, status, count) == EAGAIN) break;
   }
-  return tso_int(env, sent);
+  return tso_int(env, count_sent(status, count));
 }

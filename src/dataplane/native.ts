@@ -51,6 +51,25 @@ export interface NativeAddon {
     fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array,
     addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number, peers6?: Buffer,
   ): number;
+  /**
+   * udpSend for what tunReadWhole read, behind a `prefix`-byte header:
+   * gsoSizes[i] != 0 marks a TCP super-packet, cut on its way out (the same
+   * prefix on every segment, headers from scratch, payloads where they lie).
+   * status[i] = 0 when all of entry i went (EINVAL: not a super-packet it can cut).
+   */
+  udpSendCut(
+    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, gsoSizes: Uint16Array, prefix: number,
+    addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number, peers6?: Buffer,
+  ): number;
+  /**
+   * Reads one packet after another into the slab (offsets, lengths), a TCP
+   * super-packet whole (vnet = 1: IFF_VNET_HDR): gsoSizes[i] its segment
+   * size (0: plain), segments[i] and segmentBytes[i] what it is once cut.
+   */
+  tunReadWhole(
+    fd: number, slab: Buffer, headroom: number, segmentMax: number, max: number, offsets: Uint32Array, lengths: Uint32Array,
+    gsoSizes: Uint16Array, segments: Uint16Array, segmentBytes: Uint32Array, unusable: Uint32Array, vnet: number,
+  ): number;
   /** IFF_VNET_HDR reads: super-packets cut into segments, partial checksums finished; staging holds one read. */
   tunReadVnet(fd: number, staging: Buffer, slab: Buffer, slot: number, headroom: number, max: number, lengths: Uint32Array, unusable: Uint32Array): number;
   /** UDP_GRO receive into `msgs` regions of `msgSize`; one entry per datagram (offsets, lengths). */

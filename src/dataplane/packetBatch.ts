@@ -20,8 +20,15 @@ export class PacketBatch {
    */
   readonly csumStarts: Uint8Array;
   readonly csumOffsets: Uint8Array;
-  /** For a TUN write: the segment size of a TCP super-packet a peer's kernel sent whole (0: a plain packet). */
+  /**
+   * The segment size of a TCP super-packet (0: a plain packet): one a peer's
+   * kernel sent whole over a veth, for a TUN write; one read whole from the
+   * TUN (readWhole), for a send that cuts it (sendCut).
+   */
   readonly gsoSizes: Uint16Array;
+  /** What a packet read whole becomes once cut: IP packets, and their bytes (1 and its length when plain). */
+  readonly segments: Uint16Array;
+  readonly segmentBytes: Uint32Array;
   /**
    * Where each packet read starts: slot i's, or with UDP_GRO, wherever the
    * kernel's coalesced datagrams put it (several to a slot).
@@ -48,6 +55,8 @@ export class PacketBatch {
     this.csumStarts = new Uint8Array(columns);
     this.csumOffsets = new Uint8Array(columns);
     this.gsoSizes = new Uint16Array(columns);
+    this.segments = new Uint16Array(columns);
+    this.segmentBytes = new Uint32Array(columns);
     this.inOffsets = new Uint32Array(columns);
     for (let i = 0; i < size; i++) this.inOffsets[i] = i * slotSize + headroom;
   }
@@ -75,6 +84,18 @@ export function countSent(batch: PacketBatch, count: number, overhead = 0): { pa
     if (batch.status[i] !== 0) continue;
     packets++;
     bytes += batch.outLengths[i] - overhead;
+  }
+  return { packets, bytes };
+}
+
+/** Of a sendCut the kernel took only in part: the IP packets and bytes of the entries that went. */
+export function countCut(batch: PacketBatch, count: number): { packets: number; bytes: number } {
+  let packets = 0;
+  let bytes = 0;
+  for (let i = 0; i < count; i++) {
+    if (batch.status[i] !== 0) continue;
+    packets += batch.segments[i];
+    bytes += batch.segmentBytes[i];
   }
   return { packets, bytes };
 }

@@ -14,6 +14,12 @@ export interface TunPort {
    * 0 when none, or -errno. Reads it cannot use count as `tun_offload` drops.
    */
   read(batch: PacketBatch, drops: DropCounters): number;
+  /**
+   * Reads packets one after another into the slab (inOffsets, lengths), a TCP
+   * super-packet whole, not cut: gsoSizes, segments and segmentBytes say
+   * what each becomes once cut. Returns as read() does.
+   */
+  readWhole(batch: PacketBatch, drops: DropCounters): number;
   /** Writes the batch's first `count` outgoing packets; sets status[i]; returns how many were written. */
   write(batch: PacketBatch, count: number): number;
   /** Calls `handler` whenever packets may be waiting (level-triggered). */
@@ -33,6 +39,12 @@ export interface UnderlayPort {
   receive(batch: PacketBatch): number;
   /** Sends the batch's first `count` outgoing datagrams to addrs/ports; sets status[i]; returns how many went. */
   send(batch: PacketBatch, count: number): number;
+  /**
+   * send() for what readWhole read, behind a `prefix`-byte header that is the
+   * same for every segment: an entry with gsoSizes[i] != 0 is cut on its way
+   * out. status[i] = 0 when all of entry i went; returns how many entries did.
+   */
+  sendCut(batch: PacketBatch, count: number, prefix: number): number;
   /** The IP TTL of what is sent from now on; null: the system's default. */
   setTtl(ttl: number | null): void;
   onReadable(handler: () => void): void;

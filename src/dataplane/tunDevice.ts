@@ -55,6 +55,15 @@ export class TunDevice implements TunPort {
     return native.tunRead(this.fd, batch.slab, batch.slotSize, batch.headroom, batch.size, batch.lengths);
   }
 
+  readWhole(batch: PacketBatch, drops: DropCounters): number {
+    const n = native.tunReadWhole(this.fd, batch.slab, batch.headroom, batch.slotSize - batch.headroom, batch.size, batch.inOffsets, batch.lengths, batch.gsoSizes, batch.segments, batch.segmentBytes, this.unusable, this.offload ? 1 : 0);
+    if (this.unusable[0] !== 0) {
+      drops.tun_offload += this.unusable[0];
+      this.unusable[0] = 0;
+    }
+    return n;
+  }
+
   write(batch: PacketBatch, count: number): number {
     return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.csumStarts, batch.csumOffsets, batch.gsoSizes, batch.status, count, this.offload ? 1 : 0);
   }

@@ -58,6 +58,11 @@ export class UdpEndpoint implements UnderlayPort {
     return native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0, this.ipv6 ? peers6.table : undefined);
   }
 
+  sendCut(batch: PacketBatch, count: number, prefix: number): number {
+    if (count === 0) return 0;
+    return native.udpSendCut(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.gsoSizes, prefix, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0, this.ipv6 ? peers6.table : undefined);
+  }
+
   setTtl(ttl: number | null): void {
     native.udpSetTtl(this.fd, ttl ?? -1);
   }

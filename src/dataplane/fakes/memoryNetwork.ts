@@ -5,7 +5,7 @@
 // readable handlers until every queue is empty, as the event loop would.
 import { internetChecksum } from '../../net/icmp.js';
 import type { DropCounters } from '../counters.js';
-import { PacketBatch } from '../packetBatch.js';
+import { align, PacketBatch } from '../packetBatch.js';
 import type { TunPort, UnderlayPort } from '../ports.js';
 
 interface Queued {
@@ -76,6 +76,27 @@ export class MemoryTun extends MemoryPort implements TunPort {
     return n;
   }
 
+  /** One after another on 64-byte lines, as the addon lays them; a memory TUN has no super-packets. */
+  readWhole(batch: PacketBatch, _drops: DropCounters): number {
+    let n = 0;
+    let line = 0;
+    const room = batch.slotSize - batch.headroom;
+    while (n < batch.size && this.queue.length > 0 && line + batch.headroom + room <= batch.slab.length) {
+      const { bytes } = this.queue.shift()!;
+      const length = Math.min(bytes.length, room);
+      const at = line + batch.headroom;
+      bytes.copy(batch.slab, at, 0, length);
+      batch.inOffsets[n] = at;
+      batch.lengths[n] = length;
+      batch.gsoSizes[n] = 0;
+      batch.segments[n] = 1;
+      batch.segmentBytes[n] = length;
+      n++;
+      line = align(at + length, 64);
+    }
+    return n;
+  }
+
   write(batch: PacketBatch, count: number): number {
     let written = 0;
     for (let i = 0; i < count; i++) {
@@ -139,6 +160,12 @@ export class MemoryEndpoint extends MemoryPort implements UnderlayPort {
 
   /** The memory network has no routers for a TTL to run out at. */
   setTtl(): void {}
+
+  /** A memory TUN reads no super-packets: every entry is one datagram. */
+  sendCut(batch: PacketBatch, count: number, _prefix: number): number {
+    for (let i = 0; i < count; i++) if (batch.gsoSizes[i] !== 0) throw new Error('a memory endpoint cuts no super-packets');
+    return this.send(batch, count);
+  }
 
   send(batch: PacketBatch, count: number): number {
     let sent = 0;
