@@ -507,13 +507,15 @@ napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
     uint32_t m = 0, iovs = 0, headers = 0;
     /* Room for one more run: a message, and what the largest super-packet needs. */
     while (i < count && m < TSO_MAX_BATCH && iovs + 2 * CUT_SEGMENTS <= CUT_IOVS && headers + CUT_SEGMENTS <= CUT_HEADERS) {
-      socklen_t to_len = destination(&to[m], addrs[i], ports[i], &table);
+      struct sockaddr_storage dest;
+      socklen_t to_len = destination(&dest, addrs[i], ports[i], &table);
       if (gso_sizes[i] == 0) {
         uint32_t plain = i + 1; /* a run stops at the next super-packet */
         while (gso && plain < count && gso_sizes[plain] == 0 && plain - i < GSO_MAX_SEGMENTS) plain++;
         uint32_t j = run_end(lengths, addrs, ports, i, plain);
         for (uint32_t d = i; d < j; d++) status[d] = to_len == 0 ? EDESTADDRREQ : 0;
         if (to_len != 0) {
+          to[m] = dest;
           set_message(&msgs[m], &iov[i], j - i, &to[m], to_len, &control[m], j - i > 1 ? lengths[i] : 0);
           first[m] = i;
           stop[m++] = j;
@@ -546,6 +548,7 @@ napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
           cut_iov[iovs].iov_base = pkt + hlen + (size_t)k * gso_size;
           cut_iov[iovs++].iov_len = seg;
         }
+        to[m] = dest; /* each message its own copy: a flush below reuses the slots */
         set_message(&msgs[m], v, 2 * in_send, &to[m], to_len, &control[m], in_send > 1 ? datagram : 0);
         first[m] = i;
         stop[m++] = i + 1;

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PacketBatch } from '../../src/dataplane/packetBatch.js';
 import { UdpBindError, UdpEndpoint } from '../../src/dataplane/udpEndpoint.js';
 import { isSystemError, native } from '../../src/dataplane/native.js';
+import { internetChecksum } from '../../src/net/icmp.js';
+import { checksumValid, checksumValid6, ip6Packet, ipPacket } from '../helpers/packets.js';
 
 const LOOPBACK = 0x7f000001;
 
@@ -162,5 +164,66 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
       }
       expect(got).toBe(4);
     });
+  }
+
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    for (const gso of [false, true]) {
+      it(`cuts a TCP super-packet (${family}) on its way out, each segment whole and checksummed behind the same prefix (gso ${gso})`, async () => {
+        const [a, b] = [endpoint(gso), endpoint()];
+        // 46 segments: more than one UDP_SEGMENT send takes (65,000 bytes), so two go to the same peer.
+        const payload = Buffer.from(Array.from({ length: 64_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+        // As the TUN hands one over: the checksum only the pseudo-header's, PSH on, one header for it all.
+        const whole = family === 'IPv4' ? ipPacket('10.1.0.2', '10.2.0.2', payload, { checksum: 'unfinished' }) : ip6Packet('fd00::2', 'fd00:1::2', payload, { checksum: 'unfinished' });
+        const hlen = whole.length - payload.length;
+        const prefix = 22;
+        const out = new PacketBatch(3, 65_536, 64, Buffer.alloc(3 * 65_536));
+        const entries = [whole, Buffer.alloc(100, 0xee), Buffer.alloc(300, 0x33)]; // a super-packet, garbage marked as one, a plain datagram
+        entries.forEach((bytes, i) => {
+          const at = i * 65_536 + 64;
+          out.slab.fill(0xab, at - prefix, at);
+          bytes.copy(out.slab, at);
+          out.outOffsets[i] = at - prefix;
+          out.outLengths[i] = bytes.length + prefix;
+          out.gsoSizes[i] = i < 2 ? 1400 : 0;
+          out.addrs[i] = LOOPBACK;
+          out.ports[i] = b.port;
+        });
+        const went = a.sendCut(out, 3, prefix);
+        expect([...out.status.subarray(0, 3)]).toEqual([0, 22, 0]);
+        expect(went).toBe(2);
+        expect([...out.status.subarray(0, 3)]).toEqual([0, 22, 0]); // EINVAL: not a super-packet, and the rest still go
+        const inb = new PacketBatch(32, 2048, 0);
+        const got: Buffer[] = [];
+        for (let tries = 0; got.length < 47 && tries < 100; tries++) {
+          const n = b.receive(inb);
+          for (let i = 0; i < n; i++) got.push(Buffer.from(inb.slab.subarray(inb.offset(i), inb.offset(i) + inb.lengths[i])));
+          if (n === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+        expect(got).toHaveLength(47);
+        const segments = got.slice(0, 46);
+        expect(got[46].subarray(prefix).equals(entries[2])).toBe(true);
+        const carried: Buffer[] = [];
+        segments.forEach((d, k) => {
+          expect(d.subarray(0, prefix).every((x) => x === 0xab)).toBe(true);
+          const p = d.subarray(prefix);
+          const tcp = family === 'IPv4' ? 20 : 40;
+          const seg = Math.min(1400, payload.length - k * 1400);
+          expect(p.length).toBe(hlen + seg);
+          if (family === 'IPv4') {
+            expect(p.readUInt16BE(2)).toBe(p.length);
+            expect(p.readUInt16BE(4)).toBe(k); // the ID counts up
+            expect(internetChecksum(p, 0, 20)).toBe(0);
+            expect(checksumValid(p)).toBe(true);
+          } else {
+            expect(p.readUInt16BE(4)).toBe(p.length - 40);
+            expect(checksumValid6(p)).toBe(true);
+          }
+          expect(p.readUInt32BE(tcp + 4)).toBe(1000 + k * 1400);
+          expect(p[tcp + 13]).toBe(k === 45 ? 0x18 : 0x10); // PSH on the last segment only
+          carried.push(p.subarray(hlen));
+        });
+        expect(Buffer.concat(carried).equals(payload)).toBe(true);
+      });
+    }
   }
 });
