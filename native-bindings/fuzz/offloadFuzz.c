@@ -1,6 +1,6 @@
 /* Fuzzes the offload byte kernels (../src/offload.c) under AddressSanitizer
  * and UBSan: every packet sits in a buffer of exactly its length, so any read
- * or write past it stops the run. Also checks a round trip: a TCP
+ * or write past it stops the run. Also checks a round trip: a TCP or UDP
  * super-packet cut into segments, glued back, and cut again gives the same
  * bytes. Usage: offloadFuzz ITERATIONS SEED; prints a summary, exit 0 on success. */
 #include "../src/offload.c"
@@ -25,14 +25,16 @@ static uint32_t ref_sum(const uint8_t* p, uint32_t len, uint32_t sum) {
   return sum;
 }
 
-/* Whether a cut segment's TCP (and IPv4 header) checksum verifies: the sums come to 0xffff. */
+/* Whether a cut segment's TCP or UDP (and IPv4 header) checksum verifies: the sums come to 0xffff. */
 static int segment_verifies(const uint8_t* p, uint32_t len) {
   int v6 = (p[0] >> 4) == 6;
   uint32_t ihl = v6 ? 40 : (uint32_t)(p[0] & 15) * 4;
   if (!v6 && ref_sum(p, ihl, 0) != 0xffff) return 0;
   uint32_t l4 = len - ihl;
+  uint8_t proto = v6 ? p[6] : p[9];
+  if (proto == 17 && ((uint32_t)p[ihl + 4] << 8 | p[ihl + 5]) != l4) return 0;
   uint32_t pseudo = v6 ? ref_sum(p + 8, 32, 0) : ref_sum(p + 12, 8, 0);
-  pseudo += 6 + l4;
+  pseudo += proto + l4;
   return ref_sum(p + ihl, l4, pseudo) == 0xffff;
 }
 
@@ -81,6 +83,34 @@ static uint32_t make_tcp6(uint8_t* p, uint32_t thl, uint32_t payload, uint32_t s
   return len;
 }
 
+/* A UDP super-packet over IPv4 or IPv6: IP header, UDP header, payload (lengths for it all). */
+static uint32_t make_udp(uint8_t* p, int six, uint32_t payload) {
+  uint32_t ip = six ? 40 : 20, len = ip + 8 + payload;
+  memset(p, 0, ip + 8);
+  if (six) {
+    p[0] = 0x60;
+    p[4] = (uint8_t)((len - 40) >> 8);
+    p[5] = (uint8_t)(len - 40);
+    p[6] = 17;
+    p[7] = 64;
+    p[8] = 0xfd; p[23] = 2;
+    p[24] = 0xfd; p[39] = 3;
+  } else {
+    p[0] = 0x45;
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    p[8] = 64;
+    p[9] = 17;
+    memcpy(p + 12, "\x0a\x28\x01\x02\x0a\x28\x02\x02", 8);
+  }
+  uint8_t* u = p + ip;
+  u[0] = 0x30; u[1] = 0x39; u[2] = 0x11; u[3] = 0x5c;
+  u[4] = (uint8_t)((len - ip) >> 8);
+  u[5] = (uint8_t)(len - ip);
+  for (uint32_t i = ip + 8; i < len; i++) p[i] = (uint8_t)next();
+  return len;
+}
+
 static uint8_t* exact(const uint8_t* src, uint32_t len) {
   uint8_t* p = malloc(len ? len : 1);
   memcpy(p, src, len);
@@ -92,15 +122,17 @@ int main(int argc, char** argv) {
   state = argc > 2 ? (uint32_t)atoi(argv[2]) | 1 : 1;
   static uint8_t work[70000], seg[128 * 2048], again[128 * 2048];
   uint32_t lengths[256], lengths2[256];
-  unsigned long cut = 0, glued = 0, trips = 0, v6 = 0;
+  unsigned long cut = 0, glued = 0, trips = 0, v6 = 0, udp_cut = 0;
   for (uint32_t it = 0; it < iterations; it++) {
-    uint32_t thl = 20 + 4 * below(11);
+    int udp = below(3) == 0;
+    uint32_t thl = udp ? 8 : 20 + 4 * below(11);
     uint32_t mss = 200 + below(1300);
     int six = below(2);
     uint32_t ip = six ? 40 : 20;
     uint32_t payload = below(65535 - ip - thl);
     uint8_t flags = (uint8_t)(0x10 | (below(2) ? 0x08 : 0));
-    uint32_t len = six ? make_tcp6(work, thl, payload, next(), flags) : make_tcp(work, thl, payload, next(), flags);
+    uint32_t len = udp ? make_udp(work, six, payload)
+                 : six ? make_tcp6(work, thl, payload, next(), flags) : make_tcp(work, thl, payload, next(), flags);
     /* Mutate a few bytes and maybe the length, then hand out an exact-size copy. */
     int mutate = below(3) == 0;
     if (mutate) {
@@ -109,29 +141,34 @@ int main(int argc, char** argv) {
     }
     uint8_t* pkt = exact(work, len);
     uint32_t room = 2048;
-    int segments = tso_segment_count(pkt, len, (uint16_t)mss, room);
+    /* Asked for the other protocol, it is no super-packet of that kind. */
+    if (!mutate && tso_segment_count(pkt, len, udp ? 6 : 17, (uint16_t)mss, room) != -1) { fprintf(stderr, "cut as the wrong protocol\n"); return 1; }
+    int segments = tso_segment_count(pkt, len, udp ? 17 : 6, (uint16_t)mss, room);
     if (segments > 0 && segments <= 128) {
       uint32_t n = tso_segment(pkt, len, (uint16_t)mss, seg, room, lengths);
       if (n != (uint32_t)segments) { fprintf(stderr, "segment count %u != %d\n", n, segments); return 1; }
       cut++;
       v6 += six;
+      udp_cut += udp;
       for (uint32_t i = 0; !mutate && i < n; i++)
         if (!segment_verifies(seg + (size_t)i * room, lengths[i])) { fprintf(stderr, "segment %u of %u: bad checksum\n", i, n); return 1; }
       /* Glue the segments back (each in an exact buffer), and cut again: the same bytes. */
       uint8_t* parts[128];
       for (uint32_t i = 0; i < n; i++) parts[i] = exact(seg + (size_t)i * room, lengths[i]);
-      uint32_t run = tso_coalesce_run(parts, lengths, n, 65535);
+      uint32_t run = udp ? uso_coalesce_run(parts, lengths, n, 128, 65535) : tso_coalesce_run(parts, lengths, n, 65535);
       if (run > 1) {
         glued++;
-        uint32_t hlen = tso_header_len(parts[0], lengths[0]);
+        uint32_t hlen = udp ? tso_cut_header_len(parts[0], lengths[0]) : tso_header_len(parts[0], lengths[0]);
         if (!mutate && hlen != ip + thl) { fprintf(stderr, "header length %u != %u\n", hlen, ip + thl); return 1; }
         uint32_t total = lengths[0];
         for (uint32_t k = 1; k < run; k++) total += lengths[k] - hlen;
         static uint8_t whole[70000];
         struct virtio_net_hdr h;
         uint8_t* first = exact(parts[0], lengths[0]);
-        tso_coalesce_header(first, lengths[0], total, parts[run - 1][ip + 13], &h);
-        if (!mutate && h.gso_type != (six ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4) || h.csum_start != ip) { fprintf(stderr, "vnet header for the wrong family\n"); return 1; }
+        if (udp) uso_coalesce_header(first, lengths[0], total, &h);
+        else tso_coalesce_header(first, lengths[0], total, parts[run - 1][ip + 13], &h);
+        uint8_t want = udp ? TSO_GSO_UDP_L4 : six ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+        if (!mutate && (h.gso_type != want || h.csum_start != ip || h.csum_offset != (udp ? 6 : 16))) { fprintf(stderr, "vnet header of the wrong kind\n"); return 1; }
         memcpy(whole, first, lengths[0]);
         uint32_t at = lengths[0];
         for (uint32_t k = 1; k < run; k++) {
@@ -157,6 +194,6 @@ int main(int argc, char** argv) {
     tso_finish_checksum(pkt, len, (uint16_t)below(len + 8), (uint16_t)below(40));
     free(pkt);
   }
-  printf("{\"iterations\": %u, \"cut\": %lu, \"cutIPv6\": %lu, \"glued\": %lu, \"roundTrips\": %lu}\n", iterations, cut, v6, glued, trips);
+  printf("{\"iterations\": %u, \"cut\": %lu, \"cutIPv6\": %lu, \"cutUDP\": %lu, \"glued\": %lu, \"roundTrips\": %lu}\n", iterations, cut, v6, udp_cut, glued, trips);
   return 0;
 }

@@ -92,6 +92,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"tunOpen", NULL, tso_tun_open, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunSetPersist", NULL, tso_tun_set_persist, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"tunSetOffload", NULL, tso_tun_set_offload, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunRead", NULL, tso_tun_read, NULL, NULL, NULL, napi_enumerable, NULL},
     {"tunWrite", NULL, tso_tun_write, NULL, NULL, NULL, napi_enumerable, NULL},
     {"udpOpen", NULL, tso_udp_open, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -17,6 +17,8 @@
 #define TSO_TUN_VNET_HDR 1
 /* With VNET_HDR: ask for TCP super-packets and partial checksums (TUNSETOFFLOAD). */
 #define TSO_TUN_OFFLOAD 4
+/* tunWrite's vnet argument: 1, the device has virtio-net headers; | 2, it took USO too. */
+#define TSO_TUN_WRITE_USO 2
 
 /* A sealed sleeve datagram at its start: [4 bytes][nonce source 12][MAC 16][text]. */
 #define TSO_SEAL_NONCE_AT 4
@@ -45,6 +47,7 @@ napi_value tso_int(napi_env env, int64_t v);
 
 napi_value tso_tun_open(napi_env env, napi_callback_info info);
 napi_value tso_tun_set_persist(napi_env env, napi_callback_info info);
+napi_value tso_tun_set_offload(napi_env env, napi_callback_info info);
 napi_value tso_tun_read(napi_env env, napi_callback_info info);
 napi_value tso_tun_write(napi_env env, napi_callback_info info);
 napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info);

@@ -52,15 +52,27 @@ static uint16_t fold(uint64_t sum) {
   return (uint16_t)sum;
 }
 
-/* Where the TCP header of an IPv4 or IPv6 packet starts (IPv6: no extension
- * headers; a TCP packet with them is not one we cut or glue), or 0. */
-static uint32_t tcp_start(const uint8_t* pkt, uint32_t len) {
-  if (len >= 20 && (pkt[0] >> 4) == 4 && pkt[9] == 6) {
-    uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
-    return ihl >= 20 && ihl <= len ? ihl : 0;
-  }
-  if (len >= 40 && (pkt[0] >> 4) == 6 && pkt[6] == 6) return 40;
+/* The L4 protocol of an IPv4 or IPv6 packet, or 0 (IPv6 with extension
+ * headers: not one we cut or glue). */
+static uint8_t l4_proto(const uint8_t* pkt, uint32_t len) {
+  if (len >= 20 && (pkt[0] >> 4) == 4) return pkt[9];
+  if (len >= 40 && (pkt[0] >> 4) == 6) return pkt[6];
   return 0;
+}
+
+/* Where the TCP or UDP header of an IPv4 or IPv6 packet starts, or 0. */
+static uint32_t l4_start(const uint8_t* pkt, uint32_t len) {
+  uint8_t proto = l4_proto(pkt, len);
+  if (proto != 6 && proto != 17) return 0;
+  if ((pkt[0] >> 4) == 6) return 40;
+  uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
+  return ihl >= 20 && ihl <= len ? ihl : 0;
+}
+
+/* The L4 header's length (TCP: its data offset; UDP: 8) once l4_start found it. */
+static uint32_t l4_header_len(const uint8_t* pkt, uint32_t len, uint32_t ihl) {
+  if (l4_proto(pkt, len) == 17) return 8;
+  return ihl + 13 <= len ? (uint32_t)(pkt[ihl + 12] >> 4) * 4 : 0;
 }
 
 /* Pseudo-header sum (network byte order words, as sum_bytes sees them). */
@@ -91,36 +103,30 @@ int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t off
   return 0;
 }
 
-int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room) {
-  uint32_t ihl = tcp_start(pkt, len);
-  if (ihl == 0 || gso_size == 0 || ihl + 20 > len) return -1;
-  uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;
-  if (thl < 20 || ihl + thl > len || ihl + thl + gso_size > room) return -1;
-  uint32_t payload = len - ihl - thl;
+int tso_segment_count(const uint8_t* pkt, uint32_t len, uint8_t proto, uint16_t gso_size, uint32_t room) {
+  uint32_t ihl = l4_start(pkt, len);
+  if (ihl == 0 || gso_size == 0 || (proto != 0 && l4_proto(pkt, len) != proto)) return -1;
+  uint32_t l4 = l4_header_len(pkt, len, ihl);
+  if (l4 < 8 || (l4 < 20 && l4_proto(pkt, len) == 6) || ihl + l4 > len || ihl + l4 + gso_size > room) return -1;
+  uint32_t payload = len - ihl - l4;
   return payload == 0 ? 1 : (int)((payload + gso_size - 1) / gso_size);
 }
 
 uint32_t tso_cut_header_len(const uint8_t* pkt, uint32_t len) {
-  uint32_t ihl = tcp_start(pkt, len);
-  return ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4;
+  uint32_t ihl = l4_start(pkt, len);
+  return ihl + l4_header_len(pkt, len, ihl);
 }
 
 uint32_t tso_segment_header(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t k, uint8_t* out) {
-  uint32_t ihl = tcp_start(pkt, len);
-  uint32_t thl = (uint32_t)(pkt[ihl + 12] >> 4) * 4;
-  uint32_t hlen = ihl + thl;
+  uint32_t ihl = l4_start(pkt, len);
+  uint32_t l4 = l4_header_len(pkt, len, ihl);
+  uint32_t hlen = ihl + l4;
   uint32_t payload = len - hlen;
   uint32_t off = k * (uint32_t)gso_size;
   uint32_t seg = payload - off < gso_size ? payload - off : gso_size;
+  int udp = l4_proto(pkt, len) == 17;
   memcpy(out, pkt, hlen);
   set_ip_length(out, ihl, hlen + seg);
-  uint32_t seq;
-  memcpy(&seq, pkt + ihl + 4, 4);
-  seq = htonl(ntohl(seq) + off);
-  memcpy(out + ihl + 4, &seq, 4);
-  int last = off + seg >= payload;
-  /* FIN and PSH belong to the last segment, CWR to the first. */
-  out[ihl + 13] = (uint8_t)(pkt[ihl + 13] & ~((last ? 0 : 0x09) | (k == 0 ? 0 : 0x80)));
   if ((pkt[0] >> 4) == 4) { /* IPv6 has neither an ID in its header nor a header checksum */
     uint16_t id;
     memcpy(&id, pkt + 4, 2);
@@ -128,19 +134,32 @@ uint32_t tso_segment_header(const uint8_t* pkt, uint32_t len, uint16_t gso_size,
     memcpy(out + 4, &id, 2);
     ip_checksum(out, ihl);
   }
+  uint8_t* h = out + ihl;
+  uint32_t field = udp ? 6 : 16;
+  if (udp) {
+    uint16_t v = htons((uint16_t)(8 + seg));
+    memcpy(h + 4, &v, 2);
+  } else {
+    uint32_t seq;
+    memcpy(&seq, pkt + ihl + 4, 4);
+    seq = htonl(ntohl(seq) + off);
+    memcpy(h + 4, &seq, 4);
+    int last = off + seg >= payload;
+    /* FIN and PSH belong to the last segment, CWR to the first. */
+    h[13] = (uint8_t)(pkt[ihl + 13] & ~((last ? 0 : 0x09) | (k == 0 ? 0 : 0x80)));
+  }
   /* The payload is summed where it lies: the segment may never be copied. */
-  uint8_t* tcp = out + ihl;
-  tcp[16] = tcp[17] = 0;
-  uint64_t sum = sum_bytes(pkt + hlen + off, seg, sum_bytes(tcp, thl, pseudo_sum(out, 6, thl + seg)));
+  h[field] = h[field + 1] = 0;
+  uint64_t sum = sum_bytes(pkt + hlen + off, seg, sum_bytes(h, l4, pseudo_sum(out, udp ? 17 : 6, l4 + seg)));
   uint16_t c = (uint16_t)~fold(sum);
-  memcpy(tcp + 16, &c, 2);
+  if (udp && c == 0) c = 0xffff; /* 0 would mean "no checksum" */
+  memcpy(h + field, &c, 2);
   return seg;
 }
 
 uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_t* out, uint32_t stride,
                      uint32_t* lengths) {
-  uint32_t ihl = tcp_start(pkt, len);
-  uint32_t hlen = ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4;
+  uint32_t hlen = tso_cut_header_len(pkt, len);
   uint32_t payload = len - hlen;
   uint32_t n = payload == 0 ? 1 : (payload + gso_size - 1) / gso_size;
   for (uint32_t k = 0; k < n; k++) {
@@ -237,4 +256,63 @@ uint32_t tso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_
   h->csum_start = (uint16_t)v.ihl;
   h->csum_offset = 16;
   return v.ihl + v.thl;
+}
+
+/* Header facts of a UDP datagram (IPv4 without options, or IPv6 without
+ * extension headers) that may join a UDP super-packet; 0 if it cannot. */
+static int view_udp(const uint8_t* p, uint32_t len, uint32_t* ihl, uint32_t* payload) {
+  if (len >= 28 && p[0] == 0x45 && p[9] == 17) {
+    if ((p[6] & 0x3f) || p[7]) return 0; /* a fragment */
+    if ((((uint32_t)p[2] << 8) | p[3]) != len) return 0;
+    *ihl = 20;
+  } else if (len >= 48 && (p[0] >> 4) == 6 && p[6] == 17) {
+    if ((((uint32_t)p[4] << 8) | p[5]) + 40 != len) return 0;
+    *ihl = 40;
+  } else {
+    return 0;
+  }
+  if ((((uint32_t)p[*ihl + 4] << 8) | p[*ihl + 5]) != len - *ihl || len == *ihl + 8) return 0;
+  *payload = len - *ihl - 8;
+  return 1;
+}
+
+uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_segments, uint32_t max_total) {
+  uint32_t ihl, first, cur, cur_ihl;
+  if (count < 2 || !view_udp(pkts[0], lens[0], &ihl, &first)) return 1;
+  const uint8_t* a = pkts[0];
+  /* What segmentation copies from the first header to every datagram must be
+   * the same in all: version, traffic class or TOS, flow label, DF, TTL or
+   * hop limit, addresses and ports. */
+  uint32_t same_at = ihl == 20 ? 12 : 8, same_len = ihl == 20 ? 12 : 36;
+  uint32_t total = lens[0], n = 1;
+  while (n < count && n < max_segments) {
+    const uint8_t* b = pkts[n];
+    if (!view_udp(b, lens[n], &cur_ihl, &cur) || cur_ihl != ihl || cur > first || total + cur > max_total) break;
+    if (memcmp(a + same_at, b + same_at, same_len)) break;
+    if (ihl == 20 ? a[1] != b[1] || a[8] != b[8] || (a[6] & 0x40) != (b[6] & 0x40) : memcmp(a, b, 4) || a[7] != b[7]) break;
+    total += cur;
+    n++;
+    if (cur < first) break; /* a shorter one ends a run */
+  }
+  return n;
+}
+
+void uso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_len, struct virtio_net_hdr* h) {
+  uint32_t ihl, payload;
+  view_udp(first, first_len, &ihl, &payload);
+  set_ip_length(first, ihl, total_len);
+  if (ihl == 20) ip_checksum(first, 20);
+  uint8_t* udp = first + ihl;
+  uint16_t v = htons((uint16_t)(total_len - ihl));
+  memcpy(udp + 4, &v, 2);
+  /* A partial checksum, over the glued length: the kernel adjusts it for each datagram it cuts. */
+  uint16_t partial = fold(pseudo_sum(first, 17, total_len - ihl));
+  memcpy(udp + 6, &partial, 2);
+  memset(h, 0, sizeof *h);
+  h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h->gso_type = TSO_GSO_UDP_L4;
+  h->hdr_len = (uint16_t)(ihl + 8);
+  h->gso_size = (uint16_t)payload;
+  h->csum_start = (uint16_t)ihl;
+  h->csum_offset = 6;
 }

@@ -7,13 +7,18 @@
 
 /* Completes the checksum the kernel left partial (VIRTIO_NET_HDR_F_NEEDS_CSUM). */
 int tso_finish_checksum(uint8_t* pkt, uint32_t len, uint16_t start, uint16_t offset);
-/* Segments a TCPV4 or TCPV6 super-packet needs, or -1 if it is not one we can cut
- * into segments of at most `room` bytes. */
-int tso_segment_count(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t room);
-/* The IP and TCP header length of a super-packet tso_segment_count accepted. */
+/* UDP segmentation offload (Linux 6.2; not in older headers). */
+#define TSO_GSO_UDP_L4 5
+#define TSO_TUN_F_USO4 0x20
+#define TSO_TUN_F_USO6 0x40
+
+/* Segments a TCP or UDP super-packet needs (proto 6 or 17, or 0: either), or
+ * -1 if it is not one we can cut into segments of at most `room` bytes. */
+int tso_segment_count(const uint8_t* pkt, uint32_t len, uint8_t proto, uint16_t gso_size, uint32_t room);
+/* The IP and TCP or UDP header length of a super-packet tso_segment_count accepted. */
 uint32_t tso_cut_header_len(const uint8_t* pkt, uint32_t len);
-/* Writes the IP and TCP headers of segment k into out (its lengths, sequence
- * number, flags, IPv4 ID and checksums, the payload summed where it lies in
+/* Writes the IP and TCP or UDP headers of segment k into out (its lengths,
+ * TCP sequence number and flags, IPv4 ID and checksums, the payload summed where it lies in
  * pkt); returns the segment's payload length. */
 uint32_t tso_segment_header(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint32_t k, uint8_t* out);
 /* Cuts it into segments at out + i*stride, lengths[i]; returns the count. */
@@ -27,5 +32,11 @@ uint32_t tso_header_len(const uint8_t* pkt, uint32_t len);
  * Returns the header length (what the other packets' payloads start after). */
 uint32_t tso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_len, uint8_t last_flags,
                              struct virtio_net_hdr* h);
+
+/* How many of pkts[0..count) are UDP datagrams of one flow, all as long as
+ * the first but the last, that can be glued into one (>= 1). */
+uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_segments, uint32_t max_total);
+/* Rewrites the first datagram's headers for a glued run of total_len bytes; fills the vnet header (GSO_UDP_L4). */
+void uso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_len, struct virtio_net_hdr* h);
 
 #endif

@@ -15,7 +15,25 @@
 
 #define VNET_HDR_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 
-/* tunOpen(name, options) -> { fd, name } */
+/* The L4 protocol of a super-packet the TUN handed over (TCPV4/6: TCP, USO: UDP), or 0: not one. */
+static uint8_t gso_proto(uint8_t gso_type) {
+  uint8_t gso = gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+  if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) return 6;
+  return gso == TSO_GSO_UDP_L4 ? 17 : 0;
+}
+
+/* Sets the offloads the options ask for, with UDP segmentation (USO) where
+ * the kernel has it (6.2 on): 1 if it took USO, 0 if not, or -errno. Set
+ * either way: a device adopted from an earlier run keeps that run's
+ * offloads otherwise. */
+static int set_offload(int fd, uint32_t options) {
+  if (!(options & TSO_TUN_OFFLOAD)) return ioctl(fd, TUNSETOFFLOAD, 0UL) < 0 ? -errno : 0;
+  unsigned long tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  if (ioctl(fd, TUNSETOFFLOAD, tcp | TSO_TUN_F_USO4 | TSO_TUN_F_USO6) == 0) return 1;
+  return ioctl(fd, TUNSETOFFLOAD, tcp) < 0 ? -errno : 0;
+}
+
+/* tunOpen(name, options) -> { fd, name, uso } */
 napi_value tso_tun_open(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -40,20 +58,37 @@ napi_value tso_tun_open(napi_env env, napi_callback_info info) {
     close(fd);
     return tso_throw_errno(env, "TUNSETIFF", err);
   }
-  /* Set either way: a device adopted from an earlier run keeps that run's offloads otherwise. */
-  unsigned int offloads = (options & TSO_TUN_OFFLOAD) ? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 : 0;
-  if (ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
-    int err = errno;
+  int uso = set_offload(fd, options);
+  if (uso < 0) {
     close(fd);
-    return tso_throw_errno(env, "TUNSETOFFLOAD", err);
+    return tso_throw_errno(env, "TUNSETOFFLOAD", -uso);
   }
 
-  napi_value out, fd_value, name_value;
+  napi_value out, fd_value, name_value, uso_value;
   TSO_CALL(env, napi_create_object(env, &out));
   TSO_CALL(env, napi_create_int32(env, fd, &fd_value));
   TSO_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &name_value));
   napi_set_named_property(env, out, "fd", fd_value);
   napi_set_named_property(env, out, "name", name_value);
+  TSO_CALL(env, napi_get_boolean(env, uso == 1, &uso_value));
+  napi_set_named_property(env, out, "uso", uso_value);
+  return out;
+}
+
+/* tunSetOffload(fd, options) -> uso: the offloads of a device opened
+ * elsewhere (a predecessor's, handed over), as tunOpen sets them. */
+napi_value tso_tun_set_offload(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  uint32_t options;
+  TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_u32(env, argv[1], &options))
+    return tso_throw_range(env, "tunSetOffload(fd, options)");
+  int uso = set_offload(fd, options);
+  if (uso < 0) return tso_throw_errno(env, "TUNSETOFFLOAD", -uso);
+  napi_value out;
+  TSO_CALL(env, napi_get_boolean(env, uso == 1, &out));
   return out;
 }
 
@@ -147,9 +182,9 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
     uint8_t* pkt = staging + VNET_HDR_LEN;
     uint32_t len = (uint32_t)r - VNET_HDR_LEN;
     uint8_t* out = slab + (size_t)n * slot + headroom;
-    uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
-    if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) {
-      int segments = tso_segment_count(pkt, len, h.gso_size, room);
+    uint8_t proto = gso_proto(h.gso_type);
+    if (proto != 0) {
+      int segments = tso_segment_count(pkt, len, proto, h.gso_size, room);
       if (segments < 0 || (uint32_t)segments > max - n) { /* cannot cut: lost, as with a bad NIC */
         unusable[0]++;
         continue;
@@ -224,11 +259,11 @@ napi_value tso_tun_read_whole(napi_env env, napi_callback_info info) {
       continue;
     }
     uint32_t len = (uint32_t)r - (vnet ? VNET_HDR_LEN : 0);
-    uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
+    uint8_t proto = gso_proto(h.gso_type);
     uint16_t gso_size = 0;
     uint32_t count = 1, bytes = len;
-    if (gso == VIRTIO_NET_HDR_GSO_TCPV4 || gso == VIRTIO_NET_HDR_GSO_TCPV6) {
-      int cut = tso_segment_count(pkt, len, h.gso_size, segment_max);
+    if (proto != 0) {
+      int cut = tso_segment_count(pkt, len, proto, h.gso_size, segment_max);
       if (cut < 0 || cut > MAX_SEGMENTS) { /* cannot cut: lost, as with a bad NIC */
         unusable[0]++;
         continue;
@@ -252,6 +287,10 @@ napi_value tso_tun_read_whole(napi_env env, napi_callback_info info) {
   return tso_int(env, n);
 }
 
+/* Datagrams glued into one UDP super-packet at most: the kernel's
+ * UDP_MAX_SEGMENTS before 6.x raised it to 128. */
+#define USO_MAX_SEGMENTS 64
+
 /* A TCP super-packet handed to a TUN without virtio-net headers is cut here. */
 #define SUPER_SCRATCH (256 * 1024)
 static uint8_t super_scratch[SUPER_SCRATCH];
@@ -260,7 +299,7 @@ static uint8_t super_scratch[SUPER_SCRATCH];
  * cut into segments of gso_size with their checksums; 0 or the first errno
  * (EINVAL: not a TCP packet that can be cut). */
 static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size) {
-  int segments = tso_segment_count(pkt, len, gso_size, 65535);
+  int segments = tso_segment_count(pkt, len, 6, gso_size, 65535);
   if (segments < 0) return EINVAL;
   uint32_t ihl = (uint32_t)(pkt[0] & 15) * 4;
   uint32_t stride = ihl + (uint32_t)(pkt[ihl + 12] >> 4) * 4 + gso_size;
@@ -281,8 +320,9 @@ static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size
 /* tunWrite(fd, slab, offsets, lengths, csumStarts, csumOffsets, gsoSizes, status, count, vnet) -> packets written
  * With vnet (the device has IFF_VNET_HDR), runs of consecutive segments of
  * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4/6
- * segmentation, writev of the pieces), everything else one by one behind a
- * header of its own; without, one write per packet. csumStarts[i] != 0 marks
+ * segmentation, writev of the pieces), and with vnet & TSO_TUN_WRITE_USO (the
+ * device took USO) so do runs of equal UDP datagrams of one flow (GSO_UDP_L4);
+ * everything else one by one behind a header of its own; without, one write per packet. csumStarts[i] != 0 marks
  * a packet whose L4 checksum is unfinished (the pseudo-header sum at
  * csumStarts[i] + csumOffsets[i]): with vnet the header asks the kernel to
  * finish it (NEEDS_CSUM), as the kernel does for its own such packets;
@@ -326,6 +366,11 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
   for (uint32_t i = 0; i < count;) {
     uint32_t limit = count - i < MAX_SEGMENTS ? count - i : MAX_SEGMENTS;
     uint32_t run = vnet && gso_sizes[i] == 0 ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535) : 1;
+    int udp_run = 0;
+    if (run == 1 && (vnet & TSO_TUN_WRITE_USO) && gso_sizes[i] == 0) {
+      run = uso_coalesce_run(pkts + i, lengths + i, limit, USO_MAX_SEGMENTS, 65535);
+      udp_run = run > 1;
+    }
     if (gso_sizes[i] != 0 && !vnet) {
       /* Not glued, and no header: cut it into segments here. */
       int err = write_cut(fd, pkts[i], lengths[i], gso_sizes[i]);
@@ -341,11 +386,12 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
     iov[0].iov_base = &h;
     iov[0].iov_len = sizeof h;
     if (run > 1) {
-      uint32_t hlen = tso_header_len(pkts[i], lengths[i]);
+      uint32_t hlen = udp_run ? tso_cut_header_len(pkts[i], lengths[i]) : tso_header_len(pkts[i], lengths[i]);
       uint32_t flags_at = ((pkts[i][0] >> 4) == 6 ? 40 : 20) + 13;
       uint32_t total = lengths[i];
       for (uint32_t k = 1; k < run; k++) total += lengths[i + k] - hlen;
-      tso_coalesce_header(pkts[i], lengths[i], total, pkts[i + run - 1][flags_at], &h);
+      if (udp_run) uso_coalesce_header(pkts[i], lengths[i], total, &h);
+      else tso_coalesce_header(pkts[i], lengths[i], total, pkts[i + run - 1][flags_at], &h);
       iov[1].iov_base = pkts[i];
       iov[1].iov_len = lengths[i];
       for (uint32_t k = 1; k < run; k++) {

@@ -525,7 +525,7 @@ napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
       }
       uint8_t* pkt = slab + offsets[i] + prefix;
       uint32_t len = lengths[i] - prefix, gso_size = gso_sizes[i];
-      int cut = tso_segment_count(pkt, len, (uint16_t)gso_size, 65535);
+      int cut = tso_segment_count(pkt, len, 0, (uint16_t)gso_size, 65535);
       uint32_t hlen = cut < 1 ? 0 : tso_cut_header_len(pkt, len);
       status[i] = to_len == 0 ? EDESTADDRREQ : cut < 1 || cut > CUT_SEGMENTS || prefix + hlen > CUT_HEADER_MAX ? EINVAL : 0;
       if (status[i] != 0) { /* EINVAL: not a super-packet tunReadWhole would have read */

@@ -17,7 +17,10 @@ export interface NativeAddon {
   readonly SEAL_MAC_AT: number;
   readonly SEAL_TEXT_AT: number;
   readonly SEAL_KEY_BYTES: number;
-  tunOpen(name: string, options: number): { fd: number; name: string };
+  /** uso: the device took UDP segmentation offload too (Linux 6.2 on), with TUN_OFFLOAD. */
+  tunOpen(name: string, options: number): { fd: number; name: string; uso: boolean };
+  /** The offloads of a device opened elsewhere (handed over), as tunOpen sets them; whether it took USO. */
+  tunSetOffload(fd: number, options: number): boolean;
   /** TUNSETPERSIST: on, the device (with its addresses and routes) outlives the descriptor. */
   tunSetPersist(fd: number, on: number): void;
   /** Packets land at slab[i*slot + headroom]; returns count, or -errno. */

@@ -17,10 +17,12 @@ export class TunDevice implements TunPort {
   private poller: object | null = null;
   private readonly staging: Buffer | null;
   private readonly unusable = new Uint32Array(1);
+  /** UDP segmentation offload too: UDP super-packets in, glued runs of datagrams out. */
+  readonly uso: boolean;
 
   constructor(
     name: string,
-    /** Virtio-net headers with TSO4, TSO6 and checksum offload: TCP super-packets in, glued runs out. */
+    /** Virtio-net headers with TSO4, TSO6, checksum offload and USO where the kernel has it: super-packets in, glued runs out. */
     readonly offload: boolean,
     /** The device outlives this process unless closed: a crash leaves it, with its addresses and routes, for the next run to adopt. */
     persistent = true,
@@ -28,8 +30,8 @@ export class TunDevice implements TunPort {
     handed: number | null = null,
   ) {
     const options = offload ? native.TUN_VNET_HDR | native.TUN_OFFLOAD : 0;
-    let opened: { fd: number; name: string };
-    if (handed !== null) opened = { fd: handed, name };
+    let opened: { fd: number; name: string; uso: boolean };
+    if (handed !== null) opened = { fd: handed, name, uso: native.tunSetOffload(handed, options) };
     else try {
       // An existing device (left by a crashed run) is adopted: the kernel takes the new flags and offloads.
       opened = native.tunOpen(name, options);
@@ -40,6 +42,7 @@ export class TunDevice implements TunPort {
     }
     this.fd = opened.fd;
     this.name = opened.name;
+    this.uso = opened.uso;
     this.staging = offload ? Buffer.allocUnsafeSlow(STAGING) : null;
   }
 
@@ -65,7 +68,7 @@ export class TunDevice implements TunPort {
   }
 
   write(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.csumStarts, batch.csumOffsets, batch.gsoSizes, batch.status, count, this.offload ? 1 : 0);
+    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.csumStarts, batch.csumOffsets, batch.gsoSizes, batch.status, count, this.offload ? (this.uso ? 3 : 1) : 0);
   }
 
   onReadable(handler: () => void): void {

@@ -6,6 +6,7 @@ import type { Lab, LabContainer } from '../../src/lab/lab.js';
 
 const TRANSFER = fileURLToPath(new URL('./transfer.mjs', import.meta.url));
 const MARKER_TOOL = fileURLToPath(new URL('./udpMarker.mjs', import.meta.url));
+const BURST_TOOL = fileURLToPath(new URL('./udpBurst.mjs', import.meta.url));
 
 export async function ping(lab: Lab, from: LabContainer, to: string, count = 3): Promise<string> {
   return lab.exec(from.ns, 'ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], 30_000);
@@ -38,6 +39,16 @@ export async function udpMarkers(lab: Lab, from: LabContainer, to: LabContainer,
   for (const text of texts) await lab.exec(from.ns, process.execPath, [MARKER_TOOL, 'send', to.ip, '7070', text]);
   await exited;
   return out().split('\n').filter((l) => l && l !== 'listening');
+}
+
+/** Sends `count` numbered UDP datagrams of about `size` bytes in bursts; returns how many arrived with their bytes intact, and how many did not. */
+export async function udpBurst(lab: Lab, from: LabContainer, to: LabContainer, count: number, size: number): Promise<{ received: number; bad: number }> {
+  const listener = lab.track(spawn('ip', ['netns', 'exec', to.ns, process.execPath, BURST_TOOL, 'listen', '7071', String(3000 + count)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const exited = new Promise((r) => listener.once('exit', r));
+  const out = await listening(listener, 'UDP burst listener');
+  await lab.exec(from.ns, process.execPath, [BURST_TOOL, 'send', to.ip, '7071', String(count), String(size)]);
+  await exited;
+  return JSON.parse(out().split('\n').filter((l) => l.startsWith('{'))[0]);
 }
 
 /** Waits until a helper prints "listening"; returns what it has printed, as it grows. */

@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 
 const SOURCE = fileURLToPath(new URL('../../native-bindings/fuzz/offloadFuzz.c', import.meta.url));
 
-it('cuts, glues and checksums 30,000 random and mutated IPv4 and IPv6 packets without a read or write out of bounds, and round-trips', () => {
+it('cuts, glues and checksums 30,000 random and mutated TCP and UDP packets over IPv4 and IPv6 without a read or write out of bounds, and round-trips', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tso-fuzz-'));
   try {
     const binary = join(dir, 'offloadFuzz');
@@ -19,6 +19,7 @@ it('cuts, glues and checksums 30,000 random and mutated IPv4 and IPv6 packets wi
     process.stdout.write(`offload fuzz (seed ${seed}): ${JSON.stringify(out)}\n`);
     expect(out.cut).toBeGreaterThan(20_000);
     expect(out.cutIPv6).toBeGreaterThan(8_000);
+    expect(out.cutUDP).toBeGreaterThan(6_000);
     expect(out.glued).toBeGreaterThan(10_000);
     expect(out.roundTrips).toBeGreaterThan(10_000);
   } finally {
