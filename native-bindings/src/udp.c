@@ -327,6 +327,18 @@ typedef union {
 /* Where a run of datagrams starting at i that one UDP_SEGMENT send can
  * carry ends: consecutive datagrams to one peer of one length (the last may
  * be shorter), up to the kernel's limits. */
+/* iov[i] points at entry i of the slab; 0 when one lies outside it or is
+ * shorter than min_len. */
+static int slab_iovecs(struct iovec* iov, uint8_t* slab, size_t slab_len, const uint32_t* offsets, const uint32_t* lengths,
+                       uint32_t count, uint32_t min_len) {
+  for (uint32_t i = 0; i < count; i++) {
+    if ((size_t)offsets[i] + lengths[i] > slab_len || lengths[i] < min_len) return 0;
+    iov[i].iov_base = slab + offsets[i];
+    iov[i].iov_len = lengths[i];
+  }
+  return 1;
+}
+
 static uint32_t run_end(const uint32_t* lengths, const uint32_t* addrs, const uint16_t* ports, uint32_t i, uint32_t count) {
   uint32_t seg = lengths[i], j = i + 1, total = seg;
   while (j < count && j - i < GSO_MAX_SEGMENTS && addrs[j] == addrs[i] && ports[j] == ports[i] && lengths[j] <= seg &&
@@ -421,11 +433,7 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
     return tso_throw_range(env, "udpSend: count exceeds arrays");
 
   struct iovec iov[TSO_MAX_SEND];
-  for (uint32_t i = 0; i < count; i++) {
-    if ((size_t)offsets[i] + lengths[i] > slab_len) return tso_throw_range(env, "udpSend: datagram outside slab");
-    iov[i].iov_base = slab + offsets[i];
-    iov[i].iov_len = lengths[i];
-  }
+  if (!slab_iovecs(iov, slab, slab_len, offsets, lengths, count, 0)) return tso_throw_range(env, "udpSend: datagram outside slab");
   struct mmsghdr msgs[TSO_MAX_BATCH];
   struct sockaddr_storage to[TSO_MAX_BATCH];
   segment_control control[TSO_MAX_BATCH];
@@ -493,11 +501,8 @@ napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
     return tso_throw_range(env, "udpSendCut: count exceeds arrays");
 
   struct iovec iov[TSO_MAX_SEND];
-  for (uint32_t i = 0; i < count; i++) {
-    if ((size_t)offsets[i] + lengths[i] > slab_len || lengths[i] < prefix) return tso_throw_range(env, "udpSendCut: datagram outside slab");
-    iov[i].iov_base = slab + offsets[i];
-    iov[i].iov_len = lengths[i];
-  }
+  if (!slab_iovecs(iov, slab, slab_len, offsets, lengths, count, prefix))
+    return tso_throw_range(env, "udpSendCut: datagram outside slab");
   struct mmsghdr msgs[TSO_MAX_BATCH];
   struct sockaddr_storage to[TSO_MAX_BATCH];
   segment_control control[TSO_MAX_BATCH];
