@@ -400,6 +400,28 @@ static uint32_t count_sent(const int32_t* status, uint32_t count) {
   return sent;
 }
 
+/* The arguments udpSend and udpSendCut end with, from argv[at]: addrs,
+ * ports, status, count, gso[, peers6]. 0 when they are not that shape, -1
+ * when peers6 is not a table, else 1; each array holds count entries. */
+typedef struct {
+  uint32_t* addrs;
+  uint16_t* ports;
+  int32_t* status;
+  uint32_t count, gso;
+  size_t addrs_len, ports_len, status_len;
+  peer_table table;
+} send_tail;
+static int read_send_tail(napi_env env, napi_value* argv, size_t argc, size_t at, send_tail* t) {
+  t->table = (peer_table){0, NULL, 0};
+  if (argc < at + 5 || !tso_arg_typed(env, argv[at], napi_uint32_array, (void**)&t->addrs, &t->addrs_len) ||
+      !tso_arg_typed(env, argv[at + 1], napi_uint16_array, (void**)&t->ports, &t->ports_len) ||
+      !tso_arg_typed(env, argv[at + 2], napi_int32_array, (void**)&t->status, &t->status_len) ||
+      !tso_arg_u32(env, argv[at + 3], &t->count) || !tso_arg_u32(env, argv[at + 4], &t->gso))
+    return 0;
+  if (argc > at + 5 && !read_table(env, argv[at + 5], &t->table)) return -1;
+  return t->count <= TSO_MAX_SEND && t->count <= t->addrs_len && t->count <= t->ports_len && t->count <= t->status_len ? 1 : 0;
+}
+
 /* udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso[, peers6]) -> datagrams sent
  * With gso, each run of consecutive datagrams to one peer with one length
  * (the last may be shorter) leaves as a single UDP_SEGMENT send: the kernel
@@ -413,24 +435,21 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   int32_t fd;
   uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len, addrs_len, ports_len, status_len;
-  uint32_t *offsets, *lengths, *addrs, count, gso;
-  uint16_t* ports;
-  int32_t* status;
+  size_t slab_len, offsets_len, lengths_len;
+  uint32_t *offsets, *lengths;
+  send_tail t;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 9 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  int tail = read_send_tail(env, argv, argc, 4, &t);
+  if (tail == -1) return tso_throw_range(env, "udpSend: peers6 is a buffer of 16-byte addresses");
+  if (tail == 0 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
-      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_typed(env, argv[4], napi_uint32_array, (void**)&addrs, &addrs_len) ||
-      !tso_arg_typed(env, argv[5], napi_uint16_array, (void**)&ports, &ports_len) ||
-      !tso_arg_typed(env, argv[6], napi_int32_array, (void**)&status, &status_len) ||
-      !tso_arg_u32(env, argv[7], &count) || !tso_arg_u32(env, argv[8], &gso))
-    return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso)");
-  peer_table table = {0, NULL, 0};
-  if (argc >= 10 && !read_table(env, argv[9], &table)) return tso_throw_range(env, "udpSend: peers6 is a buffer of 16-byte addresses");
-  if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > addrs_len || count > ports_len ||
-      count > status_len)
-    return tso_throw_range(env, "udpSend: count exceeds arrays");
+      !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) || t.count > offsets_len ||
+      t.count > lengths_len)
+    return tso_throw_range(env, "udpSend(fd, slab, offsets, lengths, addrs, ports, status, count, gso[, peers6]): arrays of count entries");
+  uint32_t *addrs = t.addrs, count = t.count, gso = t.gso;
+  uint16_t* ports = t.ports;
+  int32_t* status = t.status;
+  const peer_table table = t.table;
 
   struct iovec iov[TSO_MAX_SEND];
   if (!slab_iovecs(iov, slab, slab_len, offsets, lengths, count, 0)) return tso_throw_range(env, "udpSend: datagram outside slab");
@@ -479,26 +498,25 @@ napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
   napi_value argv[12];
   int32_t fd;
   uint8_t* slab;
-  size_t slab_len, offsets_len, lengths_len, gso_len, addrs_len, ports_len, status_len;
-  uint32_t *offsets, *lengths, *addrs, prefix, count, gso;
-  uint16_t *gso_sizes, *ports;
-  int32_t* status;
+  size_t slab_len, offsets_len, lengths_len, gso_len;
+  uint32_t *offsets, *lengths, prefix;
+  uint16_t* gso_sizes;
+  send_tail t;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 11 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
+  int tail = read_send_tail(env, argv, argc, 6, &t);
+  if (tail == -1) return tso_throw_range(env, "udpSendCut: peers6 is a buffer of 16-byte addresses");
+  if (tail == 0 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
-      !tso_arg_typed(env, argv[4], napi_uint16_array, (void**)&gso_sizes, &gso_len) ||
-      !tso_arg_u32(env, argv[5], &prefix) ||
-      !tso_arg_typed(env, argv[6], napi_uint32_array, (void**)&addrs, &addrs_len) ||
-      !tso_arg_typed(env, argv[7], napi_uint16_array, (void**)&ports, &ports_len) ||
-      !tso_arg_typed(env, argv[8], napi_int32_array, (void**)&status, &status_len) ||
-      !tso_arg_u32(env, argv[9], &count) || !tso_arg_u32(env, argv[10], &gso))
-    return tso_throw_range(env, "udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso)");
-  peer_table table = {0, NULL, 0};
-  if (argc >= 12 && !read_table(env, argv[11], &table)) return tso_throw_range(env, "udpSendCut: peers6 is a buffer of 16-byte addresses");
-  if (count > TSO_MAX_SEND || count > offsets_len || count > lengths_len || count > gso_len || count > addrs_len ||
-      count > ports_len || count > status_len || prefix > 64)
-    return tso_throw_range(env, "udpSendCut: count exceeds arrays");
+      !tso_arg_typed(env, argv[4], napi_uint16_array, (void**)&gso_sizes, &gso_len) || !tso_arg_u32(env, argv[5], &prefix) ||
+      t.count > offsets_len || t.count > lengths_len || t.count > gso_len || prefix > 64)
+    return tso_throw_range(env,
+                           "udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso[, peers6]): arrays "
+                           "of count entries, a prefix of up to 64 bytes");
+  uint32_t *addrs = t.addrs, count = t.count, gso = t.gso;
+  uint16_t* ports = t.ports;
+  int32_t* status = t.status;
+  const peer_table table = t.table;
 
   struct iovec iov[TSO_MAX_SEND];
   if (!slab_iovecs(iov, slab, slab_len, offsets, lengths, count, prefix))
