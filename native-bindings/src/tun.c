@@ -140,7 +140,7 @@ napi_value tso_tun_read(napi_env env, napi_callback_info info) {
 
 /* tunReadVnet(fd, staging, slab, slotSize, headroom, max, lengths, unusable) -> slots filled | -errno
  * Reads [virtio_net_hdr][packet] into staging (65,546 bytes or more) and
- * lays the packet, or the segments of a TCP super-packet, into successive
+ * lays the packet, or the segments of a TCP or UDP super-packet, into successive
  * slots; finishes partial checksums. Stops before a read whose segments might
  * not fit the free slots (a super-packet is at most 64 KiB / 536-byte MSS).
  * A read it cannot use (no header, a GSO type or headers it cannot cut, too
@@ -205,7 +205,7 @@ napi_value tso_tun_read_vnet(napi_env env, napi_callback_info info) {
 
 /* tunReadWhole(fd, slab, headroom, segmentMax, max, offsets, lengths, gsoSizes, segments, segmentBytes, unusable, vnet) -> entries | -errno
  * Reads packets one after another into the slab, each `headroom` bytes past
- * a 64-byte line after the last, a TCP super-packet whole (with vnet: the
+ * a 64-byte line after the last, a TCP or UDP super-packet whole (with vnet: the
  * device has IFF_VNET_HDR), for udpSendCut to cut on its way out: none of
  * its bytes are copied here. offsets[i] and lengths[i] place entry i;
  * gsoSizes[i] is its segment size (0: a plain packet); segments[i] and

@@ -479,10 +479,10 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
 }
 
 /* udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso[, peers6]) -> entries sent
- * udpSend, for entries tunReadWhole read that may be TCP
- * super-packets (gsoSizes[i] != 0) behind a `prefix`-byte encapsulation
+ * udpSend, for entries tunReadWhole read that may be TCP or
+ * UDP super-packets (gsoSizes[i] != 0) behind a `prefix`-byte encapsulation
  * header (at offsets[i], counted in lengths[i]). Each is cut on the way
- * out: every datagram has the same prefix, its segment's own IP and TCP
+ * out: every datagram has the same prefix, its segment's own IP and TCP or UDP
  * headers (written to scratch) and its payload from the slab where it
  * lies, so the bytes are never copied in userspace; with gso, in
  * UDP_SEGMENT sends of up to GSO_MAX_BYTES, else one send each. status[i] is 0 if all of entry i went, else the first

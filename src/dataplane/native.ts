@@ -56,7 +56,7 @@ export interface NativeAddon {
   ): number;
   /**
    * udpSend for what tunReadWhole read, behind a `prefix`-byte header:
-   * gsoSizes[i] != 0 marks a TCP super-packet, cut on its way out (the same
+   * gsoSizes[i] != 0 marks a TCP or UDP super-packet, cut on its way out (the same
    * prefix on every segment, headers from scratch, payloads where they lie).
    * status[i] = 0 when all of entry i went (EINVAL: not a super-packet it can cut).
    */
@@ -65,8 +65,8 @@ export interface NativeAddon {
     addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number, peers6?: Buffer,
   ): number;
   /**
-   * Reads one packet after another into the slab (offsets, lengths), a TCP
-   * super-packet whole (vnet = 1: IFF_VNET_HDR): gsoSizes[i] its segment
+   * Reads one packet after another into the slab (offsets, lengths), a TCP or
+   * UDP super-packet whole (vnet = 1: IFF_VNET_HDR): gsoSizes[i] its segment
    * size (0: plain), segments[i] and segmentBytes[i] what it is once cut.
    */
   tunReadWhole(

@@ -21,7 +21,7 @@ export class PacketBatch {
   readonly csumStarts: Uint8Array;
   readonly csumOffsets: Uint8Array;
   /**
-   * The segment size of a TCP super-packet (0: a plain packet): one a peer's
+   * The segment size of a TCP (or UDP) super-packet (0: a plain packet): one a peer's
    * kernel sent whole over a veth, for a TUN write; one read whole from the
    * TUN (readWhole), for a send that cuts it (sendCut).
    */

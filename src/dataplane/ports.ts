@@ -15,8 +15,8 @@ export interface TunPort {
    */
   read(batch: PacketBatch, drops: DropCounters): number;
   /**
-   * Reads packets one after another into the slab (inOffsets, lengths), a TCP
-   * super-packet whole, not cut: gsoSizes, segments and segmentBytes say
+   * Reads packets one after another into the slab (inOffsets, lengths), a TCP or
+   * UDP super-packet whole, not cut: gsoSizes, segments and segmentBytes say
    * what each becomes once cut. Returns as read() does.
    */
   readWhole(batch: PacketBatch, drops: DropCounters): number;

@@ -1,5 +1,5 @@
 // The outbound packet path: TUN batch in -> route lookup -> header in place -> sendmmsg out.
-// A TCP super-packet stays whole until the send cuts it: one lookup and one
+// A TCP or UDP super-packet stays whole until the send cuts it: one lookup and one
 // header for all its segments, and its payload never copied in userspace.
 import type { EncapCodec } from './codecs/codec.js';
 import { drainRounds } from './drainRounds.js';
