@@ -142,7 +142,12 @@ export class ControlConnection {
       const refusal = Buffer.from(JSON.stringify({ reason }), 'utf8');
       this.socket.end(this.peer && this.channel ? this.sealedFrame(FrameType.refuse, refusal) : encodeFrame(FrameType.refuse, refusal));
     }
-    setTimeout(() => this.socket.destroy(), 1000).unref();
+    // A peer that does not hang up is cut after a second. One that does frees the connection at once: a
+    // timer left running held every closed connection for that second, ≈ 2,000 under a flood of refused streams.
+    if (!this.socket.destroyed) {
+      const destroyLater = setTimeout(() => this.socket.destroy(), 1000).unref();
+      this.socket.once('close', () => clearTimeout(destroyLater));
+    }
     this.events.closed(this, reason);
   }
 

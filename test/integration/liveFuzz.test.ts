@@ -123,10 +123,12 @@ describe('live fuzz at the control port', () => {
     await transfer(lab, b.container, a.container, 5 << 20, 5003);
     const fds = () => readdirSync(`/proc/${pid}/fd`).length;
     const [rssBefore, fdsBefore] = [rssMb(pid), fds()];
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 100);
     const [fuzz, moved] = await Promise.all([
       lab.exec(x.ns, process.execPath, [CONTROL_FUZZ, a.host.ip, '6783', String(STREAMS)], 120_000),
       transfer(lab, b.container, a.container, 20 << 20),
-    ]);
+    ]).finally(() => clearInterval(sampler));
     expect(JSON.parse(fuzz).streams).toBe(STREAMS);
     expect(moved.received).toEqual(moved.sent);
     await new Promise((r) => setTimeout(r, 1500));
@@ -139,11 +141,11 @@ describe('live fuzz at the control port', () => {
     expect(status.mesh!.refusedConnections).toBeLessThanOrEqual(STREAMS);
     // A stream that was a valid hello joined for 200 ms: the ghost it told of is never reachable.
     expect(status.mesh!.peers.find((p) => p.name === 'ghost')?.reachable ?? false).toBe(false);
-    // The live heap stays ≈ 10 MB; what grows is garbage V8 has not collected yet. With V8's
-    // defaults that took the RSS from 66 to 119 MB; with the daemon's options (daemon/nodeFlags.ts:
-    // 1 MB semi-spaces, a heap that favours size) 61 -> 78-84 MB. The bound catches a gross leak.
-    expect(rssMb(pid) - rssBefore).toBeLessThan(60);
+    // The live heap stays ≈ 10 MB; what grows is garbage V8 has not collected yet. With the daemon's
+    // options (daemon/nodeFlags.ts: 1 MB semi-spaces, a heap that favours size) 64 -> 71-73 MB; with
+    // V8's defaults 104. A closed connection held until its 1 s destroy timer took it to 85-88.
+    expect(rssPeak - rssBefore).toBeLessThan(20);
     expect(fds() - fdsBefore).toBeLessThan(10);
-    process.stdout.write(`control fuzz: ${STREAMS} streams, ${status.mesh!.refusedConnections} refused, RSS ${rssBefore.toFixed(1)} -> ${rssMb(pid).toFixed(1)} MB (heap used ${status.process.heapUsedMb} MB), fds ${fdsBefore} -> ${fds()}\n`);
+    process.stdout.write(`control fuzz: ${STREAMS} streams, ${status.mesh!.refusedConnections} refused, RSS ${rssBefore.toFixed(1)} -> ${rssMb(pid).toFixed(1)} MB, peak ${rssPeak.toFixed(1)} (heap used ${status.process.heapUsedMb} MB), fds ${fdsBefore} -> ${fds()}\n`);
   }, 180_000);
 });
