@@ -112,10 +112,11 @@ function tcpExchange(server: string, query: Buffer): Promise<Buffer> {
         resolve(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
       }
     });
-    socket.on('error', (e) => {
+    socket.on('error', reject);
+    // Every end comes here (an error too): the timer would hold the socket until it ran.
+    socket.on('close', () => {
       clearTimeout(timer);
-      reject(e);
+      reject(new Error('closed'));
     });
-    socket.on('close', () => reject(new Error('closed')));
   });
 }
