@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   state = argc > 2 ? (uint32_t)atoi(argv[2]) | 1 : 1;
   static uint8_t work[70000], seg[128 * 2048], again[128 * 2048];
   uint32_t lengths[256], lengths2[256];
-  unsigned long cut = 0, glued = 0, trips = 0, v6 = 0, udp_cut = 0;
+  unsigned long cut = 0, glued = 0, trips = 0, v6 = 0, udp_cut = 0, checked_runs = 0;
   for (uint32_t it = 0; it < iterations; it++) {
     int udp = below(3) == 0;
     uint32_t thl = udp ? 8 : 20 + 4 * below(11);
@@ -155,7 +155,27 @@ int main(int argc, char** argv) {
       /* Glue the segments back (each in an exact buffer), and cut again: the same bytes. */
       uint8_t* parts[128];
       for (uint32_t i = 0; i < n; i++) parts[i] = exact(seg + (size_t)i * room, lengths[i]);
-      uint32_t run = udp ? uso_coalesce_run(parts, lengths, n, 128, 65535) : tso_coalesce_run(parts, lengths, n, 65535);
+      uint32_t run = udp ? uso_coalesce_run(parts, lengths, n, 128, 65535, NULL) : tso_coalesce_run(parts, lengths, n, 65535, NULL);
+      if (!mutate && n > 1) {
+        /* Checked: the same run while every checksum holds; with one payload byte of segment k
+         * changed, the run stops before k (k = 0: the first goes alone), unless k is marked unfinished. */
+        static uint8_t unfinished[128];
+        memset(unfinished, 0, n);
+        #define CHECKED_RUN() (udp ? uso_coalesce_run(parts, lengths, n, 128, 65535, unfinished) : tso_coalesce_run(parts, lengths, n, 65535, unfinished))
+        if (CHECKED_RUN() != run) { fprintf(stderr, "checked run %u != %u with every checksum holding\n", CHECKED_RUN(), run); return 1; }
+        uint32_t k = below(n), hl = ip + thl;
+        if (lengths[k] > hl) {
+          uint8_t* byte = parts[k] + hl + below(lengths[k] - hl);
+          *byte ^= (uint8_t)(1 + below(255));
+          uint32_t checked = CHECKED_RUN();
+          if (k == 0 ? checked != 1 : checked > k) { fprintf(stderr, "segment %u of %u with a bad checksum glued (run %u)\n", k, n, checked); return 1; }
+          unfinished[k] = 1;
+          if (CHECKED_RUN() != run) { fprintf(stderr, "an unfinished segment %u refused\n", k); return 1; }
+          checked_runs++;
+          *byte = seg[(size_t)k * room + (size_t)(byte - parts[k])];
+        }
+        #undef CHECKED_RUN
+      }
       if (run > 1) {
         glued++;
         uint32_t hlen = udp ? tso_cut_header_len(parts[0], lengths[0]) : tso_header_len(parts[0], lengths[0]);
@@ -194,6 +214,6 @@ int main(int argc, char** argv) {
     tso_finish_checksum(pkt, len, (uint16_t)below(len + 8), (uint16_t)below(40));
     free(pkt);
   }
-  printf("{\"iterations\": %u, \"cut\": %lu, \"cutIPv6\": %lu, \"cutUDP\": %lu, \"glued\": %lu, \"roundTrips\": %lu}\n", iterations, cut, v6, udp_cut, glued, trips);
+  printf("{\"iterations\": %u, \"cut\": %lu, \"cutIPv6\": %lu, \"cutUDP\": %lu, \"glued\": %lu, \"checkedRuns\": %lu, \"roundTrips\": %lu}\n", iterations, cut, v6, udp_cut, glued, checked_runs, trips);
   return 0;
 }

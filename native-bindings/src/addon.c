@@ -122,6 +122,8 @@ static napi_value init(napi_env env, napi_value exports) {
   static const struct { const char* name; uint32_t value; } constants[] = {
     {"TUN_VNET_HDR", TSO_TUN_VNET_HDR},
     {"TUN_OFFLOAD", TSO_TUN_OFFLOAD},
+    {"TUN_WRITE_USO", TSO_TUN_WRITE_USO},
+    {"TUN_WRITE_CHECK", TSO_TUN_WRITE_CHECK},
     {"SEAL_NONCE_AT", TSO_SEAL_NONCE_AT},
     {"SEAL_NONCE_SOURCE", TSO_SEAL_NONCE_SOURCE},
     {"SEAL_MAC_AT", TSO_SEAL_MAC_AT},

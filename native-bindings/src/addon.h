@@ -19,6 +19,8 @@
 #define TSO_TUN_OFFLOAD 4
 /* tunWrite's vnet argument: 1, the device has virtio-net headers; | 2, it took USO too. */
 #define TSO_TUN_WRITE_USO 2
+/* tunWrite: a packet with a complete checksum joins a glued run only if the checksum holds. */
+#define TSO_TUN_WRITE_CHECK 4
 
 /* A sealed sleeve datagram at its start: [4 bytes][nonce source 12][MAC 16][text]. */
 #define TSO_SEAL_NONCE_AT 4

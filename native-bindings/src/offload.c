@@ -204,7 +204,21 @@ static int view_tcp(const uint8_t* p, uint32_t len, tcp_view* v) {
   return 1;
 }
 
-uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_total) {
+/* Whether the TCP or UDP checksum of the packet at p (its L4 header at ihl)
+ * holds; an IPv4 UDP datagram without one (0) has nothing to hold. */
+static int checksum_holds(const uint8_t* p, uint32_t len, uint32_t ihl, uint8_t proto) {
+  if (proto == 17 && ihl == 20 && p[ihl + 6] == 0 && p[ihl + 7] == 0) return 1;
+  return fold(sum_bytes(p + ihl, len - ihl, pseudo_sum(p, proto, len - ihl))) == 0xffff;
+}
+
+/* Packet k may join a run: not checked (unfinished is NULL), its checksum
+ * unfinished (the kernel computes it), or complete and holding. */
+static int may_join(const uint8_t* p, uint32_t len, uint32_t ihl, uint8_t proto, const uint8_t* unfinished, uint32_t k) {
+  return !unfinished || unfinished[k] || checksum_holds(p, len, ihl, proto);
+}
+
+uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_total,
+                          const uint8_t* unfinished) {
   tcp_view first, prev, cur;
   if (count < 2 || !view_tcp(pkts[0], lens[0], &first)) return 1;
   /* Plain ACK, or ACK+PSH; nothing else (FIN, SYN, RST, URG, ECN) is glued. */
@@ -223,6 +237,9 @@ uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t c
     if ((cur.flags & ~0x08) != 0x10) break;
     if (cur.seq != prev.seq + prev.payload || prev.payload != first.payload || cur.payload > first.payload) break;
     if (total + cur.payload > max_total) break;
+    /* Checked only once a second packet matches: a packet written alone is the kernel's to check. */
+    if (n == 1 && !may_join(a, lens[0], first.ihl, 6, unfinished, 0)) return 1;
+    if (!may_join(b, lens[n], cur.ihl, 6, unfinished, n)) break;
     total += cur.payload;
     n++;
     prev = cur;
@@ -276,7 +293,8 @@ static int view_udp(const uint8_t* p, uint32_t len, uint32_t* ihl, uint32_t* pay
   return 1;
 }
 
-uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_segments, uint32_t max_total) {
+uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_segments, uint32_t max_total,
+                          const uint8_t* unfinished) {
   uint32_t ihl, first, cur, cur_ihl;
   if (count < 2 || !view_udp(pkts[0], lens[0], &ihl, &first)) return 1;
   const uint8_t* a = pkts[0];
@@ -290,6 +308,8 @@ uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t c
     if (!view_udp(b, lens[n], &cur_ihl, &cur) || cur_ihl != ihl || cur > first || total + cur > max_total) break;
     if (memcmp(a + same_at, b + same_at, same_len)) break;
     if (ihl == 20 ? a[1] != b[1] || a[8] != b[8] || (a[6] & 0x40) != (b[6] & 0x40) : memcmp(a, b, 4) || a[7] != b[7]) break;
+    if (n == 1 && !may_join(a, lens[0], ihl, 17, unfinished, 0)) return 1;
+    if (!may_join(b, lens[n], ihl, 17, unfinished, n)) break;
     total += cur;
     n++;
     if (cur < first) break; /* a shorter one ends a run */

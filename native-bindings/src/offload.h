@@ -24,8 +24,11 @@ uint32_t tso_segment_header(const uint8_t* pkt, uint32_t len, uint16_t gso_size,
 /* Cuts it into segments at out + i*stride, lengths[i]; returns the count. */
 uint32_t tso_segment(const uint8_t* pkt, uint32_t len, uint16_t gso_size, uint8_t* out, uint32_t stride,
                      uint32_t* lengths);
-/* How many of pkts[0..count) form one run of a TCP flow that can be glued (>= 1). */
-uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_total);
+/* How many of pkts[0..count) form one run of a TCP flow that can be glued (>= 1).
+ * With unfinished (one flag per packet) set, a packet whose flag is 0 joins a run only
+ * if its checksum holds: a glued run goes to the kernel as trusted. */
+uint32_t tso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_total,
+                          const uint8_t* unfinished);
 /* The IP and TCP header length of a packet tso_coalesce_run can glue, or 0. */
 uint32_t tso_header_len(const uint8_t* pkt, uint32_t len);
 /* Rewrites the first packet's headers for a glued run of total_len bytes; fills the vnet header.
@@ -35,7 +38,8 @@ uint32_t tso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_
 
 /* How many of pkts[0..count) are UDP datagrams of one flow, all as long as
  * the first but the last, that can be glued into one (>= 1). */
-uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_segments, uint32_t max_total);
+uint32_t uso_coalesce_run(uint8_t* const* pkts, const uint32_t* lens, uint32_t count, uint32_t max_segments, uint32_t max_total,
+                          const uint8_t* unfinished);
 /* Rewrites the first datagram's headers for a glued run of total_len bytes; fills the vnet header (GSO_UDP_L4). */
 void uso_coalesce_header(uint8_t* first, uint32_t first_len, uint32_t total_len, struct virtio_net_hdr* h);
 

@@ -322,6 +322,9 @@ static int write_cut(int fd, const uint8_t* pkt, uint32_t len, uint16_t gso_size
  * one TCP flow go out as one super-packet (a virtio_net_hdr asking for TCPV4/6
  * segmentation, writev of the pieces), and with vnet & TSO_TUN_WRITE_USO (the
  * device took USO) so do runs of equal UDP datagrams of one flow (GSO_UDP_L4);
+ * with vnet & TSO_TUN_WRITE_CHECK a packet whose checksum is complete joins a
+ * run only if it holds (the kernel trusts a glued run and sums it anew), so a
+ * bad one goes alone, for the kernel to check and drop;
  * everything else one by one behind a header of its own; without, one write per packet. csumStarts[i] != 0 marks
  * a packet whose L4 checksum is unfinished (the pseudo-header sum at
  * csumStarts[i] + csumOffsets[i]): with vnet the header asks the kernel to
@@ -365,10 +368,11 @@ napi_value tso_tun_write(napi_env env, napi_callback_info info) {
   struct iovec iov[MAX_SEGMENTS + 2];
   for (uint32_t i = 0; i < count;) {
     uint32_t limit = count - i < MAX_SEGMENTS ? count - i : MAX_SEGMENTS;
-    uint32_t run = vnet && gso_sizes[i] == 0 ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535) : 1;
+    const uint8_t* unfinished = vnet & TSO_TUN_WRITE_CHECK ? csum_starts + i : NULL;
+    uint32_t run = vnet && gso_sizes[i] == 0 ? tso_coalesce_run(pkts + i, lengths + i, limit, 65535, unfinished) : 1;
     int udp_run = 0;
     if (run == 1 && (vnet & TSO_TUN_WRITE_USO) && gso_sizes[i] == 0) {
-      run = uso_coalesce_run(pkts + i, lengths + i, limit, USO_MAX_SEGMENTS, 65535);
+      run = uso_coalesce_run(pkts + i, lengths + i, limit, USO_MAX_SEGMENTS, 65535, unfinished);
       udp_run = run > 1;
     }
     if (gso_sizes[i] != 0 && !vnet) {

@@ -11,6 +11,9 @@ export interface NativeAddon {
   /** tunOpen option bits. */
   readonly TUN_VNET_HDR: number;
   readonly TUN_OFFLOAD: number;
+  /** tunWrite's last argument, with 1 (vnet): glue UDP runs too (the device took USO); check complete checksums before gluing. */
+  readonly TUN_WRITE_USO: number;
+  readonly TUN_WRITE_CHECK: number;
   /** Where sealBatch/openBatch find the nonce source, the MAC and the text of a datagram. */
   readonly SEAL_NONCE_AT: number;
   readonly SEAL_NONCE_SOURCE: number;

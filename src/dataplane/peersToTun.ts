@@ -108,7 +108,7 @@ export class PeersToTun {
       drops.udp_send += relays - sent;
       counters.relayed += sent;
     }
-    writeToTun(this.tun, batch, out, bytes, counters);
+    writeToTun(this.tun, batch, out, bytes, counters, this.codec.kernelPeers);
     counters.rx.batches++;
   }
 

@@ -20,8 +20,12 @@ export interface TunPort {
    * what each becomes once cut. Returns as read() does.
    */
   readWhole(batch: PacketBatch, drops: DropCounters): number;
-  /** Writes the batch's first `count` outgoing packets; sets status[i]; returns how many were written. */
-  write(batch: PacketBatch, count: number): number;
+  /**
+   * Writes the batch's first `count` outgoing packets; sets status[i]; returns how many were written.
+   * checkGlued: a packet whose checksum is complete joins a glued run only if the checksum holds
+   * (the kernel trusts a glued run's bytes and computes its checksums anew).
+   */
+  write(batch: PacketBatch, count: number, checkGlued: boolean): number;
   /** Calls `handler` whenever packets may be waiting (level-triggered). */
   onReadable(handler: () => void): void;
   stopPolling(): void;

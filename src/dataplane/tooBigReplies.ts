@@ -36,7 +36,7 @@ export class TooBigReplies {
 
   flush(): void {
     if (this.pending === 0) return;
-    this.tun.write(this.replies, this.pending);
+    this.tun.write(this.replies, this.pending, false);
     this.pending = 0;
   }
 }

@@ -16,9 +16,12 @@ export function setTunEntry(batch: PacketBatch, k: number, buf: Buffer, inner: n
   batch.gsoSizes[k] = 0;
 }
 
-/** Writes the batch's first `count` entries (`bytes` inner bytes in all) and counts them: rx, or `tun_write` drops. */
-export function writeToTun(tun: TunPort, batch: PacketBatch, count: number, bytes: number, counters: DataplaneCounters): void {
-  const written = tun.write(batch, count);
+/**
+ * Writes the batch's first `count` entries (`bytes` inner bytes in all) and counts them: rx, or `tun_write` drops.
+ * checkGlued: the datagrams may have come without a UDP checksum, so only the inner ones protect the bytes (TunPort.write).
+ */
+export function writeToTun(tun: TunPort, batch: PacketBatch, count: number, bytes: number, counters: DataplaneCounters, checkGlued: boolean): void {
+  const written = tun.write(batch, count, checkGlued);
   if (written !== count) {
     counters.drops.tun_write += count - written;
     bytes = countSent(batch, count).bytes;

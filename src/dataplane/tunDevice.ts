@@ -67,8 +67,9 @@ export class TunDevice implements TunPort {
     return n;
   }
 
-  write(batch: PacketBatch, count: number): number {
-    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.csumStarts, batch.csumOffsets, batch.gsoSizes, batch.status, count, this.offload ? (this.uso ? 3 : 1) : 0);
+  write(batch: PacketBatch, count: number, checkGlued: boolean): number {
+    const vnet = this.offload ? 1 | (this.uso ? native.TUN_WRITE_USO : 0) | (checkGlued ? native.TUN_WRITE_CHECK : 0) : 0;
+    return count === 0 ? 0 : native.tunWrite(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.csumStarts, batch.csumOffsets, batch.gsoSizes, batch.status, count, vnet);
   }
 
   onReadable(handler: () => void): void {

@@ -13,6 +13,9 @@ export interface PacketOptions {
   options?: Buffer;
   /** Fragment offset in 8-byte units, or the more-fragments flag. */
   fragment?: { offset: number; more: boolean };
+  /** TCP: the sequence number (default 1000) and flags (default PSH ACK, which is never glued). */
+  seq?: number;
+  flags?: number;
 }
 
 /** The folded pseudo-header sum of the IPv4 packet p's L4 part. */
@@ -53,9 +56,9 @@ export function ipPacket(src: string, dst: string, payload: Buffer, o: PacketOpt
   p.writeUInt16BE(40000, ihl);
   p.writeUInt16BE(5001, ihl + 2);
   if (tcp) {
-    p.writeUInt32BE(1000, ihl + 4);
+    p.writeUInt32BE(o.seq ?? 1000, ihl + 4);
     p[ihl + 12] = 0x50;
-    p[ihl + 13] = 0x18; // PSH ACK: never glued
+    p[ihl + 13] = o.flags ?? 0x18;
   } else {
     p.writeUInt16BE(8 + payload.length, ihl + 4);
   }

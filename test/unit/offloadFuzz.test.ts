@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 
 const SOURCE = fileURLToPath(new URL('../../native-bindings/fuzz/offloadFuzz.c', import.meta.url));
 
-it('cuts, glues and checksums 30,000 random and mutated TCP and UDP packets over IPv4 and IPv6 without a read or write out of bounds, and round-trips', () => {
+it('cuts, glues and checksums 30,000 random and mutated TCP and UDP packets over IPv4 and IPv6 without a read or write out of bounds, round-trips, and glues no segment whose checksum fails', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tso-fuzz-'));
   try {
     const binary = join(dir, 'offloadFuzz');
@@ -22,6 +22,7 @@ it('cuts, glues and checksums 30,000 random and mutated TCP and UDP packets over
     expect(out.cutUDP).toBeGreaterThan(6_000);
     expect(out.glued).toBeGreaterThan(10_000);
     expect(out.roundTrips).toBeGreaterThan(10_000);
+    expect(out.checkedRuns).toBeGreaterThan(10_000);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,8 +8,10 @@ export interface EncapCodec {
   /** Bytes this codec puts in front of the inner IP packet. */
   readonly overhead: number;
   /**
-   * Peers of this format may be a kernel (VXLAN). Over a veth, a kernel sends
-   * its TCP super-packets whole, in one datagram of up to 64 KiB.
+   * Peers of this format may be a kernel or any RFC 7348 VTEP (VXLAN). Over a
+   * veth, a kernel sends its TCP super-packets whole, in one datagram of up to
+   * 64 KiB; and a VTEP may send the UDP checksum as zero (RFC 7348: SHOULD), so
+   * the inner checksums are checked before segments are glued for the TUN.
    */
   readonly kernelPeers: boolean;
   /**

@@ -157,7 +157,8 @@ export class SleeveToTun {
 
   private flushTun(): void {
     if (this.pending === 0) return;
-    writeToTun(this.tun, this.toTun, this.pending, this.pendingBytes, this.path.counters);
+    // Sleeve datagrams come from sockets, with UDP checksums the kernel checked (or sealed).
+    writeToTun(this.tun, this.toTun, this.pending, this.pendingBytes, this.path.counters, false);
     this.pending = 0;
     this.pendingBytes = 0;
   }
