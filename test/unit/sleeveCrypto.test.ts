@@ -117,9 +117,9 @@ describe('sealed sleeve datagrams', () => {
     const receive = bytes(32);
     return { a: new PeerCrypto({ send, receive }, 1000), b: new PeerCrypto({ send: receive, receive: send }, 1000) };
   };
-  const datagram = (crypto: PeerCrypto, text: string) => {
-    const buf = Buffer.alloc(2048);
+  const datagram = (crypto: PeerCrypto, text: string | Buffer) => {
     const plain = Buffer.from(text);
+    const buf = Buffer.alloc(SEALED_HEADER + MAC_BYTES + plain.length + 16);
     plain.copy(buf, SEALED_HEADER + MAC_BYTES);
     const length = sealDatagram(buf, 0, plain.length, crypto);
     return buf.subarray(0, length);
@@ -139,6 +139,32 @@ describe('sealed sleeve datagrams', () => {
       const reference = Buffer.from(nacl.secretbox(Buffer.from(text), nonce, a.txKey));
       expect(d.subarray(SEALED_HEADER).equals(reference)).toBe(true);
     }
+  });
+
+  // The addon makes the keystream in 512-byte steps and 4 KiB chunks: lengths on each side of those edges.
+  it('seals every length as the tweetnacl secretbox does, and opens it back', () => {
+    const { a, b } = pair();
+    const edges = [0, 1, 31, 32, 33, 63, 64, 65, 479, 480, 481, 511, 512, 513, 1416, 1448, 1480, 4063, 4064, 4065, 4096, 8160, 8161, 9000, 65_000];
+    for (const length of edges) {
+      const plain = bytes(length);
+      const d = datagram(a, plain);
+      const nonce = Buffer.concat([d.subarray(4, 16), Buffer.alloc(12)]);
+      expect(d.subarray(SEALED_HEADER).equals(Buffer.from(nacl.secretbox(plain, nonce, a.txKey))), `length ${length}`).toBe(true);
+      const copy = Buffer.from(d);
+      const at = openDatagram(copy, 0, copy.length, b, newCounters().drops);
+      expect(copy.subarray(at).equals(plain), `length ${length}`).toBe(true);
+    }
+  });
+
+  it('leaves a datagram whose tag fails as it came', () => {
+    const { a, b } = pair();
+    const d = datagram(a, bytes(3000));
+    d[d.length - 1] ^= 1;
+    const copy = Buffer.from(d);
+    const drops = newCounters().drops;
+    expect(openDatagram(copy, 0, copy.length, b, drops)).toBeLessThan(0);
+    expect(drops.bad_seal).toBe(1);
+    expect(copy.equals(d)).toBe(true);
   });
 
   it('opens what the peer sealed; the plain text is not on the wire', () => {
