@@ -3,7 +3,11 @@
 // encrypted) beside a kernel VXLAN pair and wireguard-go (Debian's, and the newest
 // from ../shared/anchors when it is there) on the same kind of
 // namespaces, in the same run, printed as ratios to the kernel.
-//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--only a,b] [--daemon-args=--no-offload] [--markdown FILE]
+//   node bench/throughput.mjs [--seconds 10] [--udp-seconds 5] [--rounds 1] [--only a,b] [--daemon-args=--no-offload] [--markdown FILE]
+// With --rounds N every path is measured N times, the paths taking turns, and
+// each figure is the median over the rounds, a ratio the median of the
+// ratios to the kernel pair of the same round: on a shared machine the
+// kernel's own figure moves by a fifth from one minute to the next.
 // Needs root, iperf3, wireguard-go, wg, and a built tree (scripts/setup).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +25,7 @@ const tcpSeconds = Number(arg('seconds', 10));
 const udpSeconds = Number(arg('udp-seconds', 5));
 const markdownFile = arg('markdown', null);
 const only = arg('only', null)?.split(',');
+const rounds = Number(arg('rounds', 1));
 /** More `launch` flags for every tsoverlay daemon, e.g. --daemon-args=--no-offload to measure without offloads. */
 const daemonArgs = (arg('daemon-args', null) ?? process.argv.find((a) => a.startsWith('--daemon-args='))?.slice(14) ?? '').split(' ').filter(Boolean);
 
@@ -129,36 +134,81 @@ async function measure(overlay) {
   }
 }
 
-const results = [];
-for (const overlay of Object.keys(setups).filter((o) => o === 'kernel-vxlan' || !only || only.includes(o))) {
-  process.stderr.write(`bench: ${overlay}...\n`);
-  results.push(await measure(overlay));
+const names = Object.keys(setups).filter((o) => o === 'kernel-vxlan' || !only || only.includes(o));
+/** byRound[r][i]: path i's figures in round r, the kernel pair first. */
+const byRound = [];
+for (let round = 1; round <= rounds; round++) {
+  const results = [];
+  for (const overlay of names) {
+    process.stderr.write(`bench: ${overlay}${rounds > 1 ? ` (round ${round} of ${rounds})` : ''}...\n`);
+    results.push(await measure(overlay));
+  }
+  byRound.push(results);
 }
-const ref = results[0];
-const rows = results.map((r) => [
+
+/** One round's figures of a path, with its ratios to that round's kernel pair. */
+const figures = (r, ref) => ({
+  gbps: r.gbps,
+  gbpsX: r.gbps / ref.gbps,
+  retransmits: r.retransmits,
+  rtt: r.rtt,
+  busy: r.busy,
+  cpuPerGbit: r.cpuPerGbit,
+  cpuPerGbitX: r.cpuPerGbit / ref.cpuPerGbit,
+  gbps4: r.gbps4,
+  gbps4X: r.gbps4 / ref.gbps4,
+  udpGbps: r.udpGbps,
+  udpGbpsX: r.udpGbps / ref.udpGbps,
+  pps: r.pps,
+  ppsX: r.pps / ref.pps,
+  pacedLoss: r.pacedLoss,
+  latency: r.latency,
+  latencyX: r.latency / ref.latency,
+  usPerPacket: r.usPerPacket,
+  cpu: r.cpu,
+  rss: r.rss,
+});
+const median = (xs) => {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+/** The median of each figure over the rounds; lists element by element. */
+const medians = (all) =>
+  Object.fromEntries(
+    Object.keys(all[0]).map((key) => {
+      const values = all.map((f) => f[key]);
+      if (values[0] === null) return [key, null];
+      if (Array.isArray(values[0])) return [key, values[0].map((_, k) => median(values.map((v) => v[k])))];
+      return [key, median(values)];
+    }),
+  );
+const summary = names.map((overlay, i) => ({ overlay, ...medians(byRound.map((results) => figures(results[i], results[0]))) }));
+
+const rows = summary.map((r) => [
   LABELS[r.overlay] ?? `tsoverlay ${r.overlay}`,
   r.gbps.toFixed(2),
-  (r.gbps / ref.gbps).toFixed(3),
-  String(r.retransmits),
-  String(r.rtt),
+  r.gbpsX.toFixed(3),
+  String(Math.round(r.retransmits)),
+  String(Math.round(r.rtt)),
   (r.busy * 100).toFixed(0) + '%',
   r.cpuPerGbit.toFixed(3),
-  (r.cpuPerGbit / ref.cpuPerGbit).toFixed(2),
+  r.cpuPerGbitX.toFixed(2),
   r.gbps4.toFixed(2),
-  (r.gbps4 / ref.gbps4).toFixed(3),
+  r.gbps4X.toFixed(3),
   r.udpGbps.toFixed(2),
-  (r.udpGbps / ref.udpGbps).toFixed(3),
+  r.udpGbpsX.toFixed(3),
   Math.round(r.pps).toLocaleString('en'),
-  (r.pps / ref.pps).toFixed(2),
+  r.ppsX.toFixed(2),
   r.pacedLoss.toFixed(2),
   r.latency.toFixed(1),
-  (r.latency / ref.latency).toFixed(2),
+  r.latencyX.toFixed(2),
   r.usPerPacket === null ? '-' : r.usPerPacket.map((u) => u.toFixed(2)).join(' + '),
   r.cpu === null ? '-' : r.cpu.map((c) => `${Math.round(c * 100)}%`).join(' / '),
   r.rss.length ? r.rss.map((m) => m.toFixed(0)).join(' / ') : '-',
 ]);
 const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', 'mean RTT µs', 'machine busy', 'CPU-s per Gbit', 'x kernel', 'TCP 4 streams Gbit/s', 'x kernel', '1400 B UDP Gbit/s delivered (-b 0)', 'x kernel', '64 B UDP pkt/s delivered (-b 0)', 'x kernel', 'loss % at 50k pkt/s', 'sockperf p50 µs', 'x kernel', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b', 'daemon RSS MB a / b'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-const text = `Single-stream TCP: iperf3 -t ${tcpSeconds} (RTT: iperf3's mean; busy and CPU-s per Gbit: the whole machine, /proc/stat, during it); 4 streams: iperf3 -P 4; bulk UDP: iperf3 -u -b 0 -l 1400 -t ${udpSeconds}, delivered; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
+const text = `${rounds > 1 ? `Medians of ${rounds} rounds, the paths taking turns; ratios: the median of each round's ratio to that round's kernel pair. ` : ''}Single-stream TCP: iperf3 -t ${tcpSeconds} (RTT: iperf3's mean; busy and CPU-s per Gbit: the whole machine, /proc/stat, during it); 4 streams: iperf3 -P 4; bulk UDP: iperf3 -u -b 0 -l 1400 -t ${udpSeconds}, delivered; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
 process.stdout.write(text);
 if (markdownFile) writeFileSync(markdownFile, text);
