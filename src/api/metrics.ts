@@ -41,6 +41,10 @@ export function createMetrics(source: { status(): Status }): Registry {
     const drops = source.status().counters.drops;
     for (const reason of dropReasons) set({ reason }, drops[reason]);
   });
+  readCounter(registry, 'tsoverlay_tun_queue_drops_total', 'Packets the kernel dropped at the full TUN queue before the daemon read them.', [], (set) => {
+    const drops = source.status().tunQueueDrops;
+    if (drops !== null) set({}, drops);
+  });
   readCounter(registry, 'tsoverlay_peer_packets_total', 'Inner packets exchanged with each peer (by underlay address).', ['peer', 'direction'], (set) => {
     for (const p of source.status().peerTraffic) {
       set({ peer: p.publicIp, direction: 'tx' }, p.txPackets);

@@ -60,6 +60,8 @@ export interface Status extends ModeStatus {
   offload: boolean;
   routes: RouteStatus[];
   counters: DataplaneCounters;
+  /** Packets the kernel dropped at the TUN's full queue before the daemon read them (the daemon fell behind), since the TUN was made; null: unreadable. */
+  tunQueueDrops: number | null;
   /** Traffic with each peer ever seen, by underlay address. */
   peerTraffic: { publicIp: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number }[];
   process: ProcessStatus;

@@ -108,6 +108,7 @@ export function printStatus(s: Status): string {
     lines.push(`            DNS: ${s.dns.domain} on ${s.dns.listen}, ${s.dns.entries.length} entries, upstream ${s.dns.upstream.join(' ') || 'none'}`);
   }
   const drops = dropReasons.filter((r) => s.counters.drops[r] > 0).map((r) => `${r}=${s.counters.drops[r]}`);
+  if (s.tunQueueDrops) drops.push(`tun_queue=${s.tunQueueDrops} (kernel, before the daemon)`);
   lines.push(`          Drops: ${drops.length ? drops.join(' ') : 'none'}`);
   return lines.join('\n') + '\n';
 }

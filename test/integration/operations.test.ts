@@ -1,24 +1,11 @@
 // What an operator sees and touches: status and its views, /metrics, stop.
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, type LabHost } from '../../src/lab/lab.js';
-import type { LabDaemon } from '../../src/lab/labDaemon.js';
 import { TSOVERLAY_BIN } from '../../src/lab/labDaemon.js';
 import { blockLink, meshArgs, type MeshSide, startMesh } from '../../src/lab/meshHosts.js';
 import { eventually } from '../helpers/eventually.js';
+import { metric, metrics } from '../helpers/metrics.js';
 import { ping } from '../helpers/traffic.js';
-
-function metrics(daemon: LabDaemon): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request({ socketPath: daemon.apiSocket, path: '/metrics' }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    }).on('error', reject).end();
-  });
-}
-
-const metric = (text: string, line: RegExp) => Number(line.exec(text)?.[1] ?? NaN);
 
 describe('status, metrics and stop on a 3-host mesh (a line a-b-c)', () => {
   let lab: Lab;
