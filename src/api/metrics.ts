@@ -45,6 +45,10 @@ export function createMetrics(source: { status(): Status }): Registry {
     const drops = source.status().tunQueueDrops;
     if (drops !== null) set({}, drops);
   });
+  readCounter(registry, 'tsoverlay_data_socket_drops_total', "Datagrams the kernel dropped at the data socket's full receive buffer before the daemon read them (a GRO batch counts once).", [], (set) => {
+    const drops = source.status().dataSocketDrops;
+    if (drops !== null) set({}, drops);
+  });
   readCounter(registry, 'tsoverlay_peer_packets_total', 'Inner packets exchanged with each peer (by underlay address).', ['peer', 'direction'], (set) => {
     for (const p of source.status().peerTraffic) {
       set({ peer: p.publicIp, direction: 'tx' }, p.txPackets);

@@ -62,6 +62,8 @@ export interface Status extends ModeStatus {
   counters: DataplaneCounters;
   /** Packets the kernel dropped at the TUN's full queue before the daemon read them (the daemon fell behind), since the TUN was made; null: unreadable. */
   tunQueueDrops: number | null;
+  /** Datagrams the kernel dropped at the data socket's full receive buffer before the daemon read them (a GRO batch counts once), since it was opened; null: unreadable. */
+  dataSocketDrops: number | null;
   /** Traffic with each peer ever seen, by underlay address. */
   peerTraffic: { publicIp: string; txPackets: number; txBytes: number; rxPackets: number; rxBytes: number }[];
   process: ProcessStatus;

@@ -109,6 +109,7 @@ export function printStatus(s: Status): string {
   }
   const drops = dropReasons.filter((r) => s.counters.drops[r] > 0).map((r) => `${r}=${s.counters.drops[r]}`);
   if (s.tunQueueDrops) drops.push(`tun_queue=${s.tunQueueDrops} (kernel, before the daemon)`);
+  if (s.dataSocketDrops) drops.push(`data_socket=${s.dataSocketDrops} (kernel, before the daemon)`);
   lines.push(`          Drops: ${drops.length ? drops.join(' ') : 'none'}`);
   return lines.join('\n') + '\n';
 }

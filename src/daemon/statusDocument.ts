@@ -7,7 +7,7 @@ import { formatCidr, gatewayCidr } from '../net/ipv4.js';
 import { formatUnderlay } from '../net/underlayAddress.js';
 import { formatCidr6, gatewayCidr6 } from '../net/ipv6Cidr.js';
 import { formatMac } from '../net/mac.js';
-import { tunQueueDrops } from '../host/tunQueue.js';
+import { dataSocketDrops, tunQueueDrops } from '../host/kernelDrops.js';
 import type { HostPlan } from './hostPlan.js';
 
 const CIPHER = 'NaCl secretbox (XSalsa20-Poly1305), Curve25519 session keys';
@@ -32,6 +32,7 @@ export function buildStatus(plan: HostPlan, data: DataplaneSnapshot, mtu: number
     routes: data.routes.map((r) => ({ subnet: formatAnyCidr(r.cidr), publicIp: formatUnderlay(r.addr), port: r.port, vtepMac: r.vtepMac ? formatMac(r.vtepMac) : null })),
     counters: data.counters,
     tunQueueDrops: tunQueueDrops(data.tun),
+    dataSocketDrops: dataSocketDrops(data.port),
     peerTraffic: data.peers.map(({ addr, counters }) => ({ publicIp: formatUnderlay(addr), ...counters })),
     process: processStatus(),
     encryption: data.neighbours === null ? null : {
