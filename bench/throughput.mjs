@@ -105,13 +105,19 @@ async function measure(overlay) {
     const udpBulk = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '0', '-l', '1400', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
     const udp = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '0', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
     // 50,000 packets/s offered: 64 B × 8 × 50,000 = 25.6 Mbit/s.
+    // Of what the paced run loses, how much the kernel dropped before a daemon read it: at the sender's TUN queue, at the receiver's data socket.
+    const kernelDrops = async () => (daemons.length ? [(await daemons[0].status()).tunQueueDrops ?? 0, (await daemons[1].status()).dataSocketDrops ?? 0] : [0, 0]);
+    const dropsBefore = await kernelDrops();
     const paced = JSON.parse(await lab.exec(a.ns, 'iperf3', ['-c', b.ip, '-u', '-b', '25.6M', '-l', '64', '-t', String(udpSeconds), '-J'], (udpSeconds + 30) * 1000));
+    const dropsAfter = await kernelDrops();
     server.kill('SIGKILL');
     const pingPong = await sockperfP50(lab, a, b);
     const rss = pids.map(rssMb);
     const u = udp.end.sum;
     return {
       pacedLoss: paced.end.sum.lost_percent,
+      pacedLost: paced.end.sum.lost_packets,
+      pacedKernelDrops: daemons.length ? dropsAfter.map((d, k) => d - dropsBefore[k]) : null,
       latency: pingPong,
       rss,
       overlay,
@@ -162,6 +168,8 @@ const figures = (r, ref) => ({
   pps: r.pps,
   ppsX: r.pps / ref.pps,
   pacedLoss: r.pacedLoss,
+  pacedLost: r.pacedLost,
+  pacedKernelDrops: r.pacedKernelDrops,
   latency: r.latency,
   latencyX: r.latency / ref.latency,
   usPerPacket: r.usPerPacket,
@@ -201,14 +209,15 @@ const rows = summary.map((r) => [
   Math.round(r.pps).toLocaleString('en'),
   r.ppsX.toFixed(2),
   r.pacedLoss.toFixed(2),
+  r.pacedKernelDrops === null ? `${Math.round(r.pacedLost)}` : `${Math.round(r.pacedLost)}: ${r.pacedKernelDrops.map(Math.round).join(' / ')}`,
   r.latency.toFixed(1),
   r.latencyX.toFixed(2),
   r.usPerPacket === null ? '-' : r.usPerPacket.map((u) => u.toFixed(2)).join(' + '),
   r.cpu === null ? '-' : r.cpu.map((c) => `${Math.round(c * 100)}%`).join(' / '),
   r.rss.length ? r.rss.map((m) => m.toFixed(0)).join(' / ') : '-',
 ]);
-const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', 'mean RTT µs', 'machine busy', 'CPU-s per Gbit', 'x kernel', 'TCP 4 streams Gbit/s', 'x kernel', '1400 B UDP Gbit/s delivered (-b 0)', 'x kernel', '64 B UDP pkt/s delivered (-b 0)', 'x kernel', 'loss % at 50k pkt/s', 'sockperf p50 µs', 'x kernel', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b', 'daemon RSS MB a / b'];
+const header = ['path', 'TCP Gbit/s', 'x kernel', 'retransmits', 'mean RTT µs', 'machine busy', 'CPU-s per Gbit', 'x kernel', 'TCP 4 streams Gbit/s', 'x kernel', '1400 B UDP Gbit/s delivered (-b 0)', 'x kernel', '64 B UDP pkt/s delivered (-b 0)', 'x kernel', 'loss % at 50k pkt/s', 'lost at 50k pkt/s (all: at the sender TUN queue / the receiver data socket)', 'sockperf p50 µs', 'x kernel', 'sender µs CPU/pkt (user + sys)', 'daemon CPU a / b', 'daemon RSS MB a / b'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-const text = `${rounds > 1 ? `Medians of ${rounds} rounds, the paths taking turns; ratios: the median of each round's ratio to that round's kernel pair. ` : ''}Single-stream TCP: iperf3 -t ${tcpSeconds} (RTT: iperf3's mean; busy and CPU-s per Gbit: the whole machine, /proc/stat, during it); 4 streams: iperf3 -P 4; bulk UDP: iperf3 -u -b 0 -l 1400 -t ${udpSeconds}, delivered; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
+const text = `${rounds > 1 ? `Medians of ${rounds} rounds, the paths taking turns; ratios: the median of each round's ratio to that round's kernel pair. ` : ''}Single-stream TCP: iperf3 -t ${tcpSeconds} (RTT: iperf3's mean; busy and CPU-s per Gbit: the whole machine, /proc/stat, during it); 4 streams: iperf3 -P 4; bulk UDP: iperf3 -u -b 0 -l 1400 -t ${udpSeconds}, delivered; packet rate: iperf3 -u -b 0 -l 64 -t ${udpSeconds}; loss: iperf3 -u -b 25.6M -l 64 (50,000 pkt/s offered), and of what it lost how much the kernel dropped before a daemon read it (the sending daemon's tunQueueDrops, the receiving one's dataSocketDrops; the rest is lost past the receiving daemon, mostly at iperf3's own socket); latency: sockperf ping-pong --msg-size 64 -t ${udpSeconds} (p50 of half round trips); two hosts (network namespaces, veth underlay MTU 1500), a container behind each.\n\n${table}\n`;
 process.stdout.write(text);
 if (markdownFile) writeFileSync(markdownFile, text);
