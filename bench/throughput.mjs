@@ -152,30 +152,13 @@ for (let round = 1; round <= rounds; round++) {
   byRound.push(results);
 }
 
-/** One round's figures of a path, with its ratios to that round's kernel pair. */
-const figures = (r, ref) => ({
-  gbps: r.gbps,
-  gbpsX: r.gbps / ref.gbps,
-  retransmits: r.retransmits,
-  rtt: r.rtt,
-  busy: r.busy,
-  cpuPerGbit: r.cpuPerGbit,
-  cpuPerGbitX: r.cpuPerGbit / ref.cpuPerGbit,
-  gbps4: r.gbps4,
-  gbps4X: r.gbps4 / ref.gbps4,
-  udpGbps: r.udpGbps,
-  udpGbpsX: r.udpGbps / ref.udpGbps,
-  pps: r.pps,
-  ppsX: r.pps / ref.pps,
-  pacedLoss: r.pacedLoss,
-  pacedLost: r.pacedLost,
-  pacedKernelDrops: r.pacedKernelDrops,
-  latency: r.latency,
-  latencyX: r.latency / ref.latency,
-  usPerPacket: r.usPerPacket,
-  cpu: r.cpu,
-  rss: r.rss,
-});
+/** The figures also printed as a ratio to the kernel pair of the same round. */
+const RATIOS = ['gbps', 'cpuPerGbit', 'gbps4', 'udpGbps', 'pps', 'latency'];
+/** One round's figures of a path, with its ratios to that round's kernel pair (`gbpsX`, ...). */
+const figures = (r, ref) => {
+  const { overlay, ...own } = r;
+  return { ...own, ...Object.fromEntries(RATIOS.map((k) => [`${k}X`, r[k] / ref[k]])) };
+};
 const median = (xs) => {
   const sorted = [...xs].sort((x, y) => x - y);
   const mid = sorted.length >> 1;
