@@ -5,15 +5,13 @@
 // call per datagram, in the same run; µs per datagram at several sizes. Every
 // box is first checked byte for byte against libsodium's.
 //   node bench/seal.mjs [--batch 64] [--milliseconds 500]
+import { parseArgs } from 'node:util';
 import sodium from 'sodium-native';
 import { native } from '../dist/dataplane/native.js';
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1];
-};
-const batch = Number(arg('batch', 64));
-const milliseconds = Number(arg('milliseconds', 500));
+const { values } = parseArgs({ options: { batch: { type: 'string', default: '64' }, milliseconds: { type: 'string', default: '500' } } });
+const batch = Number(values.batch);
+const milliseconds = Number(values.milliseconds);
 const SIZES = [64, 200, 600, 1448, 9000];
 const { SEAL_NONCE_AT: NONCE_AT, SEAL_NONCE_SOURCE: NONCE_SOURCE, SEAL_MAC_AT: MAC_AT, SEAL_TEXT_AT: TEXT_AT } = native;
 
