@@ -119,7 +119,7 @@ describe('sealed sleeve datagrams', () => {
   };
   const datagram = (crypto: PeerCrypto, text: string | Buffer) => {
     const plain = Buffer.from(text);
-    const buf = Buffer.alloc(SEALED_HEADER + MAC_BYTES + plain.length + 16);
+    const buf = Buffer.alloc(SEALED_HEADER + MAC_BYTES + plain.length);
     plain.copy(buf, SEALED_HEADER + MAC_BYTES);
     const length = sealDatagram(buf, 0, plain.length, crypto);
     return buf.subarray(0, length);
@@ -131,20 +131,10 @@ describe('sealed sleeve datagrams', () => {
     return { text: at < 0 ? null : copy.subarray(at).toString(), drops };
   };
 
-  it('seals in the addon (libsodium) exactly as the tweetnacl secretbox does', () => {
-    const { a } = pair();
-    for (const text of ['', 'x', 'a'.repeat(1400), 'odd-length-payload']) {
-      const d = datagram(a, text);
-      const nonce = Buffer.concat([d.subarray(4, 16), Buffer.alloc(12)]);
-      const reference = Buffer.from(nacl.secretbox(Buffer.from(text), nonce, a.txKey));
-      expect(d.subarray(SEALED_HEADER).equals(reference)).toBe(true);
-    }
-  });
-
   // The addon makes the keystream in 512-byte steps and 4 KiB chunks: lengths on each side of those edges.
-  it('seals every length as the tweetnacl secretbox does, and opens it back', () => {
+  it('seals in the addon exactly as the tweetnacl secretbox does, at every length, and opens it back', () => {
     const { a, b } = pair();
-    const edges = [0, 1, 31, 32, 33, 63, 64, 65, 479, 480, 481, 511, 512, 513, 1416, 1448, 1480, 4063, 4064, 4065, 4096, 8160, 8161, 9000, 65_000];
+    const edges = [0, 1, 18, 31, 32, 33, 63, 64, 65, 479, 480, 481, 511, 512, 513, 1400, 1416, 1448, 1480, 4063, 4064, 4065, 4096, 8160, 8161, 9000, 65_000];
     for (const length of edges) {
       const plain = bytes(length);
       const d = datagram(a, plain);
