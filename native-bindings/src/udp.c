@@ -478,11 +478,13 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
   return tso_int(env, count_sent(status, count));
 }
 
-/* udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso[, peers6]) -> entries sent
+/* udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, lengthAt, addrs, ports, status, count, gso[, peers6]) -> entries sent
  * udpSend, for entries tunReadWhole read that may be TCP or
  * UDP super-packets (gsoSizes[i] != 0) behind a `prefix`-byte encapsulation
  * header (at offsets[i], counted in lengths[i]). Each is cut on the way
- * out: every datagram has the same prefix, its segment's own IP and TCP or UDP
+ * out: every datagram has the same prefix (but for the 16-bit length of its
+ * segment's IP packet at lengthAt, big-endian, when lengthAt >= 0: a sleeve
+ * frame's), its segment's own IP and TCP or UDP
  * headers (written to scratch) and its payload from the slab where it
  * lies, so the bytes are never copied in userspace; with gso, in
  * UDP_SEGMENT sends of up to GSO_MAX_BYTES, else one send each. status[i] is 0 if all of entry i went, else the first
@@ -494,25 +496,26 @@ napi_value tso_udp_send(napi_env env, napi_callback_info info) {
 static struct iovec cut_iov[CUT_IOVS];
 static uint8_t cut_headers[CUT_HEADERS][CUT_HEADER_MAX];
 napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  int32_t fd;
+  size_t argc = 13;
+  napi_value argv[13];
+  int32_t fd, length_at;
   uint8_t* slab;
   size_t slab_len, offsets_len, lengths_len, gso_len;
   uint32_t *offsets, *lengths, prefix;
   uint16_t* gso_sizes;
   send_tail t;
   TSO_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  int tail = read_send_tail(env, argv, argc, 6, &t);
+  int tail = read_send_tail(env, argv, argc, 7, &t);
   if (tail == -1) return tso_throw_range(env, "udpSendCut: peers6 is a buffer of 16-byte addresses");
   if (tail == 0 || !tso_arg_i32(env, argv[0], &fd) || !tso_arg_buffer(env, argv[1], &slab, &slab_len) ||
       !tso_arg_typed(env, argv[2], napi_uint32_array, (void**)&offsets, &offsets_len) ||
       !tso_arg_typed(env, argv[3], napi_uint32_array, (void**)&lengths, &lengths_len) ||
       !tso_arg_typed(env, argv[4], napi_uint16_array, (void**)&gso_sizes, &gso_len) || !tso_arg_u32(env, argv[5], &prefix) ||
-      t.count > offsets_len || t.count > lengths_len || t.count > gso_len || prefix > 64)
+      !tso_arg_i32(env, argv[6], &length_at) || t.count > offsets_len || t.count > lengths_len || t.count > gso_len || prefix > 64 ||
+      length_at < -1 || (length_at >= 0 && (uint32_t)length_at + 2 > prefix))
     return tso_throw_range(env,
-                           "udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, addrs, ports, status, count, gso[, peers6]): arrays "
-                           "of count entries, a prefix of up to 64 bytes");
+                           "udpSendCut(fd, slab, offsets, lengths, gsoSizes, prefix, lengthAt, addrs, ports, status, count, gso[, peers6]): "
+                           "arrays of count entries, a prefix of up to 64 bytes, lengthAt -1 or within it");
   uint32_t *addrs = t.addrs, count = t.count, gso = t.gso;
   uint16_t* ports = t.ports;
   int32_t* status = t.status;
@@ -566,6 +569,10 @@ napi_value tso_udp_send_cut(napi_env env, napi_callback_info info) {
           uint8_t* hdr = cut_headers[headers++];
           memcpy(hdr, slab + offsets[i], prefix);
           uint32_t seg = tso_segment_header(pkt, len, (uint16_t)gso_size, k, hdr + prefix);
+          if (length_at >= 0) {
+            hdr[length_at] = (uint8_t)((hlen + seg) >> 8);
+            hdr[length_at + 1] = (uint8_t)(hlen + seg);
+          }
           cut_iov[iovs].iov_base = hdr;
           cut_iov[iovs++].iov_len = prefix + hlen;
           cut_iov[iovs].iov_base = pkt + hlen + (size_t)k * gso_size;

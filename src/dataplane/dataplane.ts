@@ -116,7 +116,7 @@ export class Dataplane {
       const udpSlot = align(Math.max(encap.datagramMax, options.mtu) + 64, 64);
       const assembler = (role: 'tx' | 'relay') => new DatagramAssembler(path, udp, role, SLEEVE_DATAGRAMS, encap.datagramMax);
       const tooBig = new TooBigReplies(tun, this.counters.drops);
-      this.outbound = new TunToSleeve(path, tun, assembler('tx'), tooBig, { size: batchSize, slotSize: tunSlot });
+      this.outbound = new TunToSleeve(path, tun, udp, assembler('tx'), tooBig, { size: batchSize, slotSize: tunSlot });
       this.inbound = new SleeveToTun(path, udp, tun, assembler('relay'), tooBig, batchSize, udpSlot);
     }
   }

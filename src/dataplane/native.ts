@@ -60,11 +60,12 @@ export interface NativeAddon {
   /**
    * udpSend for what tunReadWhole read, behind a `prefix`-byte header:
    * gsoSizes[i] != 0 marks a TCP or UDP super-packet, cut on its way out (the same
-   * prefix on every segment, headers from scratch, payloads where they lie).
+   * prefix on every segment but for its IP packet's 16-bit length at lengthAt
+   * when that is not -1, headers from scratch, payloads where they lie).
    * status[i] = 0 when all of entry i went (EINVAL: not a super-packet it can cut).
    */
   udpSendCut(
-    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, gsoSizes: Uint16Array, prefix: number,
+    fd: number, slab: Buffer, offsets: Uint32Array, lengths: Uint32Array, gsoSizes: Uint16Array, prefix: number, lengthAt: number,
     addrs: Uint32Array, ports: Uint16Array, status: Int32Array, count: number, gso: number, peers6?: Buffer,
   ): number;
   /**

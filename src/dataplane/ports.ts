@@ -45,10 +45,12 @@ export interface UnderlayPort {
   send(batch: PacketBatch, count: number): number;
   /**
    * send() for what readWhole read, behind a `prefix`-byte header that is the
-   * same for every segment: an entry with gsoSizes[i] != 0 is cut on its way
-   * out. status[i] = 0 when all of entry i went; returns how many entries did.
+   * same for every segment but for, at `lengthAt` when given, the 16-bit
+   * length of the segment's IP packet (a sleeve frame's): an entry with
+   * gsoSizes[i] != 0 is cut on its way out. status[i] = 0 when all of entry
+   * i went; returns how many entries did.
    */
-  sendCut(batch: PacketBatch, count: number, prefix: number): number;
+  sendCut(batch: PacketBatch, count: number, prefix: number, lengthAt?: number): number;
   /** The IP TTL of what is sent from now on; null: the system's default. */
   setTtl(ttl: number | null): void;
   onReadable(handler: () => void): void;

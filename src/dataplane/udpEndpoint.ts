@@ -58,9 +58,9 @@ export class UdpEndpoint implements UnderlayPort {
     return native.udpSend(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0, this.ipv6 ? peers6.table : undefined);
   }
 
-  sendCut(batch: PacketBatch, count: number, prefix: number): number {
+  sendCut(batch: PacketBatch, count: number, prefix: number, lengthAt = -1): number {
     if (count === 0) return 0;
-    return native.udpSendCut(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.gsoSizes, prefix, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0, this.ipv6 ? peers6.table : undefined);
+    return native.udpSendCut(this.fd, batch.slab, batch.outOffsets, batch.outLengths, batch.gsoSizes, prefix, lengthAt, batch.addrs, batch.ports, batch.status, count, this.offload ? 1 : 0, this.ipv6 ? peers6.table : undefined);
   }
 
   setTtl(ttl: number | null): void {
