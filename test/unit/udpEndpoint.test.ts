@@ -122,6 +122,10 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
     expect(() => native.tunWrite(-1, small, new Uint32Array([90]), new Uint32Array([20]), new Uint8Array(1), new Uint8Array(1), new Uint16Array(1), new Int32Array(1), 1, 1)).toThrow(RangeError);
     expect(() => native.tunWrite(-1, small, new Uint32Array([0, 0]), new Uint32Array([20, 20]), new Uint8Array(2), new Uint8Array(2), new Uint16Array(2), new Int32Array(1), 2, 0)).toThrow(RangeError);
     expect(() => native.tunWrite(-1, small, new Uint32Array([0, 0]), new Uint32Array([20, 20]), new Uint8Array(1), new Uint8Array(2), new Uint16Array(2), new Int32Array(2), 2, 0)).toThrow(RangeError);
+    // A frame length that would not sit inside the prefix, or in front of it.
+    for (const lengthAt of [5, -2]) {
+      expect(() => native.udpSendCut(a.fd, small, new Uint32Array([0]), new Uint32Array([20]), new Uint16Array(1), 6, lengthAt, new Uint32Array([LOOPBACK]), new Uint16Array([9]), new Int32Array(1), 1, 1)).toThrow(RangeError);
+    }
     expect(() => native.sealBatch(small, new Uint32Array([80]), new Uint32Array([20]), Buffer.alloc(32), 1)).toThrow(RangeError);
     expect(() => native.openBatch(small, new Uint32Array([0]), new Uint32Array([10]), Buffer.alloc(31), 1, new Uint8Array(1))).toThrow(RangeError);
   });
@@ -168,7 +172,9 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
 
   for (const family of ['IPv4', 'IPv6'] as const) {
     for (const gso of [false, true]) {
-      it(`cuts a TCP super-packet (${family}) on its way out, each segment whole and checksummed behind the same prefix (gso ${gso})`, async () => {
+      // With gso, the prefix also ends in a sleeve frame's length, which each segment's datagram gets its own of.
+      const lengthAt = gso ? 20 : -1;
+      it(`cuts a TCP super-packet (${family}) on its way out, each segment whole and checksummed behind the same prefix (gso ${gso}, lengthAt ${lengthAt})`, async () => {
         const [a, b] = [endpoint(gso), endpoint()];
         // 46 segments: more than one UDP_SEGMENT send takes (65,000 bytes), so two go to the same peer.
         const payload = Buffer.from(Array.from({ length: 64_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
@@ -188,7 +194,7 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
           out.addrs[i] = LOOPBACK;
           out.ports[i] = b.port;
         });
-        const went = a.sendCut(out, 3, prefix);
+        const went = a.sendCut(out, 3, prefix, lengthAt);
         expect([...out.status.subarray(0, 3)]).toEqual([0, 22, 0]);
         expect(went).toBe(2);
         expect([...out.status.subarray(0, 3)]).toEqual([0, 22, 0]); // EINVAL: not a super-packet, and the rest still go
@@ -202,10 +208,15 @@ describe('UdpEndpoint (native recvmmsg/sendmmsg)', () => {
         expect(got).toHaveLength(47);
         const segments = got.slice(0, 46);
         expect(got[46].subarray(prefix).equals(entries[2])).toBe(true);
+        expect(got[46].subarray(0, prefix).every((x) => x === 0xab)).toBe(true); // a plain datagram's prefix is TypeScript's, untouched
         const carried: Buffer[] = [];
         segments.forEach((d, k) => {
-          expect(d.subarray(0, prefix).every((x) => x === 0xab)).toBe(true);
           const p = d.subarray(prefix);
+          if (lengthAt < 0) expect(d.subarray(0, prefix).every((x) => x === 0xab)).toBe(true);
+          else {
+            expect(d.subarray(0, lengthAt).every((x) => x === 0xab)).toBe(true);
+            expect(d.readUInt16BE(lengthAt)).toBe(p.length);
+          }
           const tcp = family === 'IPv4' ? 20 : 40;
           const seg = Math.min(1400, payload.length - k * 1400);
           expect(p.length).toBe(hlen + seg);
